@@ -1,0 +1,125 @@
+//! What a script's functions need to know: its file, its vars, its run's stop flag,
+//! recorder and counters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use rhai::{AST, Dynamic};
+
+use crate::capture::Recorder;
+use crate::stop::Stop;
+
+use super::spawn::SpawnHandle;
+
+/// Where a script's `print` output goes; also carries `-v` datagram lines.
+#[derive(Clone)]
+pub struct Output(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Output {
+    pub fn new(sink: impl Fn(&str) + Send + Sync + 'static) -> Output {
+        Output(Arc::new(sink))
+    }
+
+    pub fn stdout() -> Output {
+        Output::new(|line| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", crate::display::terminal_safe(line));
+            let _ = out.flush();
+        })
+    }
+
+    pub fn line(&self, text: &str) {
+        (self.0)(text)
+    }
+}
+
+/// A value given with `--var` (a string, parsed at `var()` to the default's type) or with
+/// `spawn("file", #{...})` (already a value).
+#[derive(Clone, Debug)]
+pub enum VarValue {
+    Text(String),
+    Value(Dynamic),
+}
+
+/// One run of a script, shared with the threads it spawns.
+pub struct RunCtx {
+    pub stop: Arc<Stop>,
+    pub recorder: Option<Recorder>,
+    pub verbose: bool,
+    pub out: Output,
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+    /// Capture id of the last datagram recorded by this run, so a failure can annotate it.
+    pub last_packet: Mutex<Option<u64>>,
+    pub threads: Mutex<Vec<SpawnHandle>>,
+}
+
+impl RunCtx {
+    pub fn new(stop: Arc<Stop>, recorder: Option<Recorder>, verbose: bool, out: Output) -> RunCtx {
+        RunCtx {
+            stop,
+            recorder,
+            verbose,
+            out,
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            last_packet: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+
+    pub fn last_packet(&self) -> Option<u64> {
+        *self.last_packet.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One script file (or `-e` text, or the REPL) within a run.
+pub struct ScriptCtx {
+    pub run: Arc<RunCtx>,
+    /// Shown in errors and capture comments: `scripts/chat_client.rhai`.
+    pub name: String,
+    /// The folder of the script, for `script_dir()` and `spawn("file")`.
+    pub dir: PathBuf,
+    pub vars: BTreeMap<String, VarValue>,
+    /// The compiled script, for running closures on other threads.
+    pub ast: RwLock<Option<Arc<AST>>>,
+}
+
+impl ScriptCtx {
+    pub fn new(
+        run: Arc<RunCtx>,
+        name: String,
+        dir: &Path,
+        vars: BTreeMap<String, VarValue>,
+    ) -> Arc<ScriptCtx> {
+        Arc::new(ScriptCtx {
+            run,
+            name,
+            dir: dir.to_path_buf(),
+            vars,
+            ast: RwLock::new(None),
+        })
+    }
+
+    pub fn set_ast(&self, ast: Arc<AST>) {
+        *self.ast.write().unwrap_or_else(|p| p.into_inner()) = Some(ast);
+    }
+
+    pub fn ast(&self) -> Arc<AST> {
+        self.ast
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+}

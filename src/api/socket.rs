@@ -1,0 +1,465 @@
+//! `udp()` and the socket methods of the SPEC, with recording, counting and `-v` output.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use rhai::{Array, Dynamic, Engine, ImmutableString, Map, NativeCallContext};
+use socket2::SockAddr;
+
+use crate::capture::{Direction, Packet};
+use crate::display;
+use crate::net::{self, Received, UdpSock};
+
+use super::context::{RunCtx, ScriptCtx};
+use super::datagram::Datagram;
+use super::error::{Fallible, from_net, script_error};
+use super::{registry, values};
+
+/// A script's socket: cheap to clone, shared by threads.
+#[derive(Clone)]
+pub struct Sock(Arc<SockState>);
+
+struct SockState {
+    net: UdpSock,
+    run: Arc<RunCtx>,
+    /// Known once bound; saves a getsockname per datagram.
+    local: OnceLock<SocketAddr>,
+    /// The last target text and its parsed address: scripts send to the same place in loops.
+    last_target: Mutex<Option<(ImmutableString, SockAddr)>>,
+}
+
+impl Drop for SockState {
+    fn drop(&mut self) {
+        if let Some(addr) = self.local.get() {
+            registry::remove(*addr);
+        }
+    }
+}
+
+impl Sock {
+    fn open(run: &Arc<RunCtx>, ipv6: bool) -> Fallible<Sock> {
+        let net = UdpSock::new(ipv6).map_err(from_net)?;
+        if run.recorder.is_some() {
+            net.want_destination();
+        }
+        Ok(Sock(Arc::new(SockState {
+            net,
+            run: run.clone(),
+            local: OnceLock::new(),
+            last_target: Mutex::new(None),
+        })))
+    }
+
+    fn bound(run: &Arc<RunCtx>, addr: SocketAddr) -> Fallible<Sock> {
+        let sock = Sock::open(run, addr.is_ipv6())?;
+        sock.bind(addr)?;
+        Ok(sock)
+    }
+
+    pub fn net(&self) -> &UdpSock {
+        &self.0.net
+    }
+
+    fn bind(&self, addr: SocketAddr) -> Fallible<()> {
+        self.0.net.bind(addr).map_err(from_net)?;
+        self.learn_local();
+        Ok(())
+    }
+
+    /// Records the local address once the kernel has given one (at bind or first send).
+    fn learn_local(&self) -> Option<SocketAddr> {
+        if let Some(addr) = self.0.local.get() {
+            return Some(*addr);
+        }
+        let addr = self.0.net.local_addr()?;
+        registry::add(addr);
+        Some(*self.0.local.get_or_init(|| addr))
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.learn_local()
+    }
+
+    fn target(&self, text: &ImmutableString) -> Fallible<SockAddr> {
+        let mut last = self.0.last_target.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cached, addr)) = last.as_ref()
+            && cached == text
+        {
+            return Ok(addr.clone());
+        }
+        let addr: SockAddr = net::parse_addr(text, self.0.net.is_ipv6())
+            .map_err(from_net)?
+            .into();
+        *last = Some((text.clone(), addr.clone()));
+        Ok(addr)
+    }
+
+    /// Sends and then records, counts and shows the datagram.
+    pub fn send(&self, ctx: &ScriptCtx, line: usize, data: &[u8], to: &SockAddr) -> Fallible<i64> {
+        let sent = self.0.net.send_to(data, to).map_err(from_net)?;
+        let run = &self.0.run;
+        run.sent.fetch_add(1, Ordering::Relaxed);
+        if run.recorder.is_some() || run.verbose {
+            let local = self.learn_local();
+            if let (Some(src), Some(dst)) = (local, to.as_socket()) {
+                self.observe(ctx, line, "sendto", src, dst, data, Direction::Outbound)?;
+            }
+        }
+        Ok(sent as i64)
+    }
+
+    fn receive(&self, ctx: &ScriptCtx, line: usize, max: usize, what: &str) -> Fallible<Datagram> {
+        let run = &self.0.run;
+        let got = self.0.net.recv_from(max, &run.stop).map_err(from_net)?;
+        run.received.fetch_add(1, Ordering::Relaxed);
+        if run.recorder.is_some() || run.verbose {
+            self.observe_received(ctx, line, what, &got)?;
+        }
+        Ok(Datagram::from(got))
+    }
+
+    fn observe_received(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &str,
+        got: &Received,
+    ) -> Fallible<()> {
+        let Some(local) = self.learn_local() else {
+            return Ok(());
+        };
+        let dst = SocketAddr::new(got.to.unwrap_or(local.ip()), local.port());
+        let src = got.from;
+        // A datagram from one of our own sockets was recorded when it was sent.
+        let record = !registry::is_local(src);
+        let shown = &got.data[..];
+        if self.0.run.verbose {
+            self.show(Direction::Inbound, src, dst, shown, got.len);
+        }
+        if record {
+            self.record(ctx, line, what, src, dst, shown, Direction::Inbound)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &str,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+        direction: Direction,
+    ) -> Fallible<()> {
+        if self.0.run.verbose {
+            self.show(direction, src, dst, data, data.len());
+        }
+        self.record(ctx, line, what, src, dst, data, direction)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &str,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+        direction: Direction,
+    ) -> Fallible<()> {
+        let Some(recorder) = &self.0.run.recorder else {
+            return Ok(());
+        };
+        let packet = Packet {
+            src,
+            dst,
+            payload: data,
+            direction,
+            comment: Some(format!("{}:{line} {what}", ctx.name)),
+            timestamp: SystemTime::now(),
+        };
+        let id = recorder
+            .record(&packet)
+            .map_err(|e| script_error("capture", e.to_string()))?;
+        *self
+            .0
+            .run
+            .last_packet
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(id);
+        Ok(())
+    }
+
+    fn show(
+        &self,
+        direction: Direction,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+        len: usize,
+    ) {
+        let arrow = match direction {
+            Direction::Outbound => "→",
+            Direction::Inbound => "←",
+        };
+        let mut text = format!(
+            "{arrow} {src} > {dst} {len} bytes {}",
+            display::payload_summary(data)
+        );
+        if display::as_text(data).is_none() {
+            text.push('\n');
+            text.push_str(display::hexdump(data).trim_end());
+        }
+        self.0.run.out.line(&text);
+    }
+
+    fn collect(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        count: usize,
+        window: Duration,
+    ) -> Fallible<Array> {
+        let previous = self.0.net.timeout();
+        let end = std::time::Instant::now() + window;
+        let mut all = Array::new();
+        while all.len() < count {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.0.net.set_timeout(Some(left)).map_err(from_net)?;
+            match self.receive(ctx, line, net::MAX_IPV6_PAYLOAD, "collect") {
+                Ok(d) => all.push(Dynamic::from(d)),
+                Err(e) if is_timeout(&e) => break,
+                Err(e) => {
+                    let _ = self.0.net.set_timeout(previous);
+                    return Err(e);
+                }
+            }
+        }
+        self.0.net.set_timeout(previous).map_err(from_net)?;
+        Ok(all)
+    }
+}
+
+fn is_timeout(err: &rhai::EvalAltResult) -> bool {
+    match err {
+        rhai::EvalAltResult::ErrorRuntime(v, _) => {
+            super::error::fields(v).is_some_and(|(kind, _)| kind == "timeout")
+        }
+        _ => false,
+    }
+}
+
+fn line_of(ctx: &NativeCallContext) -> usize {
+    ctx.call_position().line().unwrap_or(0)
+}
+
+fn seconds(value: f64) -> Fallible<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| script_error("value", format!("{value} is not a number of seconds")))
+}
+
+pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
+    engine.register_type_with_name::<Sock>("socket");
+    register_constructors(engine, ctx);
+    register_options(engine);
+    register_send(engine, ctx);
+    register_receive(engine, ctx);
+}
+
+fn register_constructors(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
+    let run = ctx.run.clone();
+    engine.register_fn("udp", move || Sock::open(&run, false));
+    let run = ctx.run.clone();
+    engine.register_fn("udp", move |port: i64| {
+        let addr = net::resolve("", port, false).map_err(from_net)?;
+        Sock::bound(&run, addr)
+    });
+    let run = ctx.run.clone();
+    engine.register_fn("udp", move |addr: &str| {
+        let addr = net::parse_addr(addr, addr.contains('[')).map_err(from_net)?;
+        Sock::bound(&run, addr)
+    });
+    let run = ctx.run.clone();
+    engine.register_fn("udp", move |host: &str, port: i64| {
+        let addr = net::resolve(host, port, host.contains(':')).map_err(from_net)?;
+        Sock::bound(&run, addr)
+    });
+    engine.register_fn("bind", |s: &mut Sock, addr: &str| {
+        let addr = net::parse_addr(addr, s.net().is_ipv6()).map_err(from_net)?;
+        s.bind(addr)
+    });
+    engine.register_fn("bind", |s: &mut Sock, host: &str, port: i64| {
+        let addr = s.net().resolve(host, port).map_err(from_net)?;
+        s.bind(addr)
+    });
+    engine.register_fn("bind", |s: &mut Sock, port: i64| {
+        let addr = s.net().resolve("", port).map_err(from_net)?;
+        s.bind(addr)
+    });
+}
+
+fn register_options(engine: &mut Engine) {
+    engine.register_get("local_addr", |s: &mut Sock| -> Dynamic {
+        s.local_addr()
+            .map_or(Dynamic::UNIT, |a| a.to_string().into())
+    });
+    engine.register_get("port", |s: &mut Sock| -> i64 {
+        s.local_addr().map_or(0, |a| i64::from(a.port()))
+    });
+    engine.register_fn("settimeout", |s: &mut Sock, secs: f64| {
+        s.net().set_timeout(Some(seconds(secs)?)).map_err(from_net)
+    });
+    engine.register_fn("settimeout", |s: &mut Sock, secs: i64| {
+        s.net()
+            .set_timeout(Some(seconds(secs as f64)?))
+            .map_err(from_net)
+    });
+    engine.register_fn("settimeout", |s: &mut Sock, _: ()| {
+        s.net().set_timeout(None).map_err(from_net)
+    });
+    engine.register_fn("gettimeout", |s: &mut Sock| -> Dynamic {
+        s.net()
+            .timeout()
+            .map_or(Dynamic::UNIT, |t| t.as_secs_f64().into())
+    });
+    engine.register_fn("setbroadcast", |s: &mut Sock, on: bool| {
+        s.net().set_broadcast(on).map_err(from_net)
+    });
+    engine.register_fn("setreuse", |s: &mut Sock, on: bool| {
+        s.net().set_reuse(on).map_err(from_net)
+    });
+    engine.register_fn("close", |s: &mut Sock| s.net().close());
+    engine.register_fn("to_string", |s: &mut Sock| describe(s));
+    engine.register_fn("to_debug", |s: &mut Sock| describe(s));
+}
+
+fn describe(s: &Sock) -> String {
+    let state = if s.net().is_closed() { " closed" } else { "" };
+    match s.local_addr() {
+        Some(addr) => format!("socket({addr}{state})"),
+        None => format!("socket(unbound{state})"),
+    }
+}
+
+fn register_send(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
+    let c = ctx.clone();
+    engine.register_fn(
+        "sendto",
+        move |nc: NativeCallContext, s: &mut Sock, data: Dynamic, addr: ImmutableString| {
+            let to = s.target(&addr)?;
+            values::with_payload(&data, |bytes| s.send(&c, line_of(&nc), bytes, &to))
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "sendto",
+        move |nc: NativeCallContext, s: &mut Sock, data: Dynamic, host: &str, port: i64| {
+            let to: SockAddr = s.net().resolve(host, port).map_err(from_net)?.into();
+            values::with_payload(&data, |bytes| s.send(&c, line_of(&nc), bytes, &to))
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "broadcast",
+        move |nc: NativeCallContext, s: &mut Sock, data: Dynamic, port: i64| {
+            broadcast(&c, &nc, s, &data, "<broadcast>", port)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "broadcast",
+        move |nc: NativeCallContext, s: &mut Sock, data: Dynamic, host: &str, port: i64| {
+            broadcast(&c, &nc, s, &data, host, port)
+        },
+    );
+}
+
+fn broadcast(
+    ctx: &ScriptCtx,
+    nc: &NativeCallContext,
+    s: &Sock,
+    data: &Dynamic,
+    host: &str,
+    port: i64,
+) -> Fallible<i64> {
+    s.net().set_broadcast(true).map_err(from_net)?;
+    let to: SockAddr = s.net().resolve(host, port).map_err(from_net)?.into();
+    values::with_payload(data, |bytes| s.send(ctx, line_of(nc), bytes, &to))
+}
+
+fn register_receive(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
+    let c = ctx.clone();
+    engine.register_fn(
+        "recvfrom",
+        move |nc: NativeCallContext, s: &mut Sock, max: i64| {
+            s.receive(&c, line_of(&nc), buffer_size(max)?, "recvfrom")
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn("recvfrom", move |nc: NativeCallContext, s: &mut Sock| {
+        s.receive(&c, line_of(&nc), net::MAX_IPV6_PAYLOAD, "recvfrom")
+    });
+    let c = ctx.clone();
+    engine.register_fn(
+        "recv",
+        move |nc: NativeCallContext, s: &mut Sock, max: i64| {
+            let d = s.receive(&c, line_of(&nc), buffer_size(max)?, "recv")?;
+            Ok::<_, Box<rhai::EvalAltResult>>(d.data)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "collect",
+        move |nc: NativeCallContext, s: &mut Sock, secs: f64| {
+            s.collect(&c, line_of(&nc), usize::MAX, seconds(secs)?)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "collect",
+        move |nc: NativeCallContext, s: &mut Sock, secs: i64| {
+            s.collect(&c, line_of(&nc), usize::MAX, seconds(secs as f64)?)
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "collect",
+        move |nc: NativeCallContext, s: &mut Sock, opts: Map| {
+            let count = match opts.get("count") {
+                Some(v) => usize::try_from(values::int(v, "count")?)
+                    .map_err(|_| script_error("value", "count must not be negative"))?,
+                None => usize::MAX,
+            };
+            let window = match opts.get("timeout") {
+                Some(v) => seconds(values::float(v, "timeout")?)?,
+                None if count == usize::MAX => {
+                    return Err(script_error(
+                        "value",
+                        "collect needs a timeout or a count: collect(#{count: 10, timeout: 2.0})",
+                    ));
+                }
+                // A count alone waits as long as a blocking recvfrom would (a year).
+                None => Duration::from_secs(365 * 24 * 3600),
+            };
+            s.collect(&c, line_of(&nc), count, window)
+        },
+    );
+}
+
+fn buffer_size(max: i64) -> Fallible<usize> {
+    match usize::try_from(max) {
+        Ok(n) if n > 0 && n <= 1 << 20 => Ok(n),
+        _ => Err(script_error(
+            "value",
+            format!("recvfrom({max}): the buffer size must be between 1 and 1048576"),
+        )),
+    }
+}

@@ -1,0 +1,417 @@
+//! Files written by the Recorder, read back with pcap-file's readers and etherparse.
+
+use std::fs::File;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use pcap_file::DataLink;
+use pcap_file::pcap::{PcapReader, PcapTsResolution};
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+use pcap_file::pcapng::blocks::interface_description::InterfaceTsResolution;
+use pcap_file::pcapng::blocks::opt_common::CommonOption;
+use pcap_file::pcapng::{Block, PcapNgReader};
+
+use super::*;
+
+/// A packet as read back: addresses, payload, time, and (pcapng) flags and comments.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: Vec<u8>,
+    time: Duration,
+    flags: Option<u32>,
+    comments: Vec<String>,
+}
+
+fn decode(frame: &[u8], time: Duration) -> Seen {
+    let pkt = SlicedPacket::from_ethernet(frame).expect("an Ethernet frame");
+    let (src, dst): (IpAddr, IpAddr) = match pkt.net.expect("an IP packet") {
+        NetSlice::Ipv4(ip) => (
+            ip.header().source_addr().into(),
+            ip.header().destination_addr().into(),
+        ),
+        NetSlice::Ipv6(ip) => (
+            ip.header().source_addr().into(),
+            ip.header().destination_addr().into(),
+        ),
+        other => panic!("not IP: {other:?}"),
+    };
+    let Some(TransportSlice::Udp(udp)) = pkt.transport else {
+        panic!("not UDP")
+    };
+    Seen {
+        src: SocketAddr::new(src, udp.source_port()),
+        dst: SocketAddr::new(dst, udp.destination_port()),
+        payload: udp.payload().to_vec(),
+        time,
+        flags: None,
+        comments: vec![],
+    }
+}
+
+fn read_pcapng(path: &Path) -> Vec<Seen> {
+    let mut reader = PcapNgReader::new(File::open(path).unwrap()).unwrap();
+    let mut seen = vec![];
+    let mut interfaces = 0;
+    while let Some(block) = reader.next_block() {
+        let epb = match block.unwrap().0 {
+            Block::InterfaceDescription(idb) => {
+                assert_eq!(idb.linktype, DataLink::ETHERNET);
+                assert!(idb.snaplen >= 262_144);
+                assert_eq!(idb.ts_resolution(), InterfaceTsResolution::NANO);
+                interfaces += 1;
+                continue;
+            }
+            Block::EnhancedPacket(epb) => epb,
+            other => panic!("unexpected block {other:?}"),
+        };
+        assert_eq!(epb.original_len as usize, epb.data.len());
+        let mut s = decode(&epb.data, epb.timestamp);
+        for opt in &epb.options {
+            match opt {
+                EnhancedPacketOption::Flags(f) => s.flags = Some(*f),
+                EnhancedPacketOption::Common(CommonOption::Comment(c)) => {
+                    s.comments.push(c.to_string())
+                }
+                other => panic!("unexpected option {other:?}"),
+            }
+        }
+        seen.push(s);
+    }
+    assert_eq!(interfaces, 1);
+    seen
+}
+
+fn read_pcap(path: &Path) -> Vec<Seen> {
+    let mut reader = PcapReader::new(File::open(path).unwrap()).unwrap();
+    let header = reader.header();
+    assert_eq!(header.datalink, DataLink::ETHERNET);
+    assert_eq!(header.ts_resolution, PcapTsResolution::NanoSecond);
+    assert!(header.snaplen >= 262_144);
+    let mut seen = vec![];
+    while let Some(pkt) = reader.next_packet() {
+        let pkt = pkt.unwrap();
+        assert_eq!(pkt.orig_len(), pkt.len());
+        seen.push(decode(pkt.data(), pkt.timestamp()));
+    }
+    seen
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn at(ns: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(ns)
+}
+
+fn packet<'a>(
+    src: &str,
+    dst: &str,
+    payload: &'a [u8],
+    direction: Direction,
+    comment: Option<&str>,
+    ns: u64,
+) -> Packet<'a> {
+    Packet {
+        src: addr(src),
+        dst: addr(dst),
+        payload,
+        direction,
+        comment: comment.map(str::to_owned),
+        timestamp: at(ns),
+    }
+}
+
+/// Three datagrams: an unbound IPv4 sender, its reply, and IPv6 from `::`.
+fn sample() -> Vec<Packet<'static>> {
+    vec![
+        packet(
+            "0.0.0.0:40000",
+            "127.0.0.1:9999",
+            b"ping",
+            Direction::Outbound,
+            Some("chat.rhai:12 sendto"),
+            1_700_000_000_123_456_789,
+        ),
+        packet(
+            "127.0.0.1:9999",
+            "127.0.0.1:40000",
+            b"pong",
+            Direction::Inbound,
+            None,
+            1_700_000_000_223_456_790,
+        ),
+        packet(
+            "[::]:5000",
+            "[::1]:6000",
+            b"",
+            Direction::Outbound,
+            Some("v6.rhai:3 send"),
+            1_700_000_001_000_000_001,
+        ),
+    ]
+}
+
+fn expected(flags: bool) -> Vec<Seen> {
+    let seen =
+        |src: &str, dst: &str, payload: &[u8], time: u64, flag: u32, comments: &[&str]| Seen {
+            src: addr(src),
+            dst: addr(dst),
+            payload: payload.to_vec(),
+            time: Duration::from_nanos(time),
+            flags: flags.then_some(flag),
+            comments: if flags {
+                comments.iter().map(|c| c.to_string()).collect()
+            } else {
+                vec![]
+            },
+        };
+    vec![
+        seen(
+            "127.0.0.1:40000",
+            "127.0.0.1:9999",
+            b"ping",
+            1_700_000_000_123_456_789,
+            2,
+            &["chat.rhai:12 sendto"],
+        ),
+        seen(
+            "127.0.0.1:9999",
+            "127.0.0.1:40000",
+            b"pong",
+            1_700_000_000_223_456_790,
+            1,
+            &[],
+        ),
+        seen(
+            "[::1]:5000",
+            "[::1]:6000",
+            b"",
+            1_700_000_001_000_000_001,
+            2,
+            &["v6.rhai:3 send"],
+        ),
+    ]
+}
+
+fn record_all(recorder: &Recorder, packets: &[Packet]) {
+    for (i, p) in packets.iter().enumerate() {
+        assert_eq!(recorder.record(p).unwrap(), i as u64 + 1);
+    }
+}
+
+#[test]
+fn pcapng_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.pcapng");
+    let recorder = Recorder::create(&path).unwrap();
+    record_all(&recorder, &sample());
+    assert_eq!(recorder.packets(), 3);
+    assert_eq!(recorder.path(), path);
+    // Read while the recorder is still open: nothing waits in a buffer.
+    assert_eq!(read_pcapng(&path), expected(true));
+}
+
+#[test]
+fn pcap_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.pcap");
+    let recorder = Recorder::create(&path).unwrap();
+    record_all(&recorder, &sample());
+    assert_eq!(read_pcap(&path), expected(false));
+    // No comments in classic pcap: annotating is a no-op.
+    recorder.annotate(1, "ignored").unwrap();
+    assert_eq!(read_pcap(&path), expected(false));
+}
+
+#[test]
+fn file_has_header_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("empty.cap");
+    let _r = Recorder::create(&pcap).unwrap();
+    assert_eq!(std::fs::metadata(&pcap).unwrap().len(), 24);
+    assert!(read_pcap(&pcap).is_empty());
+    let ng = dir.path().join("empty.PCAPNG");
+    let _r = Recorder::create(&ng).unwrap();
+    assert!(read_pcapng(&ng).is_empty());
+}
+
+#[test]
+fn annotate_last_and_earlier_packets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.pcapng");
+    let recorder = Recorder::create(&path).unwrap();
+    record_all(&recorder, &sample());
+    recorder.annotate(3, "assertion failed: got 1").unwrap();
+    // Not the last block: it and the blocks after it are rewritten.
+    recorder.annotate(1, "assertion failed: no reply").unwrap();
+    recorder.annotate(2, "second note").unwrap();
+
+    let mut want = expected(true);
+    want[2].comments.push("assertion failed: got 1".into());
+    want[0].comments.push("assertion failed: no reply".into());
+    want[1].comments.push("second note".into());
+    assert_eq!(read_pcapng(&path), want);
+
+    // Recording goes on after the rewritten tail.
+    let id = recorder
+        .record(&packet(
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+            b"more",
+            Direction::Outbound,
+            None,
+            1_800_000_000_000_000_000,
+        ))
+        .unwrap();
+    assert_eq!(id, 4);
+    let seen = read_pcapng(&path);
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[..3], want[..]);
+    assert_eq!(seen[3].payload, b"more");
+
+    assert!(recorder.annotate(0, "x").is_err());
+    assert!(recorder.annotate(5, "x").is_err());
+}
+
+#[test]
+fn annotate_an_old_packet_notes_the_latest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.pcapng");
+    let recorder = Recorder::create(&path).unwrap();
+    let payload = [1u8; 100];
+    for i in 0..200 {
+        recorder
+            .record(&packet(
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+                &payload,
+                Direction::Outbound,
+                None,
+                i,
+            ))
+            .unwrap();
+    }
+    recorder.annotate(3, "too old").unwrap();
+    let seen = read_pcapng(&path);
+    assert_eq!(seen.len(), 200);
+    assert!(seen[2].comments.is_empty());
+    assert_eq!(seen[199].comments, ["frame 3: too old"]);
+}
+
+#[test]
+fn largest_datagrams_recorded_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let v4 = vec![0xab; MAX_PAYLOAD_V4];
+    let v6 = vec![0xcd; MAX_PAYLOAD_V6];
+    for name in ["big.pcap", "big.pcapng"] {
+        let path = dir.path().join(name);
+        let recorder = Recorder::create(&path).unwrap();
+        recorder
+            .record(&packet(
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+                &v4,
+                Direction::Outbound,
+                None,
+                5,
+            ))
+            .unwrap();
+        recorder
+            .record(&packet(
+                "[::1]:1",
+                "[::1]:2",
+                &v6,
+                Direction::Inbound,
+                None,
+                6,
+            ))
+            .unwrap();
+        let seen = if name.ends_with("ng") {
+            read_pcapng(&path)
+        } else {
+            read_pcap(&path)
+        };
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].payload, v4);
+        assert_eq!(seen[1].payload, v6);
+        // Too big for UDP: refused, and nothing is written.
+        let too_big = vec![0; MAX_PAYLOAD_V4 + 1];
+        let err = recorder.record(&packet(
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+            &too_big,
+            Direction::Outbound,
+            None,
+            7,
+        ));
+        assert!(err.is_err());
+        assert_eq!(recorder.packets(), 2);
+    }
+}
+
+#[test]
+fn unusable_paths_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Recorder::create(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("cannot write capture {}: ", dir.path().display())),
+        "{err}"
+    );
+    assert!(err.contains("os error"), "{err}");
+
+    let missing = dir.path().join("no/such/dir/x.pcapng");
+    let err = Recorder::create(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("x.pcapng") && err.contains("No such file or directory"),
+        "{err}"
+    );
+
+    // /dev/full opens but every write fails: a full disk.
+    let err = Recorder::create(Path::new("/dev/full"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "cannot write capture /dev/full: No space left on device (os error 28)"
+    );
+}
+
+#[test]
+fn recorder_is_shareable() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<Recorder>();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("threads.pcapng");
+    let recorder = Recorder::create(&path).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let recorder = recorder.clone();
+            std::thread::spawn(move || {
+                for i in 0..50u64 {
+                    let src = format!("127.0.0.1:{}", 1000 + t);
+                    recorder
+                        .record(&packet(
+                            &src,
+                            "127.0.0.1:2",
+                            b"x",
+                            Direction::Outbound,
+                            None,
+                            i,
+                        ))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(recorder.packets(), 200);
+    assert_eq!(read_pcapng(&path).len(), 200);
+}

@@ -1,0 +1,112 @@
+//! The command line (clap definitions only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::ReportSpec;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "udpsh",
+    version,
+    about = "A scriptable UDP test harness and packet REPL",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Run a one-line script, like `python3 -c`.
+    #[arg(short = 'e', value_name = "SCRIPT")]
+    pub eval: Option<String>,
+
+    #[command(flatten)]
+    pub common: Common,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Interactive shell (the default).
+    Repl(Common),
+    /// Run scripts (files, or every *.rhai below folders) with assertions.
+    Run(RunArgs),
+    /// Compile scripts and report syntax errors; run nothing.
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Options shared by `run`, `repl` and `-e`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct Common {
+    /// A value the script reads with var("NAME", default); repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    /// Record every datagram to FILE (.pcapng → pcapng, else pcap).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Wall-clock limit per script, in seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: Option<f64>,
+
+    /// Show every datagram sent and received.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Script files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub common: Common,
+
+    /// One capture per script in DIR, named after the script.
+    #[arg(long, value_name = "DIR", conflicts_with = "pcap")]
+    pub pcap_dir: Option<PathBuf>,
+
+    /// junit=FILE, tap[=FILE] or json=FILE; repeatable.
+    #[arg(long = "report", value_name = "FORMAT")]
+    pub reports: Vec<ReportSpec>,
+
+    /// Run up to N scripts at once.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// Only failures and the summary.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Only scripts whose name contains PATTERN (`*` matches anything).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+
+    /// Run the I-th of N deterministic slices of the suite.
+    #[arg(long, value_name = "I/N", value_parser = crate::runner::discover::parse_shard)]
+    pub shard: Option<(usize, usize)>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))?;
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(format!("'{name}' is not a variable name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+fn parse_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(s),
+        _ => Err(format!("'{text}' is not a positive number of seconds")),
+    }
+}

@@ -1,0 +1,183 @@
+//! JSON report: every script with its status, error position and datagram counts, and a summary.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Counts, Reporter, message};
+use crate::outcome::{ScriptOutcome, Status};
+
+/// Pretty-printed JSON, stable field order, durations in seconds (f64).
+pub struct JsonReport;
+
+impl Reporter for JsonReport {
+    fn write(
+        &self,
+        outcomes: &[ScriptOutcome],
+        total: Duration,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let c = Counts::of(outcomes);
+        let report = Report {
+            scripts: outcomes.iter().map(Script::from).collect(),
+            summary: Summary {
+                total: outcomes.len(),
+                passed: c.passed,
+                failed: c.failed,
+                errors: c.errors,
+                timeouts: c.timeouts,
+                interrupted: c.interrupted,
+                duration: total.as_secs_f64(),
+            },
+        };
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    scripts: Vec<Script<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Script<'a> {
+    name: &'a str,
+    path: Cow<'a, str>,
+    status: Status,
+    duration: f64,
+    error: Option<Error<'a>>,
+    sent: u64,
+    received: u64,
+    capture: Option<Cow<'a, str>>,
+}
+
+/// Where a script stopped; `line`/`col` are null when the error has no position.
+#[derive(Serialize)]
+struct Error<'a> {
+    message: &'a str,
+    file: Cow<'a, str>,
+    line: Option<usize>,
+    col: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    total: usize,
+    passed: usize,
+    failed: usize,
+    errors: usize,
+    timeouts: usize,
+    interrupted: usize,
+    duration: f64,
+}
+
+impl<'a> From<&'a ScriptOutcome> for Script<'a> {
+    fn from(o: &'a ScriptOutcome) -> Self {
+        let position = |n: usize| (n > 0).then_some(n);
+        let error = (o.status != Status::Passed).then(|| Error {
+            message: message(o),
+            file: lossy(o.failure.as_ref().map_or(&o.path, |f| &f.file)),
+            line: o.failure.as_ref().and_then(|f| position(f.line)),
+            col: o.failure.as_ref().and_then(|f| position(f.col)),
+        });
+        Script {
+            name: &o.name,
+            path: lossy(&o.path),
+            status: o.status,
+            duration: o.duration.as_secs_f64(),
+            error,
+            sent: o.sent,
+            received: o.received,
+            capture: o.capture.as_deref().map(lossy),
+        }
+    }
+}
+
+/// Paths as text: a non-UTF-8 name must not make the whole report fail.
+fn lossy(path: &Path) -> Cow<'_, str> {
+    path.to_string_lossy()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+    use serde_json::{Value, json};
+
+    fn report(outcomes: &[ScriptOutcome]) -> Value {
+        let mut out = Vec::new();
+        JsonReport
+            .write(outcomes, Duration::from_millis(2310), &mut out)
+            .unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn mixed_suite_matches_golden_file() {
+        let mut out = Vec::new();
+        JsonReport
+            .write(&sample::suite(), Duration::from_millis(2310), &mut out)
+            .unwrap();
+        let expected = include_str!("../../fixtures/report/mixed_suite.json");
+        sample::golden(
+            "mixed_suite.json",
+            expected,
+            std::str::from_utf8(&out).unwrap(),
+        );
+    }
+
+    #[test]
+    fn summary_counts_each_status() {
+        let v = report(&sample::suite());
+        let summary = json!({
+            "total": 5, "passed": 2, "failed": 1, "errors": 1, "timeouts": 1, "interrupted": 0,
+            "duration": 2.31
+        });
+        assert_eq!(v["summary"], summary);
+        assert_eq!(v["scripts"].as_array().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn scripts_carry_status_error_counts_and_capture() {
+        let v = report(&sample::suite());
+        let chat = json!({
+            "name": "scripts/scenarios/chat.rhai", "path": "scripts/scenarios/chat.rhai",
+            "status": "passed", "duration": 0.12, "error": null, "sent": 2, "received": 2,
+            "capture": "captures/chat.pcapng"
+        });
+        assert_eq!(v["scripts"][0], chat);
+        let upload = &v["scripts"][2];
+        assert_eq!(upload["status"], "failed");
+        assert_eq!(upload["duration"], 1.03);
+        assert_eq!(
+            (&upload["sent"], &upload["received"]),
+            (&json!(3), &json!(1))
+        );
+        assert_eq!(upload["capture"], Value::Null);
+        let error = json!({
+            "message": "assertion failed: \"bye\" != \"<done>\"",
+            "file": "scripts/scenarios/upload.rhai", "line": 12, "col": 11
+        });
+        assert_eq!(upload["error"], error);
+        assert_eq!(v["scripts"][3]["status"], "error");
+    }
+
+    #[test]
+    fn an_error_without_position_has_null_line_and_col() {
+        let v = report(&sample::suite());
+        let slow = &v["scripts"][4];
+        assert_eq!(slow["status"], "timeout");
+        let error = json!({
+            "message": "timed out after 0.8s", "file": "slow.rhai", "line": null, "col": null
+        });
+        assert_eq!(slow["error"], error);
+        let v = report(&[sample::outcome("x.rhai", Status::Interrupted, 1)]);
+        assert_eq!(v["scripts"][0]["error"]["message"], "interrupted");
+        assert_eq!(v["summary"]["interrupted"], 1);
+    }
+}

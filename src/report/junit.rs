@@ -1,0 +1,285 @@
+//! JUnit XML (via quick-junit): one testsuite "udpsh", one testcase per script, for GitLab/Jenkins.
+
+use std::io::{self, Write};
+use std::path::{Component, Path};
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::{Reporter, message};
+use crate::outcome::{ScriptOutcome, Status};
+
+const SUITE: &str = "udpsh";
+
+/// Assertion failures become `<failure>`; errors, timeouts and interruptions `<error>`.
+pub struct JunitReport;
+
+impl Reporter for JunitReport {
+    fn write(
+        &self,
+        outcomes: &[ScriptOutcome],
+        total: Duration,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let mut suite = TestSuite::new(SUITE);
+        suite.set_time(total);
+        suite.add_test_cases(outcomes.iter().map(test_case));
+        let mut report = Report::new(SUITE);
+        report.set_time(total).add_test_suite(suite);
+        report.serialize(out).map_err(io::Error::other)
+    }
+}
+
+fn test_case(o: &ScriptOutcome) -> TestCase {
+    let mut case = TestCase::new(o.name.as_str(), status(o));
+    case.set_classname(classname(&o.name)).set_time(o.duration);
+    case.extra.insert("file".into(), o.name.as_str().into());
+    let mut out = o.output.clone();
+    if let Some(capture) = &o.capture {
+        case.add_property(Property::new("capture", capture.display().to_string()));
+        // The attachment line GitLab and Jenkins (junit-attachments) link to; on a line of its own.
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("[[ATTACHMENT|{}]]\n", capture.display()));
+    }
+    if !out.is_empty() {
+        case.set_system_out(out);
+    }
+    case
+}
+
+fn status(o: &ScriptOutcome) -> TestCaseStatus {
+    let (kind, ty) = match o.status {
+        Status::Passed => return TestCaseStatus::success(),
+        Status::Failed => (NonSuccessKind::Failure, "assertion"),
+        Status::Error => (NonSuccessKind::Error, "error"),
+        Status::Timeout => (NonSuccessKind::Error, "timeout"),
+        Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
+    };
+    let body = o
+        .failure
+        .as_ref()
+        .map_or(message(o), |f| f.rendered.as_str());
+    let mut status = TestCaseStatus::non_success(kind);
+    status
+        .set_message(message(o))
+        .set_type(ty)
+        .set_description(body);
+    status
+}
+
+/// `scripts/scenarios/chat.rhai` → `scripts.scenarios`, the package path Jenkins groups by;
+/// `udpsh` for a script at the top level.
+fn classname(name: &str) -> String {
+    let parts: Vec<String> = Path::new(name)
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().replace('.', "_")),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        SUITE.to_string()
+    } else {
+        parts.join(".")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+    use quick_xml::escape::resolve_predefined_entity;
+    use quick_xml::events::{BytesStart, Event};
+    use quick_xml::{Reader, XmlVersion};
+    use std::collections::HashMap;
+
+    /// A parsed element: its name, attributes and text, with the names of its ancestors.
+    #[derive(Debug)]
+    struct Element {
+        path: String,
+        attrs: HashMap<String, String>,
+        text: String,
+    }
+
+    /// Parses the whole document strictly (tags must match), so a malformed report fails here.
+    fn parse(xml: &str) -> Vec<Element> {
+        let mut reader = Reader::from_str(xml);
+        reader.config_mut().check_end_names = true;
+        let (mut stack, mut open, mut done) = (Vec::<String>::new(), Vec::<Element>::new(), vec![]);
+        let element = |stack: &[String], e: &BytesStart| Element {
+            path: stack.join("/"),
+            attrs: e
+                .attributes()
+                .map(|a| {
+                    let a = a.unwrap();
+                    let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
+                    (
+                        key,
+                        a.normalized_value(XmlVersion::Implicit1_0)
+                            .unwrap()
+                            .into_owned(),
+                    )
+                })
+                .collect(),
+            text: String::new(),
+        };
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Start(e) => {
+                    stack.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
+                    open.push(element(&stack, &e));
+                }
+                Event::Empty(e) => {
+                    stack.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
+                    done.push(element(&stack, &e));
+                    stack.pop();
+                }
+                Event::Text(t) => push_text(&mut open, &t.xml10_content().unwrap()),
+                Event::GeneralRef(r) => {
+                    let c = match r.resolve_char_ref().unwrap() {
+                        Some(c) => c.to_string(),
+                        None => resolve_predefined_entity(&r.decode().unwrap())
+                            .unwrap()
+                            .to_string(),
+                    };
+                    push_text(&mut open, &c);
+                }
+                Event::End(_) => {
+                    done.push(open.pop().unwrap());
+                    stack.pop();
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+        done
+    }
+
+    /// Text outside the root (the newline after the declaration) must be blank.
+    fn push_text(open: &mut [Element], text: &str) {
+        match open.last_mut() {
+            Some(e) => e.text += text,
+            None => assert!(text.trim().is_empty(), "text outside the root: {text:?}"),
+        }
+    }
+
+    fn report(outcomes: &[ScriptOutcome]) -> String {
+        let mut out = Vec::new();
+        JunitReport
+            .write(outcomes, Duration::from_millis(2310), &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn find<'a>(all: &'a [Element], path: &str) -> Vec<&'a Element> {
+        all.iter().filter(|e| e.path == path).collect()
+    }
+
+    fn case<'a>(all: &'a [Element], name: &str) -> &'a Element {
+        let cases = find(all, "testsuites/testsuite/testcase");
+        cases.into_iter().find(|e| e.attrs["name"] == name).unwrap()
+    }
+
+    #[test]
+    fn mixed_suite_matches_golden_file() {
+        let expected = include_str!("../../fixtures/report/mixed_suite.xml");
+        sample::golden("mixed_suite.xml", expected, &report(&sample::suite()));
+    }
+
+    #[test]
+    fn counts_tests_failures_and_errors() {
+        let all = parse(&report(&sample::suite()));
+        let suite = find(&all, "testsuites/testsuite");
+        assert_eq!(suite.len(), 1);
+        let attrs = &suite[0].attrs;
+        assert_eq!(attrs["name"], "udpsh");
+        assert_eq!(
+            (attrs["tests"].as_str(), attrs["failures"].as_str()),
+            ("5", "1")
+        );
+        assert_eq!(
+            (attrs["errors"].as_str(), attrs["time"].as_str()),
+            ("2", "2.310")
+        );
+        assert_eq!(find(&all, "testsuites/testsuite/testcase").len(), 5);
+        assert_eq!(find(&all, "testsuites/testsuite/testcase/failure").len(), 1);
+        assert_eq!(find(&all, "testsuites/testsuite/testcase/error").len(), 2);
+        assert_eq!(find(&all, "testsuites")[0].attrs["tests"], "5");
+    }
+
+    #[test]
+    fn failure_carries_message_type_and_rendered_source() {
+        let all = parse(&report(&sample::suite()));
+        let upload = case(&all, "scripts/scenarios/upload.rhai");
+        assert_eq!(upload.attrs["classname"], "scripts.scenarios");
+        assert_eq!(upload.attrs["time"], "1.030");
+        assert_eq!(upload.attrs["file"], "scripts/scenarios/upload.rhai");
+        let failure = find(&all, "testsuites/testsuite/testcase/failure")[0];
+        assert_eq!(
+            failure.attrs["message"],
+            "assertion failed: \"bye\" != \"<done>\""
+        );
+        assert_eq!(failure.attrs["type"], "assertion");
+        let rendered = sample::suite()[2].failure.clone().unwrap().rendered;
+        assert_eq!(failure.text, rendered);
+        let out = find(&all, "testsuites/testsuite/testcase/system-out");
+        assert!(
+            out.iter()
+                .any(|e| e.text == "sending fixtures/test.txt\nsent 3 chunks\n")
+        );
+    }
+
+    #[test]
+    fn errors_are_typed_by_status() {
+        let mut outcomes = sample::suite();
+        outcomes.push(sample::outcome("stopped.rhai", Status::Interrupted, 5));
+        let all = parse(&report(&outcomes));
+        let types: Vec<_> = find(&all, "testsuites/testsuite/testcase/error")
+            .iter()
+            .map(|e| (e.attrs["type"].clone(), e.attrs["message"].clone()))
+            .collect();
+        let expected = [
+            (
+                "error",
+                "datagram of 70000 bytes is over the IPv4 limit of 65507",
+            ),
+            ("timeout", "timed out after 0.8s"),
+            ("interrupted", "interrupted"),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(t, m)| (t.to_string(), m.to_string()))
+            .collect();
+        assert_eq!(types, expected);
+        assert_eq!(case(&all, "slow.rhai").attrs["classname"], "udpsh");
+    }
+
+    #[test]
+    fn capture_is_an_attachment_and_a_property() {
+        let all = parse(&report(&sample::suite()));
+        let out = find(&all, "testsuites/testsuite/testcase/system-out");
+        let chat = "got 你好 from 127.0.0.1:40312\n[[ATTACHMENT|captures/chat.pcapng]]\n";
+        assert!(out.iter().any(|e| e.text == chat), "{out:?}");
+        let props = find(&all, "testsuites/testsuite/testcase/properties/property");
+        assert_eq!(props.len(), 1);
+        assert_eq!(props[0].attrs["name"], "capture");
+        assert_eq!(props[0].attrs["value"], "captures/chat.pcapng");
+    }
+
+    #[test]
+    fn a_quiet_pass_is_an_empty_testcase() {
+        let xml = report(&[sample::outcome("a/b.c/d.rhai", Status::Passed, 0)]);
+        let case =
+            r#"<testcase name="a/b.c/d.rhai" classname="a.b_c" time="0.000" file="a/b.c/d.rhai"/>"#;
+        assert!(xml.contains(case), "{xml}");
+        assert_eq!(
+            find(&parse(&xml), "testsuites/testsuite")[0].attrs["failures"],
+            "0"
+        );
+    }
+}

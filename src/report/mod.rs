@@ -1,0 +1,264 @@
+//! Results of a run for people (terminal) and for CI (JUnit, TAP, JSON), one file per format.
+
+mod json;
+mod junit;
+mod tap;
+pub mod terminal;
+
+#[cfg(test)]
+mod sample;
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::outcome::{ScriptOutcome, Status};
+
+pub use json::JsonReport;
+pub use junit::JunitReport;
+pub use tap::TapReport;
+
+/// One machine-readable format: renders a finished run, whole, to a writer.
+pub trait Reporter {
+    fn write(
+        &self,
+        outcomes: &[ScriptOutcome],
+        total: Duration,
+        out: &mut dyn Write,
+    ) -> io::Result<()>;
+}
+
+/// A `--report` flag: which format, and where it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReportSpec {
+    /// `junit=FILE`
+    Junit(PathBuf),
+    /// `tap` (stdout) or `tap=FILE`
+    Tap(Option<PathBuf>),
+    /// `json=FILE`
+    Json(PathBuf),
+}
+
+const EXPECTED: &str = "expected junit=FILE, tap or json=FILE";
+
+impl FromStr for ReportSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (format, file) = match s.split_once('=') {
+            Some((format, file)) => (format, Some(file)),
+            None => (s, None),
+        };
+        let need_file = || match file {
+            Some(f) if !f.is_empty() => Ok(PathBuf::from(f)),
+            _ => Err(format!(
+                "report format '{format}' needs a file: {format}=FILE"
+            )),
+        };
+        match format {
+            "junit" => need_file().map(ReportSpec::Junit),
+            "json" => need_file().map(ReportSpec::Json),
+            "tap" if file.is_none() => Ok(ReportSpec::Tap(None)),
+            "tap" => need_file().map(|f| ReportSpec::Tap(Some(f))),
+            _ => Err(format!("unknown report format '{format}': {EXPECTED}")),
+        }
+    }
+}
+
+impl ReportSpec {
+    /// The file written, or `None` for stdout.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            ReportSpec::Junit(p) | ReportSpec::Json(p) => Some(p),
+            ReportSpec::Tap(p) => p.as_deref(),
+        }
+    }
+
+    /// True when the report takes stdout, so the runner must keep its own lines off it.
+    pub fn uses_stdout(&self) -> bool {
+        self.path().is_none()
+    }
+
+    fn reporter(&self) -> &'static dyn Reporter {
+        match self {
+            ReportSpec::Junit(_) => &JunitReport,
+            ReportSpec::Tap(_) => &TapReport,
+            ReportSpec::Json(_) => &JsonReport,
+        }
+    }
+}
+
+/// Writes every report; one that fails does not stop the others. Errors name the file.
+pub fn write_reports(
+    specs: &[ReportSpec],
+    outcomes: &[ScriptOutcome],
+    total: Duration,
+) -> Result<(), String> {
+    let errors: Vec<String> = specs
+        .iter()
+        .filter_map(|spec| write_one(spec, outcomes, total).err())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+fn write_one(spec: &ReportSpec, outcomes: &[ScriptOutcome], total: Duration) -> Result<(), String> {
+    let reporter = spec.reporter();
+    match spec.path() {
+        None => {
+            let mut out = io::stdout().lock();
+            (reporter.write(outcomes, total, &mut out)).and_then(|()| out.flush())
+        }
+        Some(path) => write_file(path, |out| reporter.write(outcomes, total, out)),
+    }
+    .map_err(|e| match spec.path() {
+        Some(path) => format!("cannot write report {}: {e}", path.display()),
+        None => format!("cannot write report to stdout: {e}"),
+    })
+}
+
+/// Creates the file (and its folder, as CI paths like `reports/junit.xml` expect), then writes.
+fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut out = BufWriter::new(fs::File::create(path)?);
+    write(&mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+/// The one-line reason a script did not pass, with a default when the runner gave none.
+fn message(o: &ScriptOutcome) -> &str {
+    match (&o.failure, o.status) {
+        (Some(f), _) => &f.message,
+        (None, Status::Passed) => "",
+        (None, Status::Failed) => "assertion failed",
+        (None, Status::Error) => "runtime error",
+        (None, Status::Timeout) => "timed out",
+        (None, Status::Interrupted) => "interrupted",
+    }
+}
+
+/// Counts per status, in the order reports list them.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+    errors: usize,
+    timeouts: usize,
+    interrupted: usize,
+}
+
+impl Counts {
+    fn of(outcomes: &[ScriptOutcome]) -> Counts {
+        let mut c = Counts::default();
+        for o in outcomes {
+            *match o.status {
+                Status::Passed => &mut c.passed,
+                Status::Failed => &mut c.failed,
+                Status::Error => &mut c.errors,
+                Status::Timeout => &mut c.timeouts,
+                Status::Interrupted => &mut c.interrupted,
+            } += 1;
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<ReportSpec, String> {
+        s.parse()
+    }
+
+    #[test]
+    fn parses_the_cli_forms() {
+        assert_eq!(
+            parse("junit=out/j.xml"),
+            Ok(ReportSpec::Junit("out/j.xml".into()))
+        );
+        assert_eq!(parse("json=r.json"), Ok(ReportSpec::Json("r.json".into())));
+        assert_eq!(parse("tap"), Ok(ReportSpec::Tap(None)));
+        assert_eq!(
+            parse("tap=t.tap"),
+            Ok(ReportSpec::Tap(Some("t.tap".into())))
+        );
+        assert!(parse("tap").unwrap().uses_stdout());
+        assert!(!parse("tap=t.tap").unwrap().uses_stdout());
+    }
+
+    #[test]
+    fn rejects_unknown_formats_and_missing_files() {
+        let unknown = "unknown report format 'xml': expected junit=FILE, tap or json=FILE";
+        assert_eq!(parse("xml"), Err(unknown.into()));
+        assert_eq!(parse("xml=a.xml"), Err(unknown.into()));
+        let junit = "report format 'junit' needs a file: junit=FILE";
+        assert_eq!(parse("junit"), Err(junit.into()));
+        assert_eq!(parse("junit="), Err(junit.into()));
+        assert_eq!(
+            parse("json"),
+            Err("report format 'json' needs a file: json=FILE".into())
+        );
+        assert_eq!(
+            parse("tap="),
+            Err("report format 'tap' needs a file: tap=FILE".into())
+        );
+    }
+
+    #[test]
+    fn writes_every_report_into_new_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let junit = dir.path().join("reports/junit.xml");
+        let json = dir.path().join("reports/run.json");
+        let tap = dir.path().join("run.tap");
+        let specs = [
+            ReportSpec::Junit(junit.clone()),
+            ReportSpec::Json(json.clone()),
+            ReportSpec::Tap(Some(tap.clone())),
+        ];
+        write_reports(&specs, &sample::suite(), Duration::from_millis(2310)).unwrap();
+        for file in [junit, json, tap] {
+            assert!(!fs::read_to_string(file).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn names_the_file_and_os_error_and_writes_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, "").unwrap();
+        let bad = blocker.join("junit.xml");
+        let good = dir.path().join("run.json");
+        let specs = [
+            ReportSpec::Junit(bad.clone()),
+            ReportSpec::Json(good.clone()),
+        ];
+        let err = write_reports(&specs, &sample::suite(), Duration::ZERO).unwrap_err();
+        assert!(
+            err.starts_with(&format!("cannot write report {}: ", bad.display())),
+            "{err}"
+        );
+        assert!(err.contains("os error"), "{err}");
+        assert!(good.exists());
+    }
+
+    #[test]
+    fn counts_each_status() {
+        let c = Counts::of(&sample::suite());
+        let expected = Counts {
+            passed: 2,
+            failed: 1,
+            errors: 1,
+            timeouts: 1,
+            interrupted: 0,
+        };
+        assert_eq!(c, expected);
+    }
+}

@@ -1,0 +1,144 @@
+//! TAP version 13: one `ok`/`not ok` line per script, a YAML block saying why a script failed.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use super::{Reporter, message};
+use crate::outcome::{ScriptOutcome, Status};
+
+/// Streams plain TAP 13, as `prove` and CI TAP plugins read it.
+pub struct TapReport;
+
+impl Reporter for TapReport {
+    fn write(
+        &self,
+        outcomes: &[ScriptOutcome],
+        _total: Duration,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(out, "TAP version 13")?;
+        writeln!(out, "1..{}", outcomes.len())?;
+        for (i, o) in outcomes.iter().enumerate() {
+            let ok = if o.status == Status::Passed {
+                "ok"
+            } else {
+                "not ok"
+            };
+            writeln!(out, "{ok} {} - {}", i + 1, description(&o.name))?;
+            if o.status != Status::Passed {
+                diagnostic(o, out)?;
+            }
+        }
+        out.flush()
+    }
+}
+
+/// The YAML block under a `not ok` line; strings are double-quoted (JSON strings are valid YAML).
+fn diagnostic(o: &ScriptOutcome, out: &mut dyn Write) -> io::Result<()> {
+    let (severity, status) = match o.status {
+        Status::Passed => unreachable!("only failures have a diagnostic"),
+        Status::Failed => ("fail", "failed"),
+        Status::Error => ("error", "error"),
+        Status::Timeout => ("error", "timeout"),
+        Status::Interrupted => ("error", "interrupted"),
+    };
+    writeln!(out, "  ---")?;
+    writeln!(out, "  message: {}", quote(message(o)))?;
+    writeln!(out, "  severity: {severity}")?;
+    writeln!(out, "  status: {status}")?;
+    let file = o.failure.as_ref().map_or(&o.path, |f| &f.file);
+    writeln!(out, "  file: {}", quote(&file.display().to_string()))?;
+    if let Some(f) = o.failure.as_ref().filter(|f| f.line > 0) {
+        writeln!(out, "  line: {}", f.line)?;
+        writeln!(out, "  col: {}", f.col)?;
+    }
+    writeln!(out, "  duration_ms: {}", o.duration.as_millis())?;
+    if let Some(capture) = &o.capture {
+        writeln!(out, "  capture: {}", quote(&capture.display().to_string()))?;
+    }
+    writeln!(out, "  ...")
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serializes")
+}
+
+/// A test name on one line, with `#` escaped so it is not read as a TAP directive.
+fn description(name: &str) -> String {
+    name.replace('\\', "\\\\")
+        .replace('#', "\\#")
+        .replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    fn tap(outcomes: &[ScriptOutcome]) -> String {
+        let mut out = Vec::new();
+        TapReport.write(outcomes, Duration::ZERO, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn mixed_suite_line_by_line() {
+        let mut outcomes = sample::suite();
+        outcomes[2].capture = Some("captures/upload.pcap".into());
+        let expected = [
+            "TAP version 13",
+            "1..5",
+            "ok 1 - scripts/scenarios/chat.rhai",
+            "ok 2 - scripts/scenarios/echo.rhai",
+            "not ok 3 - scripts/scenarios/upload.rhai",
+            "  ---",
+            r#"  message: "assertion failed: \"bye\" != \"<done>\"""#,
+            "  severity: fail",
+            "  status: failed",
+            r#"  file: "scripts/scenarios/upload.rhai""#,
+            "  line: 12",
+            "  col: 11",
+            "  duration_ms: 1030",
+            r#"  capture: "captures/upload.pcap""#,
+            "  ...",
+            "not ok 4 - scripts/oversize.rhai",
+            "  ---",
+            r#"  message: "datagram of 70000 bytes is over the IPv4 limit of 65507""#,
+            "  severity: error",
+            "  status: error",
+            r#"  file: "scripts/oversize.rhai""#,
+            "  line: 3",
+            "  col: 3",
+            "  duration_ms: 10",
+            "  ...",
+            "not ok 5 - slow.rhai",
+            "  ---",
+            r#"  message: "timed out after 0.8s""#,
+            "  severity: error",
+            "  status: timeout",
+            r#"  file: "slow.rhai""#,
+            "  duration_ms: 810",
+            "  ...",
+        ];
+        let actual = tap(&outcomes);
+        assert_eq!(actual.lines().collect::<Vec<_>>(), expected);
+        assert!(actual.ends_with("  ...\n"));
+    }
+
+    #[test]
+    fn missing_failure_gets_a_default_message_and_the_script_path() {
+        let lines = tap(&[sample::outcome("dir/stopped.rhai", Status::Interrupted, 5)]);
+        let lines: Vec<_> = lines.lines().skip(2).collect();
+        assert_eq!(lines[0], "not ok 1 - dir/stopped.rhai");
+        assert_eq!(lines[2], r#"  message: "interrupted""#);
+        assert_eq!(lines[4], "  status: interrupted");
+        assert_eq!(lines[5], r#"  file: "dir/stopped.rhai""#);
+        assert_eq!(lines[6], "  duration_ms: 5");
+    }
+
+    #[test]
+    fn names_cannot_fake_a_directive_or_break_lines() {
+        assert_eq!(description("a#b\\c\nd.rhai"), "a\\#b\\\\c d.rhai");
+        assert_eq!(tap(&[]), "TAP version 13\n1..0\n");
+    }
+}

@@ -1,0 +1,219 @@
+//! `udpsh run` and `udpsh check`: find scripts, compile them all, run them (on up to `-j`
+//! threads), print one line each, the failures, a summary, and write the reports.
+
+pub mod discover;
+pub mod script;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::api::Output;
+use crate::capture::Recorder;
+use crate::outcome::{ScriptOutcome, exit_code};
+use crate::report::{self, ReportSpec, terminal};
+
+pub use script::{Compiled, RunSettings};
+
+pub struct SuiteOptions {
+    pub settings: RunSettings,
+    pub pcap: Option<PathBuf>,
+    pub pcap_dir: Option<PathBuf>,
+    pub reports: Vec<ReportSpec>,
+    pub jobs: usize,
+    pub quiet: bool,
+    pub color: bool,
+}
+
+/// Reads and compiles every script; on any syntax error prints them all and returns `Err(2)`.
+pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Compiled>, i32> {
+    let engine = script::compiler();
+    let mut compiled = Vec::new();
+    let mut failed = false;
+    for file in files {
+        let source = match std::fs::read_to_string(&file.path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.path.display());
+                failed = true;
+                continue;
+            }
+        };
+        match script::compile(&engine, file.path.clone(), file.name.clone(), source) {
+            Ok(c) => compiled.push(c),
+            Err(d) => {
+                let source = std::fs::read_to_string(&file.path).unwrap_or_default();
+                eprint!("{}", d.render(&source, color));
+                failed = true;
+            }
+        }
+    }
+    if failed { Err(2) } else { Ok(compiled) }
+}
+
+/// Runs a compiled suite; returns the exit code.
+pub fn run_suite(scripts: &[Compiled], opts: &SuiteOptions) -> i32 {
+    let shared = match opts.pcap.as_deref().map(Recorder::create).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if let Some(dir) = &opts.pcap_dir
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create capture folder {}: {e}", dir.display());
+        return 2;
+    }
+    let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
+    let lines = Lines {
+        to_stderr: tap_on_stdout,
+        lock: Mutex::new(()),
+    };
+    let started = Instant::now();
+    let outcomes = run_all(scripts, opts, shared.as_ref(), &lines);
+    let total = started.elapsed();
+    let mut text = String::new();
+    let failures = terminal::failures_section(&outcomes, opts.color);
+    if !failures.is_empty() {
+        text.push('\n');
+        text.push_str(&failures);
+    }
+    text.push_str(&terminal::summary_line(&outcomes, total, opts.color));
+    lines.print(&text);
+    if let Err(e) = report::write_reports(&opts.reports, &outcomes, total) {
+        eprintln!("error: {e}");
+        return 3.max(exit_code(&outcomes));
+    }
+    exit_code(&outcomes)
+}
+
+/// The runner's own lines: never interleaved, on stderr when TAP owns stdout.
+struct Lines {
+    to_stderr: bool,
+    lock: Mutex<()>,
+}
+
+impl Lines {
+    fn print(&self, text: &str) {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let text = if text.ends_with('\n') {
+            text.to_string()
+        } else {
+            format!("{text}\n")
+        };
+        if self.to_stderr {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+fn run_all(
+    scripts: &[Compiled],
+    opts: &SuiteOptions,
+    shared: Option<&Recorder>,
+    lines: &Lines,
+) -> Vec<ScriptOutcome> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ScriptOutcome>>> = Mutex::new(vec![None; scripts.len()]);
+    let workers = opts.jobs.clamp(1, scripts.len().max(1));
+    // With one job, output streams as it is printed; with more, it is kept with the result.
+    let live = (workers == 1 && !opts.quiet && !lines.to_stderr).then(Output::stdout);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(script) = scripts.get(i) else { break };
+                    let recorder = match recorder_for(script, opts, shared) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            lines.print(&format!("error: {e}"));
+                            None
+                        }
+                    };
+                    let outcome = script::run(script, &opts.settings, recorder, live.clone());
+                    report_one(&outcome, opts, workers, lines);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn report_one(outcome: &ScriptOutcome, opts: &SuiteOptions, workers: usize, lines: &Lines) {
+    let passed = outcome.failure.is_none();
+    if opts.quiet && passed {
+        return;
+    }
+    let mut text = String::new();
+    if workers > 1 && !opts.quiet && !outcome.output.is_empty() {
+        text.push_str(&crate::display::terminal_safe(&outcome.output));
+    }
+    text.push_str(&terminal::result_line(outcome, opts.color));
+    lines.print(&text);
+}
+
+fn recorder_for(
+    script: &Compiled,
+    opts: &SuiteOptions,
+    shared: Option<&Recorder>,
+) -> Result<Option<Recorder>, String> {
+    if let Some(dir) = &opts.pcap_dir {
+        let path = dir.join(capture_name(&script.name));
+        return Recorder::create(&path).map(Some).map_err(|e| e.to_string());
+    }
+    Ok(shared.cloned())
+}
+
+/// `scripts/scenarios/chat.rhai` → `scripts_scenarios_chat.pcapng`.
+pub fn capture_name(name: &str) -> String {
+    let stem = name.strip_suffix(".rhai").unwrap_or(name);
+    let flat: String = stem
+        .chars()
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    format!("{}.pcapng", flat.trim_start_matches(['.', '_']))
+}
+
+/// `udpsh check`: compile only.
+pub fn check(paths: &[PathBuf], color: bool) -> i32 {
+    let files = match discover::discover(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    match compile_all(&files, color) {
+        Ok(compiled) => {
+            for c in &compiled {
+                println!("ok      {}", c.name);
+            }
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// Where a path is shown relative to the current folder when it is below it.
+pub fn relative(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

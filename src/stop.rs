@@ -1,0 +1,117 @@
+//! Why a running script must stop: its `--timeout`, Ctrl-C, or its run having ended.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// Set by the Ctrl-C handler; every running script sees it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Blocking calls wait in slices this long, so a stop is seen within a fraction of a second.
+pub const SLICE: Duration = Duration::from_millis(50);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Timeout,
+    Interrupted,
+    /// The script that spawned this thread has ended.
+    Finished,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Timeout => "timeout",
+            StopReason::Interrupted => "interrupted",
+            StopReason::Finished => "finished",
+        }
+    }
+
+    pub fn parse(token: &str) -> Option<StopReason> {
+        match token {
+            "timeout" => Some(StopReason::Timeout),
+            "interrupted" => Some(StopReason::Interrupted),
+            "finished" => Some(StopReason::Finished),
+            _ => None,
+        }
+    }
+}
+
+/// One script run's stop state, shared with its spawned threads.
+#[derive(Debug, Default)]
+pub struct Stop {
+    deadline: Option<Instant>,
+    state: AtomicU8,
+}
+
+impl Stop {
+    pub fn new(limit: Option<Duration>) -> Stop {
+        Stop {
+            deadline: limit.map(|l| Instant::now() + l),
+            state: AtomicU8::new(0),
+        }
+    }
+
+    /// Cheap check for the interpreter's hot loop: two atomic loads, no clock.
+    pub fn flagged(&self) -> Option<StopReason> {
+        match self.state.load(Ordering::Relaxed) {
+            1 => return Some(StopReason::Timeout),
+            2 => return Some(StopReason::Interrupted),
+            3 => return Some(StopReason::Finished),
+            _ => {}
+        }
+        INTERRUPTED
+            .load(Ordering::Relaxed)
+            .then_some(StopReason::Interrupted)
+    }
+
+    /// Full check, clock included; records a passed deadline so later cheap checks see it.
+    pub fn check(&self) -> Option<StopReason> {
+        if let Some(reason) = self.flagged() {
+            return Some(reason);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.state.store(1, Ordering::Relaxed);
+            return Some(StopReason::Timeout);
+        }
+        None
+    }
+
+    /// Time left before the deadline, if there is one.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    pub fn finish(&self) {
+        let _ = self
+            .state
+            .compare_exchange(0, 3, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
+pub fn clear_interrupt() {
+    INTERRUPTED.store(false, Ordering::Relaxed);
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Sleeps up to `total`, in slices, returning early with the reason if told to stop.
+pub fn sleep(total: Duration, stop: &Stop) -> Result<(), StopReason> {
+    let end = Instant::now() + total;
+    loop {
+        if let Some(reason) = stop.check() {
+            return Err(reason);
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(SLICE));
+    }
+}

@@ -1,0 +1,508 @@
+//! A fluent driver for the `udpsh` binary, the Python ports of the seed programs, and UDP peers
+//! written in Rust — everything on loopback, every port picked by the OS.
+
+#![allow(dead_code)]
+
+use std::fmt::Display;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Wall-clock limit that every `udpsh run` gets (`--timeout`), so a bug cannot hang CI.
+pub const SCRIPT_TIMEOUT: &str = "10";
+/// How long the test waits for any child process before killing it.
+const CHILD_DEADLINE: Duration = Duration::from_secs(20);
+/// How long a Rust peer waits for a datagram.
+const PEER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The repository's root: scripts and fixtures are found from here.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("fixtures").join(name)
+}
+
+pub fn read_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("reading fixtures/{name}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// udpsh
+
+/// One invocation of the binary: `Udpsh::run("scripts/chat_client.rhai").var("port", p)`.
+pub struct Udpsh {
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    cwd: PathBuf,
+}
+
+impl Udpsh {
+    /// `udpsh run --timeout 10 PATH` (PATH relative to the repo root).
+    pub fn run(path: &str) -> Self {
+        Self::new(&["run", "--timeout", SCRIPT_TIMEOUT, path])
+    }
+
+    /// Any other command line, e.g. `Udpsh::new(&["check", "scripts"])`.
+    pub fn new(args: &[&str]) -> Self {
+        Udpsh {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            stdin: None,
+            cwd: repo().to_path_buf(),
+        }
+    }
+
+    /// `--var NAME=VALUE`.
+    pub fn var(mut self, name: &str, value: impl Display) -> Self {
+        self.args.push("--var".into());
+        self.args.push(format!("{name}={value}"));
+        self
+    }
+
+    pub fn arg(mut self, arg: impl Display) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    /// What the script reads with `input()`; without it stdin is empty.
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cwd = dir.to_path_buf();
+        self
+    }
+
+    /// Starts it; the test talks to it, then calls `finish()`.
+    pub fn spawn(self) -> Running {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_udpsh"));
+        cmd.args(&self.args)
+            .current_dir(&self.cwd)
+            .env("NO_COLOR", "1");
+        let label = format!("udpsh {}", self.args.join(" "));
+        Running::start(cmd, label, self.stdin)
+    }
+
+    /// Runs it to the end.
+    pub fn output(self) -> Output {
+        self.spawn().finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python seed ports
+
+/// `python3` if this machine has it. Tests that need it print a note and pass without it.
+pub fn python() -> Option<&'static str> {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    let found = *FOUND.get_or_init(|| {
+        Command::new("python3")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    });
+    found.then_some("python3")
+}
+
+/// Returns from the test (passing) with a note when python3 is missing.
+#[macro_export]
+macro_rules! require_python {
+    () => {
+        if $crate::support::python().is_none() {
+            eprintln!("note: python3 not found, skipping the seed-program half of this test");
+            return;
+        }
+    };
+}
+
+/// One of the seed programs ported to Python 3: `Seed::new("chat_server.py").env("PORT", 0)`.
+pub struct Seed {
+    name: String,
+    env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
+    cwd: PathBuf,
+}
+
+impl Seed {
+    pub fn new(name: &str) -> Self {
+        Seed {
+            name: name.to_string(),
+            env: Vec::new(),
+            stdin: None,
+            cwd: repo().to_path_buf(),
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: impl Display) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cwd = dir.to_path_buf();
+        self
+    }
+
+    pub fn spawn(self) -> Running {
+        let python = python().expect("python3 (use require_python!() first)");
+        let script = repo().join("fixtures/seeds").join(&self.name);
+        let mut cmd = Command::new(python);
+        cmd.arg(&script)
+            .current_dir(&self.cwd)
+            .env("PYTHONIOENCODING", "utf-8");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let label = format!("{} python3 fixtures/seeds/{}", env.join(" "), self.name);
+        Running::start(cmd, label, self.stdin)
+    }
+
+    pub fn output(self) -> Output {
+        self.spawn().finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A running child process
+
+/// A child whose stdout and stderr are read as they come (so a server can announce its port).
+pub struct Running {
+    label: String,
+    child: Child,
+    started: Instant,
+    stdout: JoinHandle<String>,
+    stderr_lines: Receiver<String>,
+    stderr_seen: Vec<String>,
+    stderr: JoinHandle<()>,
+}
+
+impl Running {
+    fn start(mut cmd: Command, label: String, stdin: Option<Vec<u8>>) -> Running {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting `{label}`: {e}"));
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(bytes) = stdin {
+            // a failed write means the child exited early; finish() reports that
+            let _ = pipe.write_all(&bytes);
+        }
+        drop(pipe);
+        let mut out = child.stdout.take().unwrap();
+        let stdout = thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        });
+        let err = child.stderr.take().unwrap();
+        let (tx, stderr_lines) = mpsc::channel();
+        let stderr = thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            label,
+            child,
+            started: Instant::now(),
+            stdout,
+            stderr_lines,
+            stderr_seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// Waits for a `PORT <n>` line on stderr (the Python servers print it when PORT=0).
+    pub fn announced_port(&mut self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) => {
+                    let port = line
+                        .strip_prefix("PORT ")
+                        .and_then(|p| p.trim().parse().ok());
+                    self.stderr_seen.push(line);
+                    if let Some(port) = port {
+                        return port;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "`{}` announced no port; stderr so far:\n{}",
+                        self.label,
+                        self.stderr_seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the process to end (killing it after a generous deadline).
+    pub fn finish(mut self) -> Output {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for the child") {
+                break Some(status);
+            }
+            if self.started.elapsed() > CHILD_DEADLINE {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = self.stdout.join().unwrap_or_default();
+        let _ = self.stderr.join();
+        self.stderr_seen.extend(self.stderr_lines.try_iter());
+        Output {
+            label: self.label,
+            code: status.and_then(|s| s.code()),
+            stdout,
+            stderr: self.stderr_seen.join("\n"),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// What a finished process left: exit code, stdout, stderr. Assertions chain and show it all.
+pub struct Output {
+    pub label: String,
+    /// None: killed (by the test's deadline or a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    fn dump(&self) -> String {
+        format!(
+            "`{}` exited with {:?} after {:.2?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.label, self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "wrong exit code: {}",
+            self.dump()
+        );
+        self
+    }
+
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    pub fn stdout_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}: {}",
+            self.dump()
+        );
+        self
+    }
+
+    /// The text appears in stdout or stderr (where a failure is reported is not our contract).
+    pub fn output_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "output lacks {text:?}: {}",
+            self.dump()
+        );
+        self
+    }
+
+    pub fn stdout_count(&self, text: &str) -> usize {
+        self.stdout.matches(text).count()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports
+
+/// A UDP port that is free right now (the OS picks it; it is released at once). For scripts
+/// that must be told their port: a server script binds it, the test then talks to it.
+pub fn free_port() -> u16 {
+    UdpSocket::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until some socket on this machine is bound to UDP `port`, i.e. until a server script
+/// is ready to receive.
+pub fn wait_bound(port: u16) {
+    wait_sockets(port, 1);
+}
+
+/// Waits until `n` sockets are bound to UDP `port` (Linux: counted in /proc/net/udp and udp6).
+/// Elsewhere, waits a fixed half second.
+pub fn wait_sockets(port: u16, n: usize) {
+    let tables = ["/proc/net/udp", "/proc/net/udp6"];
+    if !Path::new(tables[0]).exists() {
+        thread::sleep(Duration::from_millis(500));
+        return;
+    }
+    let needle = format!(":{port:04X}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let bound: usize = tables
+            .iter()
+            .map(|t| {
+                let table = std::fs::read_to_string(t).unwrap_or_default();
+                table
+                    .lines()
+                    .skip(1)
+                    .filter(|l| {
+                        l.split_whitespace()
+                            .nth(1)
+                            .is_some_and(|a| a.ends_with(&needle))
+                    })
+                    .count()
+            })
+            .sum();
+        if bound >= n {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    panic!("fewer than {n} sockets bound to UDP port {port} after 10 s");
+}
+
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rust peers
+
+/// A UDP socket of the test itself, on loopback, with a read timeout.
+pub struct Peer {
+    pub sock: UdpSocket,
+}
+
+impl Peer {
+    /// Bound to 127.0.0.1 on a port the OS picks.
+    pub fn new() -> Peer {
+        Peer::bind(loopback(0))
+    }
+
+    pub fn bind(addr: SocketAddr) -> Peer {
+        let sock = UdpSocket::bind(addr).unwrap_or_else(|e| panic!("binding {addr}: {e}"));
+        sock.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        Peer { sock }
+    }
+
+    /// `n` sockets bound to 0.0.0.0 on one port with SO_REUSEADDR: each gets every broadcast
+    /// sent to 127.255.255.255 on that port.
+    pub fn reuse_group(n: usize) -> Vec<Peer> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let mut port = 0;
+        (0..n)
+            .map(|_| {
+                let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+                s.set_reuse_address(true).unwrap();
+                s.bind(&SocketAddr::from(([0, 0, 0, 0], port)).into())
+                    .unwrap();
+                let sock: UdpSocket = s.into();
+                port = sock.local_addr().unwrap().port();
+                sock.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+                Peer { sock }
+            })
+            .collect()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.sock.local_addr().unwrap().port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    /// The next datagram (whole, up to 65535 bytes) and its sender; panics after the timeout.
+    pub fn recv(&self) -> (Vec<u8>, SocketAddr) {
+        let mut buf = vec![0u8; 65535];
+        let (n, from) = self
+            .sock
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("peer {} got nothing: {e}", self.addr()));
+        buf.truncate(n);
+        (buf, from)
+    }
+
+    /// Nothing arrives within `window`.
+    pub fn recv_nothing(&self, window: Duration) {
+        self.sock.set_read_timeout(Some(window)).unwrap();
+        let mut buf = [0u8; 2048];
+        let got = self.sock.recv_from(&mut buf);
+        self.sock.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        if let Ok((n, from)) = got {
+            panic!(
+                "unexpected datagram from {from}: {:?}",
+                String::from_utf8_lossy(&buf[..n])
+            );
+        }
+    }
+
+    pub fn send_to(&self, data: impl AsRef<[u8]>, to: SocketAddr) {
+        let data = data.as_ref();
+        assert_eq!(self.sock.send_to(data, to).unwrap(), data.len());
+    }
+
+    /// Receives datagrams until `bye` (the upload protocol): the chunks, in order.
+    pub fn recv_upload(&self) -> Vec<Vec<u8>> {
+        let mut chunks = Vec::new();
+        loop {
+            let (data, _) = self.recv();
+            if data == b"bye" {
+                return chunks;
+            }
+            chunks.push(data);
+        }
+    }
+
+    /// Sends `data` in `chunk`-byte datagrams, then `bye` (the upload protocol).
+    pub fn send_upload(&self, data: &[u8], chunk: usize, to: SocketAddr) {
+        for piece in data.chunks(chunk) {
+            self.send_to(piece, to);
+        }
+        self.send_to(b"bye", to);
+    }
+}
+
+/// Splits UTF-8 text in pieces of `n` characters, as the seed client's text-mode `f.read(1024)`.
+pub fn char_chunks(text: &str, n: usize) -> Vec<Vec<u8>> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(n)
+        .map(|c| c.iter().collect::<String>().into_bytes())
+        .collect()
+}
