@@ -448,6 +448,13 @@ pub fn resolve(host: &str, port_number: i64, ipv6: bool) -> NetResult<SocketAddr
         "<broadcast>" => Ipv4Addr::BROADCAST.into(),
         _ => match host.parse::<IpAddr>() {
             Ok(ip) => ip,
+            // A malformed number is a typo, not a name to ask DNS about.
+            Err(_) if host.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+                return Err(NetError::new(
+                    ErrorKind::Address,
+                    format!("'{host}' is not a valid IPv4 address"),
+                ));
+            }
             Err(_) => lookup(host, port, ipv6)?,
         },
     };

@@ -98,13 +98,15 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine
 }
 
-/// Rhai reserves `spawn` for a future feature; the SPEC names our function `spawn`, so the
-/// tokenizer hands it on as a plain identifier.
+/// Rhai reserves `spawn` and `var` for future features; the SPEC names two of our functions
+/// so, and the tokenizer hands them on as plain identifiers.
 #[allow(deprecated)]
 fn allow_spawn_keyword(engine: &mut Engine) {
     use rhai::Token;
     engine.on_parse_token(|token, _, _| match token {
-        Token::Reserved(word) if word.as_str() == "spawn" => Token::Identifier(word),
+        Token::Reserved(word) if matches!(word.as_str(), "spawn" | "var") => {
+            Token::Identifier(word)
+        }
         other => other,
     });
 }

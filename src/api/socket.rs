@@ -17,6 +17,8 @@ use super::datagram::Datagram;
 use super::error::{Fallible, from_net, script_error};
 use super::{registry, values};
 
+static SEND_ORDER: Mutex<()> = Mutex::new(());
+
 /// A script's socket: cheap to clone, shared by threads.
 #[derive(Clone)]
 pub struct Sock(Arc<SockState>);
@@ -68,6 +70,19 @@ impl Sock {
         Ok(())
     }
 
+    /// Binds an unbound socket as the kernel would at its first send, so its address is
+    /// known to be ours before the peer can answer (or receive) it.
+    fn bind_before_first_send(&self, to: &SockAddr) -> Fallible<()> {
+        if self.0.net.local_addr().is_none() {
+            let any = net::resolve("", 0, to.is_ipv6()).map_err(from_net)?;
+            if any.is_ipv6() == self.0.net.is_ipv6() {
+                self.0.net.bind(any).map_err(from_net)?;
+            }
+        }
+        self.learn_local();
+        Ok(())
+    }
+
     /// Records the local address once the kernel has given one (at bind or first send).
     fn learn_local(&self) -> Option<SocketAddr> {
         if let Some(addr) = self.0.local.get() {
@@ -98,8 +113,17 @@ impl Sock {
 
     /// Sends and then records, counts and shows the datagram.
     pub fn send(&self, ctx: &ScriptCtx, line: usize, data: &[u8], to: &SockAddr) -> Fallible<i64> {
-        let sent = self.0.net.send_to(data, to).map_err(from_net)?;
+        if self.0.local.get().is_none() {
+            self.bind_before_first_send(to)?;
+        }
         let run = &self.0.run;
+        // While recording, a send and its record happen as one step, so a peer thread's
+        // answer can never be recorded before the datagram it answers.
+        let _in_order = run
+            .recorder
+            .as_ref()
+            .map(|_| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        let sent = self.0.net.send_to(data, to).map_err(from_net)?;
         run.sent.fetch_add(1, Ordering::Relaxed);
         if run.recorder.is_some() || run.verbose {
             let local = self.learn_local();

@@ -1,7 +1,7 @@
 //! `spawn(|| ...)` and `spawn("file.rhai", #{vars})`: run on a thread of its own, with its own
 //! engine, sharing the run's stop flag, recorder and counters. `join()` waits (stoppably).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 
@@ -143,11 +143,7 @@ fn spawn_closure(ctx: &Arc<ScriptCtx>, f: FnPtr) -> SpawnHandle {
 }
 
 fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHandle> {
-    let full = if Path::new(path).is_absolute() {
-        Path::new(path).to_path_buf()
-    } else {
-        ctx.dir.join(path)
-    };
+    let full = clean(&ctx.dir.join(path));
     let source = std::fs::read_to_string(&full).map_err(|e| {
         script_error(
             "file",
@@ -179,6 +175,24 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
     });
     remember(ctx, &handle);
     Ok(handle)
+}
+
+/// `scripts/scenarios/../chat_client.rhai` → `scripts/chat_client.rhai`, for names people read.
+fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A spawned script's error, re-raised in the parent with the child's own rendering.

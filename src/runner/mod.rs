@@ -77,7 +77,14 @@ pub fn run_suite(scripts: &[Compiled], opts: &SuiteOptions) -> i32 {
     let outcomes = run_all(scripts, opts, shared.as_ref(), &lines);
     let total = started.elapsed();
     let mut text = String::new();
-    let failures = terminal::failures_section(&outcomes, opts.color);
+    let failures = if streamed_live(opts, &lines) {
+        // Their output is on the screen already, just above.
+        let mut shown = outcomes.clone();
+        shown.iter_mut().for_each(|o| o.output.clear());
+        terminal::failures_section(&shown, opts.color)
+    } else {
+        terminal::failures_section(&outcomes, opts.color)
+    };
     if !failures.is_empty() {
         text.push('\n');
         text.push_str(&failures);
@@ -124,8 +131,7 @@ fn run_all(
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<ScriptOutcome>>> = Mutex::new(vec![None; scripts.len()]);
     let workers = opts.jobs.clamp(1, scripts.len().max(1));
-    // With one job, output streams as it is printed; with more, it is kept with the result.
-    let live = (workers == 1 && !opts.quiet && !lines.to_stderr).then(Output::stdout);
+    let live = streamed_live(opts, lines).then(Output::stdout);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -152,6 +158,11 @@ fn run_all(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// With one job, output streams as it is printed; with more, it is kept with the result.
+fn streamed_live(opts: &SuiteOptions, lines: &Lines) -> bool {
+    opts.jobs <= 1 && !opts.quiet && !lines.to_stderr
 }
 
 fn report_one(outcome: &ScriptOutcome, opts: &SuiteOptions, workers: usize, lines: &Lines) {
