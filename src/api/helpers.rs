@@ -94,7 +94,7 @@ pub fn parse_hex(text: &str) -> Fallible<Blob> {
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-')
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(script_error(
             "value",
             format!("hex(\"{text}\"): an odd number of hex digits"),

@@ -231,8 +231,13 @@ impl Sock {
             Direction::Outbound => "→",
             Direction::Inbound => "←",
         };
+        let kept = if len > data.len() {
+            format!(" (truncated to {})", data.len())
+        } else {
+            String::new()
+        };
         let mut text = format!(
-            "{arrow} {src} > {dst} {len} bytes {}",
+            "{arrow} {src} > {dst} {len} bytes{kept} {}",
             display::payload_summary(data)
         );
         if display::as_text(data).is_none() {

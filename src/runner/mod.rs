@@ -5,7 +5,7 @@ pub mod discover;
 pub mod script;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -132,6 +132,7 @@ fn run_all(
     let results: Mutex<Vec<Option<ScriptOutcome>>> = Mutex::new(vec![None; scripts.len()]);
     let workers = opts.jobs.clamp(1, scripts.len().max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
+    let progress = Progress::new(live.is_none(), scripts.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -145,7 +146,9 @@ fn run_all(
                             None
                         }
                     };
+                    progress.started(&script.name);
                     let outcome = script::run(script, &opts.settings, recorder, live.clone());
+                    progress.finished();
                     report_one(&outcome, opts, workers, lines);
                     results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outcome);
                 }
@@ -158,6 +161,38 @@ fn run_all(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// A `[3/8] running name…` line on a terminal's stderr, erased before each result line.
+struct Progress {
+    shown: bool,
+    total: usize,
+    started: AtomicUsize,
+}
+
+impl Progress {
+    fn new(wanted: bool, total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            shown: wanted && total > 1 && std::io::stderr().is_terminal(),
+            total,
+            started: AtomicUsize::new(0),
+        }
+    }
+
+    fn started(&self, name: &str) {
+        if !self.shown {
+            return;
+        }
+        let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
+        eprint!("\r\x1b[K[{n}/{}] running {name}…", self.total);
+    }
+
+    fn finished(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
 
 /// With one job, output streams as it is printed; with more, it is kept with the result.
@@ -218,13 +253,4 @@ pub fn check(paths: &[PathBuf], color: bool) -> i32 {
         }
         Err(code) => code,
     }
-}
-
-/// Where a path is shown relative to the current folder when it is below it.
-pub fn relative(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&cwd)
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }

@@ -40,7 +40,7 @@ pub fn compile(
     path: PathBuf,
     name: String,
     source: String,
-) -> Result<Compiled, Diagnostic> {
+) -> Result<Compiled, Box<Diagnostic>> {
     match engine.compile(&source) {
         Ok(ast) => Ok(Compiled {
             path,
@@ -48,7 +48,7 @@ pub fn compile(
             source,
             ast: Arc::new(ast),
         }),
-        Err(e) => Err(Diagnostic::from_parse(&e, &name)),
+        Err(e) => Err(Box::new(Diagnostic::from_parse(&e, &name))),
     }
 }
 
