@@ -1,12 +1,14 @@
 //! udpsh: a scriptable UDP test harness and packet REPL. `main.rs` calls [`run`].
 
 pub mod api;
+pub mod blast;
 pub mod capture;
 pub mod cli;
 pub mod diagnostic;
 pub mod display;
 pub mod net;
 pub mod outcome;
+pub mod repl;
 pub mod report;
 pub mod runner;
 pub mod stop;
@@ -42,10 +44,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             run_command(args, color)
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
-        Some(Command::Repl(_)) | None => {
-            eprintln!("udpsh: the REPL is not built yet; use `udpsh run` or `udpsh -e`");
-            2
-        }
+        Some(Command::Repl(common)) => repl::run(&common, color),
+        None => repl::run(&cli.common, color),
     }
 }
 

@@ -6,7 +6,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -105,6 +105,10 @@ pub struct UdpSock {
     broadcast: AtomicBool,
     closed: AtomicBool,
     pktinfo: AtomicBool,
+    /// SO_RXQ_OVFL is on: each datagram comes with the socket's drop count.
+    rxq_ovfl: AtomicBool,
+    /// The latest drop count SO_RXQ_OVFL reported.
+    drops_seen: AtomicU32,
 }
 
 impl UdpSock {
@@ -124,6 +128,8 @@ impl UdpSock {
             broadcast: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             pktinfo: AtomicBool::new(false),
+            rxq_ovfl: AtomicBool::new(false),
+            drops_seen: AtomicU32::new(0),
         })
     }
 
@@ -239,6 +245,27 @@ impl UdpSock {
         };
     }
 
+    /// Asks the kernel to report, with each datagram received, how many datagrams it has
+    /// dropped at this socket (SO_RXQ_OVFL); see [`UdpSock::drops`].
+    pub fn want_drops(&self) {
+        if self.rxq_ovfl.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        use nix::sys::socket::{setsockopt, sockopt};
+        let _ = setsockopt(&self.socket, sockopt::RxqOvfl, &1);
+    }
+
+    /// Datagrams the kernel dropped at this socket since it was created, because its receive
+    /// buffer was full: loss at the socket, as opposed to loss on the way.
+    ///
+    /// The kernel's own counter read now (SO_MEMINFO, Linux ≥ 4.6), so drops after the last
+    /// datagram received count too; where that is unavailable, the count SO_RXQ_OVFL attached
+    /// to the latest datagram received (after [`UdpSock::want_drops`]).
+    pub fn drops(&self) -> u64 {
+        let seen = u64::from(self.drops_seen.load(Ordering::Relaxed));
+        meminfo_drops(&self.socket).map_or(seen, |now| now.max(seen))
+    }
+
     /// Receives one datagram of at most `max` bytes, waiting up to the socket's timeout.
     pub fn recv_from(&self, max: usize, stop: &Stop) -> NetResult<Received> {
         self.check_open()?;
@@ -247,7 +274,9 @@ impl UdpSock {
         let mut buf = vec![0u8; max.max(1)];
         loop {
             let nonblocking = timeout.is_some_and(|t| t.is_zero());
-            let attempt = if self.pktinfo.load(Ordering::Relaxed) {
+            let attempt = if self.pktinfo.load(Ordering::Relaxed)
+                || self.rxq_ovfl.load(Ordering::Relaxed)
+            {
                 self.recv_pktinfo(&mut buf, nonblocking)
             } else {
                 self.recv_plain(&mut buf, nonblocking)
@@ -307,7 +336,7 @@ impl UdpSock {
             flags |= MsgFlags::MSG_DONTWAIT;
         }
         let mut iov = [io::IoSliceMut::new(buf)];
-        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo);
+        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, u32);
         let msg =
             recvmsg::<SockaddrStorage>(self.socket.as_raw_fd(), &mut iov, Some(&mut cmsg), flags)
                 .map_err(io::Error::from)?;
@@ -322,6 +351,9 @@ impl UdpSock {
                     }
                     ControlMessageOwned::Ipv6PacketInfo(info) => {
                         to = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                    }
+                    ControlMessageOwned::RxqOvfl(drops) => {
+                        self.drops_seen.store(drops, Ordering::Relaxed);
                     }
                     _ => {}
                 }
@@ -378,6 +410,31 @@ impl UdpSock {
     pub fn resolve(&self, host: &str, port: i64) -> NetResult<SocketAddr> {
         resolve(host, port, self.is_ipv6())
     }
+}
+
+/// The socket's drop counter (SK_MEMINFO_DROPS of SO_MEMINFO), where the kernel has it.
+#[cfg(target_os = "linux")]
+fn meminfo_drops(socket: &Socket) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let mut info = [0u32; libc::SK_MEMINFO_DROPS as usize + 1];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `info` and updates `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    let full = std::mem::size_of_val(&info) as libc::socklen_t;
+    (rc == 0 && len >= full).then(|| u64::from(info[libc::SK_MEMINFO_DROPS as usize]))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn meminfo_drops(_: &Socket) -> Option<u64> {
+    None
 }
 
 fn is_wait(e: &io::Error) -> bool {

@@ -47,7 +47,8 @@ pub enum VarValue {
 /// One run of a script, shared with the threads it spawns.
 pub struct RunCtx {
     pub stop: Arc<Stop>,
-    pub recorder: Option<Recorder>,
+    /// Swappable while running, for the REPL's `:pcap FILE` / `:pcap off`.
+    recorder: RwLock<Option<Recorder>>,
     pub verbose: bool,
     pub out: Output,
     pub sent: AtomicU64,
@@ -61,7 +62,7 @@ impl RunCtx {
     pub fn new(stop: Arc<Stop>, recorder: Option<Recorder>, verbose: bool, out: Output) -> RunCtx {
         RunCtx {
             stop,
-            recorder,
+            recorder: RwLock::new(recorder),
             verbose,
             out,
             sent: AtomicU64::new(0),
@@ -69,6 +70,29 @@ impl RunCtx {
             last_packet: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The capture being written, if any (a cheap clone of a shared handle).
+    pub fn recorder(&self) -> Option<Recorder> {
+        self.recorder
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.recorder
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Records from now on into `recorder` (or stops recording); returns the previous one.
+    pub fn set_recorder(&self, recorder: Option<Recorder>) -> Option<Recorder> {
+        std::mem::replace(
+            &mut *self.recorder.write().unwrap_or_else(|p| p.into_inner()),
+            recorder,
+        )
     }
 
     pub fn counts(&self) -> (u64, u64) {

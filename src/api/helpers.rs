@@ -82,7 +82,7 @@ pub fn parse_var(name: &str, text: &str, default: &Dynamic) -> Fallible<Dynamic>
 
 fn pause(ctx: &ScriptCtx, secs: f64) -> Fallible<()> {
     let time = Duration::try_from_secs_f64(secs)
-        .map_err(|_| script_error("value", format!("sleep({secs}): not a number of seconds")))?;
+        .map_err(|_| script_error("value", format!("sleep({secs:?}): not a number of seconds")))?;
     stop::sleep(time, &ctx.run.stop).map_err(stopped)
 }
 

@@ -6,6 +6,7 @@ mod context;
 mod datagram;
 pub mod error;
 mod helpers;
+mod load;
 mod registry;
 mod socket;
 mod spawn;
@@ -54,6 +55,7 @@ pub const SOCKET_METHODS: &[&str] = &[
     "recv",
     "collect",
     "blast",
+    "drops",
     "close",
 ];
 pub const DATAGRAM_FIELDS: &[&str] = &[
@@ -92,6 +94,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     values::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
+    load::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);

@@ -43,7 +43,7 @@ impl Drop for SockState {
 impl Sock {
     fn open(run: &Arc<RunCtx>, ipv6: bool) -> Fallible<Sock> {
         let net = UdpSock::new(ipv6).map_err(from_net)?;
-        if run.recorder.is_some() {
+        if run.is_recording() {
             net.want_destination();
         }
         Ok(Sock(Arc::new(SockState {
@@ -120,12 +120,11 @@ impl Sock {
         // While recording, a send and its record happen as one step, so a peer thread's
         // answer can never be recorded before the datagram it answers.
         let _in_order = run
-            .recorder
-            .as_ref()
-            .map(|_| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+            .is_recording()
+            .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
         let sent = self.0.net.send_to(data, to).map_err(from_net)?;
         run.sent.fetch_add(1, Ordering::Relaxed);
-        if run.recorder.is_some() || run.verbose {
+        if run.is_recording() || run.verbose {
             let local = self.learn_local();
             if let (Some(src), Some(dst)) = (local, to.as_socket()) {
                 self.observe(ctx, line, "sendto", src, dst, data, Direction::Outbound)?;
@@ -138,10 +137,33 @@ impl Sock {
         let run = &self.0.run;
         let got = self.0.net.recv_from(max, &run.stop).map_err(from_net)?;
         run.received.fetch_add(1, Ordering::Relaxed);
-        if run.recorder.is_some() || run.verbose {
+        if run.is_recording() || run.verbose {
             self.observe_received(ctx, line, what, &got)?;
         }
         Ok(Datagram::from(got))
+    }
+
+    /// The REPL's watch: one datagram if one arrives within a wait slice (50 ms), else
+    /// `None`, so the socket is never held while the user runs a line. Recorded and counted
+    /// like `recvfrom`.
+    pub fn poll_receive(&self, ctx: &ScriptCtx) -> Fallible<Option<Datagram>> {
+        let run = &self.0.run;
+        let one_slice = crate::stop::Stop::new(Some(Duration::ZERO));
+        match self.0.net.recv_from(net::MAX_IPV6_PAYLOAD, &one_slice) {
+            Ok(got) => {
+                run.received.fetch_add(1, Ordering::Relaxed);
+                if run.is_recording() || run.verbose {
+                    self.observe_received(ctx, 0, "watch", &got)?;
+                }
+                Ok(Some(Datagram::from(got)))
+            }
+            Err(net::NetError::Stopped(_)) => Ok(None),
+            Err(net::NetError::Failed {
+                kind: net::ErrorKind::Timeout,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(from_net(e)),
+        }
     }
 
     fn observe_received(
@@ -196,7 +218,7 @@ impl Sock {
         data: &[u8],
         direction: Direction,
     ) -> Fallible<()> {
-        let Some(recorder) = &self.0.run.recorder else {
+        let Some(recorder) = self.0.run.recorder() else {
             return Ok(());
         };
         let packet = Packet {
@@ -254,6 +276,8 @@ impl Sock {
         count: usize,
         window: Duration,
     ) -> Fallible<Array> {
+        // From now on each datagram says how many the kernel dropped (`s.drops`).
+        self.0.net.want_drops();
         let previous = self.0.net.timeout();
         let end = std::time::Instant::now() + window;
         let mut all = Array::new();
@@ -292,7 +316,7 @@ fn line_of(ctx: &NativeCallContext) -> usize {
 
 fn seconds(value: f64) -> Fallible<Duration> {
     Duration::try_from_secs_f64(value)
-        .map_err(|_| script_error("value", format!("{value} is not a number of seconds")))
+        .map_err(|_| script_error("value", format!("{value:?} is not a number of seconds")))
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
@@ -490,5 +514,60 @@ fn buffer_size(max: i64) -> Fallible<usize> {
             "value",
             format!("recvfrom({max}): the buffer size must be between 1 and 1048576"),
         )),
+    }
+}
+
+/// For the native fast path of `blast` (api/load.rs): the steps of [`Sock::send`] around the
+/// send itself, so that a blast's datagrams are counted, ordered, recorded and shown as sends.
+impl Sock {
+    pub(super) fn run_ctx(&self) -> &Arc<RunCtx> {
+        &self.0.run
+    }
+
+    /// The address of a `sendto` target text (the last one is kept parsed).
+    pub(super) fn destination(&self, text: &ImmutableString) -> Fallible<SockAddr> {
+        self.target(text)
+    }
+
+    /// Before the first send: bind, so the local address is known (as `send` does).
+    pub(super) fn prepare_send(&self, to: &SockAddr) -> Fallible<()> {
+        if self.0.local.get().is_none() {
+            self.bind_before_first_send(to)?;
+        }
+        Ok(())
+    }
+
+    /// Whether sends are recorded or shown now (`--pcap`, `-v`).
+    pub(super) fn observes_sends(&self) -> bool {
+        self.0.run.is_recording() || self.0.run.verbose
+    }
+
+    /// While recording, the guard that makes a send and its record one step (as in `send`).
+    pub(super) fn send_order(&self) -> Option<std::sync::MutexGuard<'static, ()>> {
+        self.0
+            .run
+            .is_recording()
+            .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Counts `n` datagrams the kernel took.
+    pub(super) fn count_sent(&self, n: u64) {
+        self.0.run.sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records and shows one sent datagram, as `send` does after sending.
+    pub(super) fn observe_sent(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &str,
+        data: &[u8],
+        to: &SockAddr,
+    ) -> Fallible<()> {
+        let local = self.learn_local();
+        if let (Some(src), Some(dst)) = (local, to.as_socket()) {
+            self.observe(ctx, line, what, src, dst, data, Direction::Outbound)?;
+        }
+        Ok(())
     }
 }

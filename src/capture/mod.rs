@@ -6,6 +6,7 @@
 
 mod file;
 mod frame;
+mod guard;
 mod pcap;
 mod pcapng;
 pub mod route;

@@ -114,29 +114,13 @@ impl PcapNgFile {
             None => return Err(format!("no packet {id} to annotate (latest is {latest})")),
         };
 
-        // Serialize the new tail: the annotated block, then the blocks after it unchanged.
         let mut annotated = self.recent[index].block.clone();
         annotated.options.push(comment_option(&comment));
         let start = self.recent[index].offset;
-        let mut sizes = Vec::with_capacity(self.recent.len() - index);
-        self.writer.get_mut().discard();
-        for (i, recent) in self.recent.iter().enumerate().skip(index) {
-            let block = if i == index {
-                annotated.clone()
-            } else {
-                recent.block.clone()
-            };
-            sizes.push(
-                self.writer
-                    .write_block(&Block::EnhancedPacket(block))
-                    .map_err(describe)?,
-            );
-        }
-        self.writer
-            .get_mut()
-            .commit_at(start)
-            .map_err(|e| e.to_string())?;
-
+        let sizes = match self.write_tail(index, Some(&annotated)) {
+            Ok(sizes) => sizes,
+            Err(e) => return Err(self.restore_tail(index, e)),
+        };
         self.recent[index].block = annotated;
         let mut offset = start;
         for (recent, size) in self.recent.iter_mut().skip(index).zip(sizes) {
@@ -144,6 +128,47 @@ impl PcapNgFile {
             offset += size as u64;
         }
         Ok(())
+    }
+
+    /// Rewrites the recent blocks from `index` on (the first one replaced by `first` if given)
+    /// in one write; returns their new sizes.
+    fn write_tail(
+        &mut self,
+        index: usize,
+        first: Option<&EnhancedPacketBlock<'static>>,
+    ) -> Result<Vec<usize>, String> {
+        let start = self.recent[index].offset;
+        let writer = &mut self.writer;
+        writer.get_mut().discard();
+        let mut sizes = Vec::with_capacity(self.recent.len() - index);
+        for (i, recent) in self.recent.iter().enumerate().skip(index) {
+            let block = match first {
+                Some(first) if i == index => first.clone(),
+                _ => recent.block.clone(),
+            };
+            sizes.push(
+                writer
+                    .write_block(&Block::EnhancedPacket(block))
+                    .map_err(describe)?,
+            );
+        }
+        writer
+            .get_mut()
+            .rewrite_from(start)
+            .map_err(|e| e.to_string())?;
+        Ok(sizes)
+    }
+
+    /// After a failed rewrite that cut the file before packet `index`, puts the old blocks back.
+    fn restore_tail(&mut self, index: usize, error: String) -> String {
+        let cut = self.writer.get_ref().end() == self.recent[index].offset;
+        if !cut || self.write_tail(index, None).is_ok() {
+            return error;
+        }
+        let lost = self.recent.len() - index;
+        self.recent.truncate(index);
+        self.recent_bytes = self.recent.iter().map(|r| r.block.data.len()).sum();
+        format!("{error}; the last {lost} packets are lost")
     }
 
     fn remember(&mut self, recent: Recent) {

@@ -415,3 +415,33 @@ fn recorder_is_shareable() {
     assert_eq!(recorder.packets(), 200);
     assert_eq!(read_pcapng(&path).len(), 200);
 }
+
+/// What the watchdog does when udpsh dies in the middle of a write: the file goes back to its
+/// last complete record. (Dropping the recorder ends the watchdog just like dying does.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_half_written_record_is_cut_off() {
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["cut.pcap", "cut.pcapng"] {
+        let path = dir.path().join(name);
+        let recorder = Recorder::create(&path).unwrap();
+        record_all(&recorder, &sample());
+        let valid = std::fs::metadata(&path).unwrap().len();
+        // The first page of a record the kill interrupted.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(&[0x55; 4000]).unwrap();
+        drop(recorder);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), valid);
+        let seen = if name.ends_with("ng") {
+            read_pcapng(&path)
+        } else {
+            read_pcap(&path)
+        };
+        assert_eq!(seen.len(), 3);
+    }
+}

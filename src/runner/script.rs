@@ -96,7 +96,7 @@ pub fn run(
         .err()
         .map(|e| failure_of(&e, script, settings.timeout));
     let status = failure.as_ref().map_or(Status::Passed, |(s, _)| *s);
-    if let (Some((_, f)), Some(rec)) = (&failure, &run.recorder)
+    if let (Some((_, f)), Some(rec)) = (&failure, run.recorder())
         && let Some(id) = run.last_packet()
     {
         let _ = rec.annotate(id, &format!("udpsh: {}", f.message));

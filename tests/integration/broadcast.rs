@@ -48,7 +48,7 @@ fn broadcast_script_fails_without_enough_replies() {
     let sender = Udpsh::run("scripts/broadcast.rhai")
         .var("port", port)
         .var("expect", 2)
-        .var("wait", 0.3)
+        .var("wait", 0.5)
         .spawn();
     let (data, from) = group[0].recv();
     assert_eq!(data, b"Hi");
@@ -85,24 +85,63 @@ fn broadcast_script_against_python_seed_echo_servers() {
     }
 }
 
-#[test]
-fn python_seed_broadcast_against_echo_server_script() {
-    require_python!();
+/// `n` echo_server.rhai on one port (reuse=true), each echoing one datagram; once all are bound.
+fn echo_server_scripts(n: usize) -> (u16, Vec<Running>) {
     let port = free_port();
-    let server = Udpsh::run("scripts/echo_server.rhai")
+    let servers = (0..n)
+        .map(|_| {
+            Udpsh::run("scripts/echo_server.rhai")
+                .var("port", port)
+                .var("count", 1)
+                .var("reuse", true)
+                .spawn()
+        })
+        .collect();
+    wait_sockets(port, n);
+    (port, servers)
+}
+
+#[test]
+fn broadcast_script_against_several_echo_server_scripts() {
+    let (port, servers) = echo_server_scripts(3);
+    let done = Udpsh::run("scripts/broadcast.rhai")
         .var("port", port)
-        .var("count", 1)
-        .spawn();
-    wait_bound(port);
-    Seed::new("broadcast.py")
+        .var("expect", 3)
+        .var("wait", 1.0)
+        .output()
+        .success();
+    assert_eq!(
+        done.stdout_count(&format!("Received from 127.0.0.1:{port}: Hi")),
+        3,
+        "{}",
+        done.stdout
+    );
+    for s in servers {
+        s.finish()
+            .success()
+            .stdout_has("已经将接收到的第1个数据返回给对方,内容为:Hi");
+    }
+}
+
+#[test]
+fn python_seed_broadcast_against_several_echo_server_scripts() {
+    require_python!();
+    let (port, servers) = echo_server_scripts(3);
+    let done = Seed::new("broadcast.py")
         .env("PORT", port)
         .env("WAIT", 1)
         .output()
         .success()
-        .stdout_has("等待对方回复（按ctrl+c退出）")
-        .stdout_has(&format!("Received from ('127.0.0.1', {port}): b'Hi'"));
-    server
-        .finish()
-        .success()
-        .stdout_has("已经将接收到的第1个数据返回给对方,内容为:Hi");
+        .stdout_has("等待对方回复（按ctrl+c退出）");
+    assert_eq!(
+        done.stdout_count(&format!("Received from ('127.0.0.1', {port}): b'Hi'")),
+        3,
+        "{}",
+        done.stdout
+    );
+    for s in servers {
+        s.finish()
+            .success()
+            .stdout_has("已经将接收到的第1个数据返回给对方,内容为:Hi");
+    }
 }

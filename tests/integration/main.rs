@@ -7,6 +7,7 @@ mod support;
 mod broadcast;
 mod chat;
 mod echo;
+mod errors;
 mod scenarios;
 mod send_receive;
 mod upload;

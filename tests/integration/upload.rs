@@ -174,3 +174,21 @@ fn python_seed_client_against_upload_server_script() {
         );
     }
 }
+
+#[test]
+fn fixtures_are_what_the_upload_tests_need() {
+    // test.txt: UTF-8, several chunks, every 1024-byte boundary inside a multi-byte character
+    let text = read_fixture("test.txt");
+    assert!(std::str::from_utf8(&text).is_ok());
+    assert!(text.len() > 3 * 1024);
+    for at in (1024..text.len()).step_by(1024) {
+        assert_eq!(text[at] & 0xC0, 0x80, "byte {at} does not split a character");
+    }
+    // binary.bin: every byte value, not UTF-8, not a multiple of 1024 long
+    let bin = read_fixture("binary.bin");
+    let mut seen = [false; 256];
+    bin.iter().for_each(|&b| seen[b as usize] = true);
+    assert!(seen.iter().all(|&s| s));
+    assert!(std::str::from_utf8(&bin).is_err());
+    assert_ne!(bin.len() % 1024, 0);
+}

@@ -1,0 +1,100 @@
+//! The REPL without a terminal (`echo 'udp(0)' | udpsh`, CI): the same inputs, the same
+//! multi-line rule and results, no prompt, no banner; exits non-zero if an input failed.
+
+use std::io::BufRead;
+
+use super::input;
+use super::meta::{self, Next};
+use super::printer::Printer;
+use super::session::{Options, Session};
+
+pub fn run(opts: Options) -> i32 {
+    let printer = Printer::start();
+    let mut session = Session::new(opts, &printer);
+    let mut worst = 0;
+    let mut pending = String::new();
+    loop {
+        let mut line = String::new();
+        // One line at a time, unlocked in between, so a script's input() reads the next one.
+        let read = std::io::stdin().lock().read_line(&mut line);
+        match read {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("error: cannot read stdin: {e}");
+                worst = worst.max(3);
+                break;
+            }
+        }
+        let line = line.trim_end_matches(['\n', '\r']);
+        if pending.is_empty() {
+            if line.trim().is_empty() {
+                session.skip_lines(1);
+                continue;
+            }
+            if line.trim_start().starts_with(':') {
+                session.skip_lines(1);
+                let (next, code) = run_meta(&mut session, line);
+                worst = worst.max(code);
+                if let Next::Quit = next {
+                    break;
+                }
+                continue;
+            }
+        } else {
+            pending.push('\n');
+        }
+        pending.push_str(line);
+        if !input::is_complete(session.engine(), &pending) {
+            continue;
+        }
+        let code = eval(&mut session, &std::mem::take(&mut pending));
+        if code == 130 {
+            return finish(&session, &printer, code);
+        }
+        worst = worst.max(code);
+    }
+    if !pending.trim().is_empty() {
+        // Unfinished at the end of input: run it to show its syntax error.
+        worst = worst.max(eval(&mut session, &pending));
+    }
+    finish(&session, &printer, worst)
+}
+
+/// Runs one input and prints its result; returns its exit code (0 when it ran).
+fn eval(session: &mut Session, source: &str) -> i32 {
+    match session.eval(source) {
+        Ok(Some(text)) => {
+            println!("{text}");
+            0
+        }
+        Ok(None) => 0,
+        Err(failure) => {
+            eprint!("{}", failure.rendered);
+            failure.code
+        }
+    }
+}
+
+fn run_meta(session: &mut Session, line: &str) -> (Next, i32) {
+    let (next, result) = meta::run(session, line);
+    let code = match result {
+        Ok(text) => {
+            if !text.is_empty() {
+                println!("{text}");
+            }
+            0
+        }
+        Err(text) => {
+            eprintln!("error: {text}");
+            2
+        }
+    };
+    (next, code)
+}
+
+fn finish(session: &Session, printer: &Printer, code: i32) -> i32 {
+    session.finish();
+    printer.flush();
+    code
+}

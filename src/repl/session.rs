@@ -1,0 +1,354 @@
+//! State across lines, the rhai-repl way: each input is compiled with the scope, merged into
+//! one AST (so functions stay), run with the scope (so variables and sockets stay), and then
+//! its statements are dropped. Keeps the inputs that ran, for `:save`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Scope};
+
+use crate::api::{self, Datagram, Output, RunCtx, ScriptCtx, Sock, VarValue};
+use crate::capture::Recorder;
+use crate::diagnostic::Diagnostic;
+use crate::display;
+use crate::stop::{self, Stop};
+
+use super::printer::Printer;
+use super::show;
+use super::watch::Watches;
+
+/// What the session was started with.
+pub struct Options {
+    pub vars: BTreeMap<String, VarValue>,
+    pub recorder: Option<Recorder>,
+    pub timeout: Option<Duration>,
+    pub verbose: bool,
+    pub color: bool,
+    /// `<repl>` at the keyboard, `<stdin>` when piped (there, lines count from the start).
+    pub file: &'static str,
+}
+
+/// A failed input: its rendering and the exit code it stands for.
+pub struct Failure {
+    pub rendered: String,
+    /// 1 assertion, 2 syntax, 3 runtime, 130 Ctrl-C (as `udpsh run`).
+    pub code: i32,
+}
+
+/// A variable's kind, for completion after `.`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarKind {
+    Socket,
+    Datagram,
+    Thread,
+    Other,
+}
+
+/// What the editor may complete: refreshed after every input.
+#[derive(Default)]
+pub struct Names {
+    pub vars: Vec<(String, VarKind)>,
+    pub functions: Vec<String>,
+}
+
+struct Input {
+    source: String,
+    /// Its first line in the whole session (1 for the first input).
+    first_line: usize,
+}
+
+pub struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// The functions defined so far (statements are cleared after each run).
+    ast: AST,
+    ctx: Arc<ScriptCtx>,
+    pub watches: Arc<Watches>,
+    pub names: Arc<RwLock<Names>>,
+    inputs: Vec<Input>,
+    /// Which input defined each function, to show the right source in its errors.
+    defined_in: HashMap<String, usize>,
+    /// The inputs that ran without error, in order, for `:save`.
+    ran: Vec<String>,
+    timeout: Option<Duration>,
+    color: bool,
+    file: &'static str,
+    lines: usize,
+}
+
+impl Session {
+    pub fn new(opts: Options, printer: &Arc<Printer>) -> Session {
+        let out = printer.clone();
+        let output = Output::new(move |line| out.line(&display::terminal_safe(line)));
+        let run = Arc::new(RunCtx::new(
+            Arc::new(Stop::new(None)),
+            opts.recorder,
+            opts.verbose,
+            output,
+        ));
+        let ctx = ScriptCtx::new(run, opts.file.to_string(), Path::new("."), opts.vars);
+        let watches = Watches::new(printer.clone(), opts.color);
+        let mut engine = api::engine(&ctx);
+        register_watch(&mut engine, &ctx, &watches, printer);
+        Session {
+            engine,
+            scope: Scope::new(),
+            ast: AST::empty(),
+            ctx,
+            watches,
+            names: Arc::new(RwLock::new(Names::default())),
+            inputs: Vec::new(),
+            defined_in: HashMap::new(),
+            ran: Vec::new(),
+            timeout: opts.timeout,
+            color: opts.color,
+            file: opts.file,
+            lines: 0,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn ctx(&self) -> &Arc<ScriptCtx> {
+        &self.ctx
+    }
+
+    pub fn run(&self) -> &RunCtx {
+        &self.ctx.run
+    }
+
+    /// Lines of piped input that were not Rhai (blank lines, meta-commands).
+    pub fn skip_lines(&mut self, n: usize) {
+        self.lines += n;
+    }
+
+    /// The inputs that ran without error.
+    pub fn ran(&self) -> &[String] {
+        &self.ran
+    }
+
+    pub fn functions(&self) -> impl Iterator<Item = String> + '_ {
+        self.ast.iter_functions().filter(|f| !f.name.starts_with("anon$")).map(|f| {
+            format!("fn {}({})", f.name, f.params.join(", "))
+        })
+    }
+
+    /// Variables in scope, in the order they were made (shadowed ones once, the latest).
+    pub fn variables(&self) -> Vec<(String, Dynamic)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut all: Vec<(String, Dynamic)> = self
+            .scope
+            .iter()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .filter(|(name, _, _)| seen.insert(name.to_string()))
+            .map(|(name, _, value)| (name.to_string(), value))
+            .collect();
+        all.reverse();
+        all
+    }
+
+    /// The socket held by variable `name`.
+    pub fn socket(&self, name: &str) -> Option<Sock> {
+        self.scope.get(name)?.read_lock::<Sock>().map(|s| s.clone())
+    }
+
+    /// Compiles and runs one input; returns what to print, or the failure.
+    pub fn eval(&mut self, source: &str) -> Result<Option<String>, Failure> {
+        let index = self.inputs.len();
+        self.inputs.push(Input {
+            source: source.to_string(),
+            first_line: self.lines + 1,
+        });
+        self.lines += source.lines().count().max(1);
+        let compiled = match self.engine.compile_with_scope(&self.scope, source) {
+            Ok(ast) => ast,
+            Err(e) => {
+                let d = Diagnostic::from_parse(&e, self.file);
+                return Err(self.failure(d, index, 2));
+            }
+        };
+        for f in compiled.iter_functions() {
+            self.defined_in.insert(f.name.to_string(), index);
+        }
+        self.ast += compiled;
+        self.ctx.set_ast(Arc::new(self.ast.clone()));
+        let result = self.guarded(|engine, scope, ast| {
+            engine.eval_ast_with_scope::<Dynamic>(scope, ast)
+        });
+        self.ast.clear_statements();
+        self.refresh_names();
+        match result {
+            Ok(value) => {
+                self.ran.push(source.to_string());
+                Ok(show::result(&value))
+            }
+            Err((e, timed_out)) => Err(self.runtime_failure(&e, index, timed_out)),
+        }
+    }
+
+    /// Runs with the watches paused, the Ctrl-C flag clear, and `--timeout` enforced.
+    fn guarded<T>(
+        &mut self,
+        work: impl FnOnce(&Engine, &mut Scope<'static>, &AST) -> Result<T, Box<EvalAltResult>>,
+    ) -> Result<T, (Box<EvalAltResult>, bool)> {
+        let watches = self.watches.clone();
+        let t0 = std::time::Instant::now();
+        let _paused = watches.pause();
+        if std::env::var_os("UDPSH_DEBUG").is_some() { eprintln!("gate {:?}", t0.elapsed()); }
+        stop::clear_interrupt();
+        super::EVALUATING.store(true, Ordering::SeqCst);
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let (done, limit_rx) = channel::<()>();
+        let timer = self.timeout.map(|limit| {
+            let fired = timed_out.clone();
+            std::thread::spawn(move || {
+                if let Err(RecvTimeoutError::Timeout) = limit_rx.recv_timeout(limit) {
+                    fired.store(true, Ordering::SeqCst);
+                    stop::interrupt();
+                }
+            })
+        });
+        let result = work(&self.engine, &mut self.scope, &self.ast);
+        drop(done);
+        if let Some(t) = timer {
+            let _ = t.join();
+        }
+        super::EVALUATING.store(false, Ordering::SeqCst);
+        super::evaluation_ended();
+        stop::clear_interrupt();
+        result.map_err(|e| (e, timed_out.load(Ordering::SeqCst)))
+    }
+
+    fn runtime_failure(&self, err: &EvalAltResult, index: usize, timed_out: bool) -> Failure {
+        let mut d = Diagnostic::from_eval(err, self.file);
+        // An error inside a function shows that function's source, from its own input.
+        let source = innermost_function(err)
+            .filter(|_| !innermost(err).position().is_none())
+            .and_then(|name| self.defined_in.get(name).copied())
+            .unwrap_or(index);
+        let code = match d.kind.as_str() {
+            "assertion" => 1,
+            "interrupted" if timed_out => {
+                let limit = self.timeout.map_or(0.0, |t| t.as_secs_f64());
+                d.kind = "timeout".into();
+                d.message = format!("stopped: --timeout of {limit}s reached");
+                3
+            }
+            "interrupted" => 130,
+            _ => 3,
+        };
+        self.failure(d, source, code)
+    }
+
+    fn failure(&self, mut d: Diagnostic, source: usize, code: i32) -> Failure {
+        let input = &self.inputs[source];
+        // Piped input counts lines from the start, so an error names the line of the file.
+        let padded;
+        let text = if self.file == "<stdin>" && d.line > 0 {
+            d.line += input.first_line - 1;
+            padded = format!("{}{}", "\n".repeat(input.first_line - 1), input.source);
+            &padded
+        } else {
+            &input.source
+        };
+        let plain = d.render(text, false);
+        // Error messages can quote network data: never colour what needed escaping.
+        let rendered = match display::terminal_safe(&plain) {
+            std::borrow::Cow::Borrowed(_) if self.color => d.render(text, true),
+            safe => safe.into_owned(),
+        };
+        Failure { rendered, code }
+    }
+
+    fn refresh_names(&self) {
+        let vars = self
+            .variables()
+            .into_iter()
+            .map(|(name, v)| (name, kind_of(&v)))
+            .collect();
+        let mut functions: Vec<String> = self
+            .ast
+            .iter_functions()
+            .filter(|f| !f.name.starts_with("anon$"))
+            .map(|f| f.name.to_string())
+            .collect();
+        functions.dedup();
+        *self.names.write().unwrap_or_else(|p| p.into_inner()) = Names { vars, functions };
+    }
+
+    /// Starts recording into `recorder` (or stops); sockets made before now learn each
+    /// datagram's destination too.
+    pub fn set_recorder(&self, recorder: Option<Recorder>) -> Option<Recorder> {
+        if recorder.is_some() {
+            for (_, v) in self.variables() {
+                if let Some(s) = v.read_lock::<Sock>() {
+                    s.net().want_destination();
+                }
+            }
+        }
+        self.ctx.run.set_recorder(recorder)
+    }
+
+    /// At the end: stop spawned threads and watches.
+    pub fn finish(&self) {
+        self.watches.unwatch_all();
+        self.ctx.run.stop.finish();
+    }
+}
+
+pub fn kind_of(value: &Dynamic) -> VarKind {
+    if value.is::<Sock>() {
+        VarKind::Socket
+    } else if value.is::<Datagram>() {
+        VarKind::Datagram
+    } else if value.is::<api::SpawnHandle>() {
+        VarKind::Thread
+    } else {
+        VarKind::Other
+    }
+}
+
+fn innermost(mut err: &EvalAltResult) -> &EvalAltResult {
+    while let EvalAltResult::ErrorInFunctionCall(_, _, next, _) = err {
+        err = next;
+    }
+    err
+}
+
+fn innermost_function(mut err: &EvalAltResult) -> Option<&str> {
+    let mut name = None;
+    while let EvalAltResult::ErrorInFunctionCall(n, _, next, _) = err {
+        name = Some(n.as_str());
+        err = next;
+    }
+    name
+}
+
+/// `s.watch()` and `s.unwatch()`: REPL-only methods.
+fn register_watch(
+    engine: &mut Engine,
+    ctx: &Arc<ScriptCtx>,
+    watches: &Arc<Watches>,
+    printer: &Arc<Printer>,
+) {
+    let (c, w, p) = (ctx.clone(), watches.clone(), printer.clone());
+    engine.register_fn("watch", move |s: &mut Sock| {
+        if w.watch(&c, s) {
+            p.line(&format!("watching {} (s.unwatch() to stop)", show::socket(s)));
+        }
+    });
+    let (w, p) = (watches.clone(), printer.clone());
+    engine.register_fn("unwatch", move |s: &mut Sock| {
+        if w.unwatch(s) {
+            p.line(&format!("stopped watching {}", show::socket(s)));
+        }
+    });
+}

@@ -1,0 +1,133 @@
+//! How the REPL shows a value: a datagram as text plus sender (with a hexdump when binary),
+//! anything else in Rhai's debug form. Every byte from the network is escaped here.
+
+use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
+
+use crate::api::{Datagram, Sock, SpawnHandle};
+use crate::display;
+
+/// Longest array or map shown in full.
+const MAX_ITEMS: usize = 100;
+/// Blobs longer than this get a hexdump below their first bytes.
+const SHORT_BLOB: usize = 32;
+
+/// What the REPL prints for a result; `None` for `()`.
+pub fn result(value: &Dynamic) -> Option<String> {
+    if value.is_unit() {
+        return None;
+    }
+    if let Some(d) = value.read_lock::<Datagram>() {
+        return Some(datagram(&d));
+    }
+    if let Some(s) = value.read_lock::<ImmutableString>() {
+        // Multi-line text (a hexdump, a file) reads better as itself than quoted.
+        if s.trim_end().contains('\n') {
+            return Some(display::terminal_safe(s.trim_end()).into_owned());
+        }
+    }
+    if let Some(b) = value.read_lock::<Blob>()
+        && b.len() > SHORT_BLOB
+    {
+        return Some(format!(
+            "{}\n{}",
+            blob(&b),
+            display::hexdump(&b).trim_end()
+        ));
+    }
+    Some(debug(value))
+}
+
+/// A datagram on one line, then its hexdump when it is not text.
+pub fn datagram(d: &Datagram) -> String {
+    let mut out = d.to_string();
+    if !d.data.is_empty() && display::as_text(&d.data).is_none() {
+        out.push('\n');
+        out.push_str(display::hexdump(&d.data).trim_end());
+    }
+    out
+}
+
+pub fn socket(s: &Sock) -> String {
+    let closed = if s.net().is_closed() { " closed" } else { "" };
+    match s.local_addr() {
+        Some(addr) => format!("socket({addr}{closed})"),
+        None => format!("socket(unbound{closed})"),
+    }
+}
+
+/// One-line debug form, recursing into arrays and maps.
+pub fn debug(value: &Dynamic) -> String {
+    if let Some(s) = value.read_lock::<ImmutableString>() {
+        return display::quoted(&s);
+    }
+    if let Some(b) = value.read_lock::<Blob>() {
+        return blob(&b);
+    }
+    if let Some(d) = value.read_lock::<Datagram>() {
+        return d.to_string();
+    }
+    if let Some(s) = value.read_lock::<Sock>() {
+        return socket(&s);
+    }
+    if let Some(h) = value.read_lock::<SpawnHandle>() {
+        return format!("thread({})", display::terminal_safe(h.name()));
+    }
+    if let Some(a) = value.read_lock::<Array>() {
+        return items("[", "]", a.iter().map(debug), a.len());
+    }
+    if let Some(m) = value.read_lock::<Map>() {
+        let shown = m
+            .iter()
+            .map(|(k, v)| format!("{}: {}", display::quoted(k), debug(v)));
+        return items("#{", "}", shown, m.len());
+    }
+    display::terminal_safe(&format!("{value:?}")).into_owned()
+}
+
+fn items(open: &str, close: &str, shown: impl Iterator<Item = String>, len: usize) -> String {
+    let mut parts: Vec<String> = shown.take(MAX_ITEMS).collect();
+    if len > MAX_ITEMS {
+        parts.push(format!("… {} more", len - MAX_ITEMS));
+    }
+    format!("{open}{}{close}", parts.join(", "))
+}
+
+fn blob(b: &[u8]) -> String {
+    let mut hex = display::spaced_hex(&b[..b.len().min(SHORT_BLOB)]);
+    if b.len() > SHORT_BLOB {
+        hex.push_str(" …");
+    }
+    format!("blob[{}] <{hex}>", b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_quoted_and_escaped() {
+        let v = Dynamic::from("a\x1b[2Jb");
+        assert_eq!(result(&v).unwrap(), "\"a\\x1b[2Jb\"");
+        let v = Dynamic::from("line\n\x1b]0;x\x07\n");
+        assert_eq!(result(&v).unwrap(), "line\n\\x1b]0;x\\x07");
+    }
+
+    #[test]
+    fn unit_prints_nothing_and_containers_recurse() {
+        assert_eq!(result(&Dynamic::UNIT), None);
+        let a: Array = vec![Dynamic::from(1_i64), Dynamic::from("x"), Dynamic::from_blob(vec![0x48, 0xff])];
+        assert_eq!(result(&Dynamic::from_array(a)).unwrap(), "[1, \"x\", blob[2] <48 ff>]");
+    }
+
+    #[test]
+    fn binary_datagrams_get_a_hexdump() {
+        let d = Datagram {
+            data: vec![0x1b, b'[', b'2', b'J'],
+            len: 4,
+            from: "127.0.0.1:9".parse().unwrap(),
+        };
+        let shown = result(&Dynamic::from(d)).unwrap();
+        assert!(shown.starts_with("<1b 5b 32 4a> from 127.0.0.1:9 (4 bytes)\n"), "{shown}");
+        assert!(!shown.contains('\x1b'));
+    }
+}

@@ -1,0 +1,219 @@
+//! Every error path of `udpsh run`: exit code and the rendered message, compared with golden
+//! files in fixtures/golden/ (`UPDATE_GOLDEN=1 cargo test` rewrites them).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::*;
+
+/// Durations change from run to run: `(0.01s)` → `(T)`, `in 0.53s` → `in T`.
+fn without_times(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut words: Vec<String> = line.split(' ').map(str::to_string).collect();
+        for w in words.iter_mut() {
+            let core = w.trim_start_matches('(').trim_end_matches(')');
+            if core.ends_with('s')
+                && core.len() > 1
+                && core[..core.len() - 1].parse::<f64>().is_ok()
+            {
+                *w = w.replace(core, "T");
+            }
+        }
+        out.push_str(&words.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = fixture(&format!("golden/{name}"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+/// `udpsh run` of one error fixture (with `--timeout 10` unless `extra` sets one); returns
+/// (exit code, stdout with times blanked, stderr).
+fn run(script: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["run"];
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", SCRIPT_TIMEOUT]);
+    }
+    args.extend(extra);
+    let path = format!("fixtures/errors/{script}");
+    args.push(&path);
+    let out = Udpsh::new(&args).output();
+    (out.code, without_times(&out.stdout), out.stderr)
+}
+
+#[test]
+fn syntax_error_exits_2_and_runs_nothing() {
+    let out = Udpsh::new(&[
+        "run",
+        "fixtures/errors/syntax.rhai",
+        "scripts/scenarios/chat.rhai",
+    ])
+    .output();
+    let out = out.code(2);
+    assert_eq!(
+        out.stdout, "",
+        "nothing may run when a script does not compile"
+    );
+    golden("syntax.txt", &out.stderr);
+    Udpsh::new(&["check", "fixtures/errors/syntax.rhai"])
+        .output()
+        .code(2)
+        .output_has("--> fixtures/errors/syntax.rhai:3:14");
+    Udpsh::new(&["check", "scripts"]).output().success();
+}
+
+#[test]
+fn assertion_failures_exit_1_with_both_values() {
+    let (code, stdout, _) = run("assert_short.rhai", &[]);
+    assert_eq!(code, Some(1));
+    golden("assert_short.txt", &stdout);
+    let (code, stdout, _) = run("assert_text.rhai", &[]);
+    assert_eq!(code, Some(1));
+    golden("assert_text.txt", &stdout);
+    let (code, stdout, _) = run("assert_bytes.rhai", &[]);
+    assert_eq!(code, Some(1));
+    golden("assert_bytes.txt", &stdout);
+    let (code, stdout, _) = run("in_function.rhai", &[]);
+    assert_eq!(code, Some(1));
+    golden("in_function.txt", &stdout);
+}
+
+#[test]
+fn network_errors_exit_3_with_the_os_error() {
+    let (code, stdout, _) = run("oversize.rhai", &[]);
+    assert_eq!(code, Some(3));
+    golden("oversize.txt", &stdout);
+    let (code, stdout, _) = run("no_broadcast.rhai", &[]);
+    assert_eq!(code, Some(3));
+    golden("no_broadcast.txt", &stdout);
+    let (code, stdout, _) = run("bad_port.rhai", &[]);
+    assert_eq!(code, Some(3));
+    golden("bad_port.txt", &stdout);
+    let (code, stdout, _) = run("bad_address.rhai", &[]);
+    assert_eq!(code, Some(3));
+    golden("bad_address.txt", &stdout);
+}
+
+#[test]
+fn timeout_stops_a_busy_loop_a_blocked_receive_and_a_catching_loop() {
+    for script in ["busy.rhai", "blocked.rhai", "caught_timeout.rhai"] {
+        let (code, stdout, _) = run(script, &["--timeout", "0.5"]);
+        assert_eq!(code, Some(3), "{script}: {stdout}");
+        assert!(stdout.contains("TIMEOUT fixtures/errors/"), "{stdout}");
+        assert!(
+            stdout.contains("stopped: --timeout of T reached"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("1 timed out"), "{stdout}");
+    }
+    let (_, stdout, _) = run("blocked.rhai", &["--timeout", "0.3"]);
+    golden("blocked_timeout.txt", &stdout);
+}
+
+#[test]
+fn a_bad_var_names_the_variable() {
+    let (code, stdout, _) = run("typed_var.rhai", &["--var", "port=abc"]);
+    assert_eq!(code, Some(3));
+    golden("typed_var.txt", &stdout);
+    let (code, stdout, _) = run("typed_var.rhai", &["--var", "port=9000"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("port 9000"), "{stdout}");
+    Udpsh::new(&["run", "--var", "nonsense", "fixtures/errors/typed_var.rhai"])
+        .output()
+        .code(2)
+        .output_has("'nonsense' is not NAME=VALUE");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Udpsh::new(&["run", "fixtures/errors/missing.rhai"])
+        .output()
+        .code(2)
+        .output_has("no such file or directory: fixtures/errors/missing.rhai");
+    Udpsh::new(&["run", "--timeout", "0", "fixtures/errors/busy.rhai"])
+        .output()
+        .code(2)
+        .output_has("not a positive number of seconds");
+    Udpsh::new(&[
+        "run",
+        "--report",
+        "xml=out.xml",
+        "fixtures/errors/busy.rhai",
+    ])
+    .output()
+    .code(2)
+    .output_has("unknown report format 'xml'");
+    Udpsh::new(&["frobnicate"]).output().code(2);
+}
+
+#[test]
+fn worst_outcome_wins_the_exit_code() {
+    let out = Udpsh::new(&[
+        "run",
+        "fixtures/errors/assert_short.rhai",
+        "fixtures/errors/oversize.rhai",
+        "scripts/scenarios/truncation.rhai",
+    ])
+    .output()
+    .code(3);
+    assert!(
+        out.stdout
+            .contains("3 scripts: 1 passed, 1 failed, 1 error"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn one_liners_run_with_dash_e() {
+    Udpsh::new(&["-e", "print(to_hex(hex(\"48 69\")))"])
+        .output()
+        .success()
+        .stdout_has("4869");
+    Udpsh::new(&["-e", "assert_eq(1 + 1, 3)"])
+        .output()
+        .code(1)
+        .output_has("--> <-e>:1:1");
+}
+
+#[test]
+fn ctrl_c_stops_a_blocked_run_cleanly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_udpsh"))
+        .args(["run", "--timeout", "20", "fixtures/errors/blocked.rhai"])
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the script is blocked in recvfrom (it printed "waiting").
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert_eq!(first, "waiting\n");
+    std::thread::sleep(Duration::from_millis(100));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(3), "{rest}");
+    assert!(
+        rest.contains("INTERRUPTED fixtures/errors/blocked.rhai"),
+        "{rest}"
+    );
+    assert!(rest.contains("stopped: interrupted (Ctrl-C)"), "{rest}");
+}
