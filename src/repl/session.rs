@@ -200,9 +200,7 @@ impl Session {
         work: impl FnOnce(&Engine, &mut Scope<'static>, &AST) -> Result<T, Box<EvalAltResult>>,
     ) -> Result<T, (Box<EvalAltResult>, bool)> {
         let watches = self.watches.clone();
-        let t0 = std::time::Instant::now();
         let _paused = watches.pause();
-        if std::env::var_os("UDPSH_DEBUG").is_some() { eprintln!("gate {:?}", t0.elapsed()); }
         stop::clear_interrupt();
         super::EVALUATING.store(true, Ordering::SeqCst);
         let timed_out = Arc::new(AtomicBool::new(false));

@@ -2,6 +2,7 @@
 //! above the prompt, like `nc -u -l`. While a line runs, the watches pause, so the line's own
 //! `recvfrom` gets its datagrams.
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -122,7 +123,15 @@ struct Job {
 impl Job {
     fn run(self) {
         while !self.stop.load(Ordering::Relaxed) {
-            let started = Instant::now();
+            if self.sock.net().is_closed() {
+                self.printer.line(&self.line("watch ended: the socket is closed"));
+                self.stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            // Wait without the gate (a peek takes nothing), so a line never waits for us.
+            if !self.datagram_waiting() {
+                continue;
+            }
             let got = {
                 let _turn = self.gate.read().unwrap_or_else(|p| p.into_inner());
                 if self.stop.load(Ordering::Relaxed) {
@@ -137,18 +146,30 @@ impl Job {
                         self.printer.line(&self.line(&show::datagram(&d)));
                     }
                 }
-                Ok(None) => {
-                    // A non-blocking socket (timeout 0) returns at once: don't spin.
-                    if started.elapsed() < Duration::from_millis(10) {
-                        std::thread::sleep(crate::stop::SLICE);
-                    }
-                }
+                // A line that ran meanwhile took it.
+                Ok(None) => {}
                 Err(e) => {
                     let why = crate::diagnostic::Diagnostic::from_eval(&e, &self.ctx.name);
                     self.printer
                         .line(&self.line(&format!("watch ended: {}", why.message)));
                     self.stop.store(true, Ordering::Relaxed);
                 }
+            }
+        }
+    }
+
+    /// Waits up to the socket's read slice (50 ms) for a datagram, leaving it queued.
+    fn datagram_waiting(&self) -> bool {
+        let started = Instant::now();
+        let mut byte = [MaybeUninit::<u8>::uninit(); 1];
+        match self.sock.net().socket().peek(&mut byte) {
+            Ok(_) => true,
+            // A socket with a short timeout returns at once: don't spin.
+            Err(_) => {
+                if started.elapsed() < Duration::from_millis(10) {
+                    std::thread::sleep(crate::stop::SLICE);
+                }
+                false
             }
         }
     }

@@ -10,4 +10,5 @@ mod echo;
 mod errors;
 mod scenarios;
 mod send_receive;
+mod suite;
 mod upload;

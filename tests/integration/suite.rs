@@ -1,0 +1,283 @@
+//! `udpsh run` as CI uses it: a mixed suite's exit code, terminal output and reports (JUnit
+//! parsed as XML, TAP line by line, JSON with serde), `-j`, `--shard`, `--filter`, `--pcap-dir`.
+
+use std::collections::BTreeMap;
+
+use crate::support::*;
+
+const MIXED: &str = "fixtures/suite/mixed";
+
+fn without_times(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|w| {
+                    let core = w.trim_start_matches('(').trim_end_matches(')');
+                    let is_time = core.len() > 1
+                        && core.ends_with('s')
+                        && core[..core.len() - 1].parse::<f64>().is_ok();
+                    if is_time {
+                        w.replace(core, "T")
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// Counts of `<testcase>`, `<failure>`, `<error>` elements, and the root's attributes.
+fn junit_counts(xml: &str) -> (usize, usize, usize, BTreeMap<String, String>) {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+    let mut reader = Reader::from_str(xml);
+    let (mut cases, mut failures, mut errors) = (0, 0, 0);
+    let mut root = BTreeMap::new();
+    loop {
+        match reader.read_event().expect("well-formed JUnit XML") {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                match name.as_str() {
+                    "testsuites" => {
+                        for a in e.attributes() {
+                            let a = a.unwrap();
+                            root.insert(
+                                String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                                String::from_utf8(a.value.to_vec()).unwrap(),
+                            );
+                        }
+                    }
+                    "testcase" => cases += 1,
+                    "failure" => failures += 1,
+                    "error" => errors += 1,
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (cases, failures, errors, root)
+}
+
+#[test]
+fn a_mixed_suite_gives_exit_3_and_reports_that_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("out/junit.xml");
+    let json = dir.path().join("out/report.json");
+    let out = Udpsh::new(&[
+        "run",
+        "--timeout",
+        "0.5",
+        "--report",
+        &format!("junit={}", junit.display()),
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        "tap",
+        MIXED,
+    ])
+    .output()
+    .code(3);
+
+    let tap: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(tap[0], "TAP version 13");
+    assert_eq!(tap[1], "1..4");
+    let results: Vec<&&str> = tap.iter().filter(|l| l.contains(" - ")).collect();
+    assert_eq!(
+        results,
+        [
+            &"ok 1 - fixtures/suite/mixed/a_pass.rhai",
+            &"not ok 2 - fixtures/suite/mixed/b_fail.rhai",
+            &"not ok 3 - fixtures/suite/mixed/c_error.rhai",
+            &"not ok 4 - fixtures/suite/mixed/d_timeout.rhai",
+        ]
+    );
+    assert!(tap.contains(&"  severity: fail"));
+    assert!(tap.contains(&"  status: timeout"));
+    // With TAP on stdout, the human summary goes to stderr.
+    assert!(
+        out.stderr
+            .contains("4 scripts: 1 passed, 1 failed, 1 error, 1 timed out")
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let (cases, failures, errors, root) = junit_counts(&xml);
+    assert_eq!((cases, failures, errors), (4, 1, 2));
+    assert_eq!(root["tests"], "4");
+    assert_eq!(root["failures"], "1");
+    assert_eq!(root["errors"], "2");
+    assert!(
+        xml.contains("expecting ping"),
+        "script output in system-out"
+    );
+    assert!(
+        xml.contains("b_fail.rhai:5:1"),
+        "rendered source in the failure"
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let scripts = report["scripts"].as_array().unwrap();
+    let statuses: Vec<&str> = scripts
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["passed", "failed", "error", "timeout"]);
+    assert_eq!(scripts[0]["sent"], 1);
+    assert_eq!(scripts[0]["received"], 1);
+    assert_eq!(scripts[1]["error"]["line"], 5);
+    assert_eq!(scripts[1]["error"]["col"], 1);
+    assert_eq!(
+        scripts[2]["error"]["file"],
+        "fixtures/suite/mixed/c_error.rhai"
+    );
+    assert_eq!(report["summary"]["total"], 4);
+}
+
+#[test]
+fn terminal_output_of_a_mixed_suite() {
+    let out = Udpsh::new(&["run", "--timeout", "0.5", MIXED])
+        .output()
+        .code(3);
+    let path = fixture("golden/mixed_suite_terminal.txt");
+    let actual = without_times(&out.stdout);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &actual).unwrap();
+    }
+    assert_eq!(actual, std::fs::read_to_string(&path).unwrap());
+}
+
+#[test]
+fn quiet_shows_only_failures_and_the_summary() {
+    let out = Udpsh::new(&["run", "-q", "--timeout", "0.5", MIXED])
+        .output()
+        .code(3);
+    assert!(!out.stdout.contains("a_pass"), "{}", out.stdout);
+    assert!(!out.stdout.contains("sent ping"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("FAIL    fixtures/suite/mixed/b_fail.rhai")
+    );
+    assert!(out.stdout.contains("4 scripts: 1 passed"));
+}
+
+#[test]
+fn verbose_shows_every_datagram() {
+    Udpsh::new(&["run", "-v", "fixtures/suite/mixed/a_pass.rhai"])
+        .output()
+        .success()
+        .stdout_has("→ 127.0.0.1:")
+        .stdout_has("← 127.0.0.1:")
+        .stdout_has("4 bytes \"ping\"");
+}
+
+#[test]
+fn jobs_run_scripts_at_the_same_time() {
+    // listener.rhai passes only if talker.rhai runs while it waits.
+    let dir = tempfile::tempdir().unwrap();
+    let var = format!("dir={}", dir.path().display());
+    Udpsh::new(&[
+        "run",
+        "--timeout",
+        "10",
+        "-j",
+        "2",
+        "--var",
+        &var,
+        "fixtures/suite/parallel",
+    ])
+    .output()
+    .success();
+    let dir = tempfile::tempdir().unwrap();
+    let var = format!("dir={}", dir.path().display());
+    Udpsh::new(&[
+        "run",
+        "--timeout",
+        "10",
+        "-j",
+        "1",
+        "--var",
+        &var,
+        "--var",
+        "wait=0.3",
+        "fixtures/suite/parallel",
+    ])
+    .output()
+    .code(3)
+    .stdout_has("ERROR   fixtures/suite/parallel/listener.rhai");
+}
+
+fn names_in(args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let report = format!("json={}", json.display());
+    let mut all = vec!["run", "-q", "--timeout", "10", "--report", &report];
+    all.extend(args);
+    Udpsh::new(&all).output().success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    v["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn shards_cover_the_suite_exactly_once() {
+    let all = names_in(&["scripts/scenarios"]);
+    assert_eq!(all.len(), 8);
+    let mut union = Vec::new();
+    for i in 1..=3 {
+        let slice = names_in(&["--shard", &format!("{i}/3"), "scripts/scenarios"]);
+        assert!(!slice.is_empty());
+        union.extend(slice);
+    }
+    union.sort();
+    assert_eq!(union, all);
+}
+
+#[test]
+fn filter_picks_scripts_by_name() {
+    assert_eq!(
+        names_in(&["--filter", "chat", "scripts/scenarios"]),
+        ["scripts/scenarios/chat.rhai"]
+    );
+    assert_eq!(
+        names_in(&["--filter", "broad*denied", "scripts/scenarios"]).len(),
+        1
+    );
+    Udpsh::new(&["run", "--filter", "nothing-matches", "scripts/scenarios"])
+        .output()
+        .code(2);
+}
+
+#[test]
+fn pcap_dir_names_one_capture_per_script_and_reports_point_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcaps = dir.path().join("pcap");
+    let json = dir.path().join("r.json");
+    Udpsh::new(&[
+        "run",
+        "--pcap-dir",
+        pcaps.to_str().unwrap(),
+        "--report",
+        &format!("json={}", json.display()),
+        "scripts/scenarios/chat.rhai",
+        "scripts/scenarios/truncation.rhai",
+    ])
+    .output()
+    .success();
+    let chat = pcaps.join("scripts_scenarios_chat.pcapng");
+    let trunc = pcaps.join("scripts_scenarios_truncation.pcapng");
+    assert!(chat.metadata().unwrap().len() > 100);
+    assert!(trunc.metadata().unwrap().len() > 100);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(v["scripts"][0]["capture"], chat.display().to_string());
+}
