@@ -130,7 +130,22 @@ fn remember(ctx: &ScriptCtx, handle: &SpawnHandle) {
         .push(handle.clone());
 }
 
-fn spawn_closure(ctx: &Arc<ScriptCtx>, f: FnPtr) -> SpawnHandle {
+/// The thread gets its own copies of the captured variables, as a Rust `move` closure
+/// would: Rhai's shared captures would otherwise be locked by one thread's blocking call
+/// (a `recvfrom`) and fail in another with "data race". Sockets inside stay the same socket.
+fn unshare(f: &mut FnPtr, depth: usize) {
+    for value in f.iter_curry_mut() {
+        *value = value.flatten_clone();
+        if depth > 0
+            && let Some(mut inner) = value.write_lock::<FnPtr>()
+        {
+            unshare(&mut inner, depth - 1);
+        }
+    }
+}
+
+fn spawn_closure(ctx: &Arc<ScriptCtx>, mut f: FnPtr) -> SpawnHandle {
+    unshare(&mut f, 4);
     let c = ctx.clone();
     let name = format!("closure in {}", ctx.name);
     let handle = SpawnHandle::start(name, move || {
