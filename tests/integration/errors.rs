@@ -6,37 +6,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// Durations change from run to run: `(0.01s)` → `(T)`, `in 0.53s` → `in T`.
-fn without_times(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let mut words: Vec<String> = line.split(' ').map(str::to_string).collect();
-        for w in words.iter_mut() {
-            let core = w.trim_start_matches('(').trim_end_matches(')');
-            if core.ends_with('s')
-                && core.len() > 1
-                && core[..core.len() - 1].parse::<f64>().is_ok()
-            {
-                *w = w.replace(core, "T");
-            }
-        }
-        out.push_str(&words.join(" "));
-        out.push('\n');
-    }
-    out
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = fixture(&format!("golden/{name}"));
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-    assert_eq!(actual, expected, "output differs from {}", path.display());
-}
-
 /// `udpsh run` of one error fixture (with `--timeout 10` unless `extra` sets one); returns
 /// (exit code, stdout with times blanked, stderr).
 fn run(script: &str, extra: &[&str]) -> (Option<i32>, String, String) {

@@ -7,28 +7,6 @@ use crate::support::*;
 
 const MIXED: &str = "fixtures/suite/mixed";
 
-fn without_times(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            line.split(' ')
-                .map(|w| {
-                    let core = w.trim_start_matches('(').trim_end_matches(')');
-                    let is_time = core.len() > 1
-                        && core.ends_with('s')
-                        && core[..core.len() - 1].parse::<f64>().is_ok();
-                    if is_time {
-                        w.replace(core, "T")
-                    } else {
-                        w.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .map(|l| l + "\n")
-        .collect()
-}
-
 /// Counts of `<testcase>`, `<failure>`, `<error>` elements, and the root's attributes.
 fn junit_counts(xml: &str) -> (usize, usize, usize, BTreeMap<String, String>) {
     use quick_xml::Reader;
@@ -143,12 +121,7 @@ fn terminal_output_of_a_mixed_suite() {
     let out = Udpsh::new(&["run", "--timeout", "0.5", MIXED])
         .output()
         .code(3);
-    let path = fixture("golden/mixed_suite_terminal.txt");
-    let actual = without_times(&out.stdout);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &actual).unwrap();
-    }
-    assert_eq!(actual, std::fs::read_to_string(&path).unwrap());
+    golden("mixed_suite_terminal.txt", &without_times(&out.stdout));
 }
 
 #[test]

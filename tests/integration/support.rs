@@ -506,3 +506,38 @@ pub fn char_chunks(text: &str, n: usize) -> Vec<Vec<u8>> {
         .map(|c| c.iter().collect::<String>().into_bytes())
         .collect()
 }
+
+/// Durations change from run to run: `(0.01s)` → `(T)`, `in 0.53s` → `in T`.
+pub fn without_times(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|w| {
+                    let core = w.trim_start_matches('(').trim_end_matches(')');
+                    let is_time = core.len() > 1
+                        && core.ends_with('s')
+                        && core[..core.len() - 1].parse::<f64>().is_ok();
+                    if is_time {
+                        w.replace(core, "T")
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// Compares with fixtures/golden/NAME; `UPDATE_GOLDEN=1 cargo test` rewrites it.
+pub fn golden(name: &str, actual: &str) {
+    let path = fixture(&format!("golden/{name}"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}

@@ -182,7 +182,11 @@ fn fixtures_are_what_the_upload_tests_need() {
     assert!(std::str::from_utf8(&text).is_ok());
     assert!(text.len() > 3 * 1024);
     for at in (1024..text.len()).step_by(1024) {
-        assert_eq!(text[at] & 0xC0, 0x80, "byte {at} does not split a character");
+        assert_eq!(
+            text[at] & 0xC0,
+            0x80,
+            "byte {at} does not split a character"
+        );
     }
     // binary.bin: every byte value, not UTF-8, not a multiple of 1024 long
     let bin = read_fixture("binary.bin");
