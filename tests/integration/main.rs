@@ -5,6 +5,7 @@
 mod support;
 
 mod broadcast;
+mod capture;
 mod chat;
 mod echo;
 mod errors;
