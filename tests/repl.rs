@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use pty::{PROMPT, Repl};
+use pty::{COLOR_PROMPT, PROMPT, Repl};
 
 fn home() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -65,7 +65,10 @@ fn binds_and_receives_from_a_peer() {
     let peer_addr = peer.local_addr().unwrap();
     let mut repl = Repl::start(home.path(), &[]);
     let addr = socket_in(&mut repl, "s");
-    assert!(repl.eval(&format!("s.sendto(\"ping\", \"{peer_addr}\")")).contains('4'));
+    assert!(
+        repl.eval(&format!("s.sendto(\"ping\", \"{peer_addr}\")"))
+            .contains('4')
+    );
     let (data, from) = receive(&peer);
     assert_eq!((data.as_slice(), from), (&b"ping"[..], addr));
     peer.send_to("你好".as_bytes(), addr).unwrap();
@@ -180,6 +183,41 @@ fn tab_completes_functions_variables_and_methods() {
 }
 
 #[test]
+fn colour_and_hints_on_a_terminal_never_with_no_color() {
+    let home = home();
+    let mut repl = Repl::start_with(home.path(), &[], true);
+    repl.line("let s = udp(\"127.0.0.1:0\");");
+    repl.expect(COLOR_PROMPT);
+    // Keywords and strings coloured as typed; the call's parameters hinted, dimmed.
+    repl.type_text("s.recvfrom(");
+    repl.expect("\x1b[2mbufsize) → datagram\x1b[0m");
+    repl.ctrl_c();
+    repl.expect(COLOR_PROMPT);
+    assert!(repl.transcript().windows(5).any(|w| w == b"\x1b[35m"));
+
+    let mut plain = Repl::start(home.path(), &[]);
+    plain.run("let s = udp(\"127.0.0.1:0\");");
+    plain.type_text("s.recvfrom(");
+    plain.ctrl_c();
+    plain.expect(PROMPT);
+    plain.eval("nosuch()");
+    let screen = String::from_utf8_lossy(plain.transcript()).into_owned();
+    // Cursor movement, yes; colours (SGR, `ESC [ ... m`), no.
+    let sgr = screen.split('\x1b').skip(1).find(|seq| {
+        seq.starts_with('[')
+            && seq[1..]
+                .find(|c: char| c.is_ascii_alphabetic())
+                .is_some_and(|i| seq.as_bytes()[i + 1] == b'm')
+    });
+    assert!(
+        sgr.is_none(),
+        "colour with NO_COLOR: {sgr:?}\n{}",
+        screen.escape_debug()
+    );
+    assert!(!screen.contains("bufsize)"), "a hint with NO_COLOR");
+}
+
+#[test]
 fn history_survives_a_restart() {
     let home = home();
     let mut repl = Repl::start(home.path(), &[]);
@@ -217,6 +255,10 @@ fn malicious_payload_is_shown_escaped() {
     peer.send_to(evil, addr).unwrap();
     repl.expect("from 127.0.0.1:");
     repl.expect(".[2J.[H.]0;pwned");
+    // Text with escape sequences in it is shown as text, escaped.
+    peer.send_to(b"\x1b[2J\x1b]0;pwned\x07hi\x1bc", addr)
+        .unwrap();
+    repl.expect(r#""\x1b[2J\x1b]0;pwned\x07hi\x1bc" from 127.0.0.1:"#);
     let screen = repl.transcript().to_vec();
     for raw in [&b"\x1b[2J"[..], b"\x1b[H", b"\x1b]0;", b"\x07g", b"\x1bc"] {
         assert!(
@@ -238,7 +280,10 @@ fn watch_prints_datagrams_while_typing() {
     repl.type_text("let half = ");
     let peer = peer();
     peer.send_to(b"tick", addr).unwrap();
-    repl.expect(&format!("[{addr}] \"tick\" from {}", peer.local_addr().unwrap()));
+    repl.expect(&format!(
+        "[{addr}] \"tick\" from {}",
+        peer.local_addr().unwrap()
+    ));
     // The line being typed is still there.
     repl.type_text("21;\r");
     repl.expect(PROMPT);
@@ -275,7 +320,12 @@ fn save_then_replay_with_run() {
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(!text.contains("oops"), "{text}");
     assert!(text.contains("// (REPL only) s.watch()"), "{text}");
-    let out = udpsh(home.path(), &["run", "--timeout", "10"], Some(&script), None);
+    let out = udpsh(
+        home.path(),
+        &["run", "--timeout", "10"],
+        Some(&script),
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(receive(&peer).0, b"from the repl");
 }
@@ -310,6 +360,19 @@ fn piped_stdin_runs_inputs_quietly_and_fails_when_one_fails() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
     let out = udpsh(home.path(), &[], None, Some("assert_eq(1, 2)\n"));
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    // An error in a function defined earlier names the function's own line of the input.
+    let input = "let echo = 1;\n\nfn ask(m) { m + echo }\nask(1)\n";
+    let out = udpsh(home.path(), &[], None, Some(input));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--> <stdin>:3:17"), "{stderr}");
+    assert!(
+        stderr.contains("in call to function 'ask' at <stdin>:4:1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("a fn does not see the session's variables"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -322,7 +385,13 @@ fn repl_takes_var_and_pcap() {
                  b.recvfrom().text\n\
                  :pcap off\n\
                  a.sendto(\"not recorded\", b.local_addr);\n";
-    let args = ["repl", "--var", "msg=hello", "--pcap", pcap.to_str().unwrap()];
+    let args = [
+        "repl",
+        "--var",
+        "msg=hello",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ];
     let out = udpsh(home.path(), &args, None, Some(input));
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"hello\""));

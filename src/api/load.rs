@@ -92,14 +92,16 @@ fn options(opts: &Map, len: usize) -> Fallible<Options> {
         }
         (Some(rate), None) => Pace::Rate(rate),
         (None, Some(bps)) => Pace::from_bps(bps, len).ok_or_else(|| {
-            script_error("value", "blast: an empty payload has no bits to pace with bps")
+            script_error(
+                "value",
+                "blast: an empty payload has no bits to pace with bps",
+            )
         })?,
         (None, None) => Pace::Unlimited,
     };
     let sample = match opts.get("sample") {
-        Some(v) => u64::try_from(values::int(v, "sample")?).map_err(|_| {
-            script_error("value", "blast: sample must be 0 (record none) or more")
-        })?,
+        Some(v) => u64::try_from(values::int(v, "sample")?)
+            .map_err(|_| script_error("value", "blast: sample must be 0 (record none) or more"))?,
         None => 1,
     };
     let batch = match opts.get("batch") {

@@ -21,9 +21,34 @@ use super::session::{Names, VarKind};
 
 /// Rhai's keywords and the built-ins people reach for.
 const KEYWORDS: &[&str] = &[
-    "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "break",
-    "continue", "return", "throw", "try", "catch", "switch", "true", "false", "print", "debug",
-    "type_of", "is_def_var", "is_def_fn", "Fn", "call", "len",
+    "let",
+    "const",
+    "fn",
+    "if",
+    "else",
+    "while",
+    "loop",
+    "for",
+    "in",
+    "do",
+    "until",
+    "break",
+    "continue",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "switch",
+    "true",
+    "false",
+    "print",
+    "debug",
+    "type_of",
+    "is_def_var",
+    "is_def_fn",
+    "Fn",
+    "call",
+    "len",
 ];
 
 pub struct ReplHelper {
@@ -245,7 +270,8 @@ impl Hinter for ReplHelper {
     type Hint = ReplHint;
 
     fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<ReplHint> {
-        if line.is_empty() || pos < line.len() {
+        // Without colour a hint would look like typed text.
+        if !self.color || line.is_empty() || pos < line.len() {
             return None;
         }
         if let Some(past) = history_hint(line, ctx) {
@@ -261,7 +287,7 @@ impl Hinter for ReplHelper {
             e.is_call() && (e.kind == Kind::Function) != method && e.params().is_some()
         })?;
         Some(ReplHint {
-            display: entry.params()?.to_string(),
+            display: entry.params()?,
             accept: false,
         })
     }

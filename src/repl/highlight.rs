@@ -9,8 +9,8 @@ use super::help;
 
 const KEYWORDS: &[&str] = &[
     "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "break",
-    "continue", "return", "throw", "try", "catch", "switch", "true", "false", "private",
-    "import", "export", "as", "global", "this",
+    "continue", "return", "throw", "try", "catch", "switch", "true", "false", "private", "import",
+    "export", "as", "global", "this",
 ];
 
 fn style(color: AnsiColor) -> Style {
@@ -35,7 +35,9 @@ pub fn line(text: &str) -> String {
         } else if c == '"' || c == '`' || c == '\'' {
             (string_end(&chars, i, c), Some(style(AnsiColor::Green)))
         } else if c.is_ascii_digit() {
-            let end = until(&chars, i, |c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+            let end = until(&chars, i, |c| {
+                !(c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            });
             (end, Some(style(AnsiColor::Yellow)))
         } else if c.is_alphabetic() || c == '_' {
             let end = until(&chars, i, |c| !(c.is_alphanumeric() || c == '_'));
@@ -70,7 +72,13 @@ fn word_style(word: &str, at: usize, text: &str) -> Option<Style> {
 fn meta(text: &str) -> String {
     let end = text.find(' ').unwrap_or(text.len());
     let s = style(AnsiColor::Blue).bold();
-    format!("{}{}{}{}", s.render(), &text[..end], s.render_reset(), &text[end..])
+    format!(
+        "{}{}{}{}",
+        s.render(),
+        &text[..end],
+        s.render_reset(),
+        &text[end..]
+    )
 }
 
 /// Index of the first char after `i` for which `stop` holds (or the end).

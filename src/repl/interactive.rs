@@ -21,6 +21,7 @@ pub fn run(opts: Options) -> i32 {
     let color = opts.color;
     let printer = Printer::start();
     let mut session = Session::new(opts, &printer);
+    register_input(session.engine_mut());
     let mut editor = match new_editor(color) {
         Ok(e) => e,
         Err(e) => {
@@ -87,7 +88,13 @@ pub fn run(opts: Options) -> i32 {
         match session.eval(&line) {
             Ok(Some(text)) => println!("{text}"),
             Ok(None) => {}
-            Err(failure) => eprint!("{}", failure.rendered),
+            Err(failure) => {
+                if failure.code == 130 {
+                    // The terminal echoed ^C where the cursor was.
+                    eprintln!();
+                }
+                eprint!("{}", failure.rendered)
+            }
         }
     }
     session.finish();
@@ -109,6 +116,31 @@ fn new_editor(color: bool) -> rustyline::Result<Editor<ReplHelper, FileHistory>>
         })
         .build();
     Editor::with_config(config)
+}
+
+/// `input()` at the terminal reads with a line editor of its own: Ctrl-C cancels the input
+/// like any running line, and no reader is left behind to steal the next keystrokes.
+fn register_input(engine: &mut rhai::Engine) {
+    engine.register_fn("input", || ask(""));
+    engine.register_fn("input", |prompt: &str| ask(prompt));
+}
+
+fn ask(prompt: &str) -> Result<rhai::Dynamic, Box<rhai::EvalAltResult>> {
+    let safe = crate::display::terminal_safe(prompt);
+    let mut editor = rustyline::DefaultEditor::new().map_err(|e| {
+        crate::api::error::script_error("file", format!("cannot read the terminal: {e}"))
+    })?;
+    match editor.readline(safe.as_ref()) {
+        Ok(line) => Ok(line.into()),
+        Err(ReadlineError::Eof) => Ok(rhai::Dynamic::UNIT),
+        Err(ReadlineError::Interrupted) => Err(crate::api::error::stopped(
+            crate::stop::StopReason::Interrupted,
+        )),
+        Err(e) => Err(crate::api::error::script_error(
+            "file",
+            format!("cannot read the terminal: {e}"),
+        )),
+    }
 }
 
 /// `$XDG_STATE_HOME/udpsh/history`, else `~/.local/state/udpsh/history`; the folder is

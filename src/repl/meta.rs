@@ -119,7 +119,11 @@ fn vars(session: &Session) -> String {
         .variables()
         .iter()
         .map(|(name, value)| {
-            format!("{name:<10} {:<9} {}", value.type_name().rsplit("::").next().unwrap_or(""), show::debug(value))
+            format!(
+                "{name:<10} {:<9} {}",
+                session.engine().map_type_name(value.type_name()),
+                show::debug(value)
+            )
         })
         .collect();
     lines.extend(session.functions());
@@ -143,12 +147,7 @@ fn socket_named(session: &Session, name: &str) -> Result<Sock, String> {
 
 fn watch(session: &Session, name: &str) -> Result<String, String> {
     if name.is_empty() {
-        let all: Vec<String> = session
-            .watches
-            .sockets()
-            .iter()
-            .map(show::socket)
-            .collect();
+        let all: Vec<String> = session.watches.sockets().iter().map(show::socket).collect();
         return Ok(if all.is_empty() {
             "watching nothing (:watch s)".into()
         } else {
@@ -169,7 +168,10 @@ fn watch(session: &Session, name: &str) -> Result<String, String> {
 fn unwatch(session: &Session, name: &str) -> Result<String, String> {
     if name.is_empty() {
         let n = session.watches.unwatch_all();
-        return Ok(format!("stopped {n} watch{}", if n == 1 { "" } else { "es" }));
+        return Ok(format!(
+            "stopped {n} watch{}",
+            if n == 1 { "" } else { "es" }
+        ));
     }
     let s = socket_named(session, name)?;
     if session.watches.unwatch(&s) {

@@ -34,6 +34,7 @@ pub struct Options {
 
 /// A failed input: its rendering and the exit code it stands for.
 pub struct Failure {
+    pub message: String,
     pub rendered: String,
     /// 1 assertion, 2 syntax, 3 runtime, 130 Ctrl-C (as `udpsh run`).
     pub code: i32,
@@ -78,6 +79,8 @@ pub struct Session {
     color: bool,
     file: &'static str,
     lines: usize,
+    /// The capture packet that the latest failure was noted on.
+    annotated: Option<u64>,
 }
 
 impl Session {
@@ -108,11 +111,17 @@ impl Session {
             color: opts.color,
             file: opts.file,
             lines: 0,
+            annotated: None,
         }
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// For REPL-only functions.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
     }
 
     pub fn ctx(&self) -> &Arc<ScriptCtx> {
@@ -134,22 +143,20 @@ impl Session {
     }
 
     pub fn functions(&self) -> impl Iterator<Item = String> + '_ {
-        self.ast.iter_functions().filter(|f| !f.name.starts_with("anon$")).map(|f| {
-            format!("fn {}({})", f.name, f.params.join(", "))
-        })
+        self.ast
+            .iter_functions()
+            .filter(|f| !f.name.starts_with("anon$"))
+            .map(|f| format!("fn {}({})", f.name, f.params.join(", ")))
     }
 
-    /// Variables in scope, in the order they were made (shadowed ones once, the latest).
-    pub fn variables(&self) -> Vec<(String, Dynamic)> {
+    /// Variables in scope, in the order they were made (a shadowed name once: the latest).
+    pub fn variables(&self) -> Vec<(&str, &Dynamic)> {
         let mut seen = std::collections::HashSet::new();
-        let mut all: Vec<(String, Dynamic)> = self
+        let mut all: Vec<(&str, &Dynamic)> = self
             .scope
-            .iter()
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .filter(|(name, _, _)| seen.insert(name.to_string()))
-            .map(|(name, _, value)| (name.to_string(), value))
+            .iter_raw()
+            .filter(|(name, _, _)| seen.insert(*name))
+            .map(|(name, _, value)| (name, value))
             .collect();
         all.reverse();
         all
@@ -180,17 +187,34 @@ impl Session {
         }
         self.ast += compiled;
         self.ctx.set_ast(Arc::new(self.ast.clone()));
-        let result = self.guarded(|engine, scope, ast| {
-            engine.eval_ast_with_scope::<Dynamic>(scope, ast)
-        });
+        let result =
+            self.guarded(|engine, scope, ast| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
         self.ast.clear_statements();
         self.refresh_names();
         match result {
             Ok(value) => {
                 self.ran.push(source.to_string());
-                Ok(show::result(&value))
+                // As in IPython, a closing `;` hides the result: `s.sendto(..);` is quiet.
+                let quiet = source.trim_end().ends_with(';');
+                Ok(if quiet { None } else { show::result(&value) })
             }
-            Err((e, timed_out)) => Err(self.runtime_failure(&e, index, timed_out)),
+            Err((e, timed_out)) => {
+                let failure = self.runtime_failure(&e, index, timed_out);
+                self.annotate_capture(&failure.message);
+                Err(failure)
+            }
+        }
+    }
+
+    /// As in `udpsh run`: the latest datagram recorded carries the failure in a pcapng
+    /// capture (once: a later failure does not pile onto the same datagram).
+    fn annotate_capture(&mut self, message: &str) {
+        let run = &self.ctx.run;
+        if let (Some(recorder), Some(id)) = (run.recorder(), run.last_packet())
+            && self.annotated != Some(id)
+        {
+            let _ = recorder.annotate(id, &format!("udpsh: {message}"));
+            self.annotated = Some(id);
         }
     }
 
@@ -232,6 +256,17 @@ impl Session {
             .filter(|_| !innermost(err).position().is_none())
             .and_then(|name| self.defined_in.get(name).copied())
             .unwrap_or(index);
+        if self.file == "<stdin>" {
+            self.renumber_notes(&mut d, err, index);
+        }
+        let in_fn = innermost_function(err).is_some_and(|f| !f.starts_with("anon$"));
+        if in_fn && matches!(innermost(err), EvalAltResult::ErrorVariableNotFound(..)) {
+            d.notes.push(
+                "a fn does not see the session's variables: pass them as parameters, \
+                 or use a closure (let f = |x| ...; f.call(x))"
+                    .into(),
+            );
+        }
         let code = match d.kind.as_str() {
             "assertion" => 1,
             "interrupted" if timed_out => {
@@ -244,6 +279,28 @@ impl Session {
             _ => 3,
         };
         self.failure(d, source, code)
+    }
+
+    /// Piped input counts lines from the start: each "in call to function" note moves by
+    /// the first line of the input its call is in (the caller's own input).
+    fn renumber_notes(&self, d: &mut Diagnostic, err: &EvalAltResult, index: usize) {
+        let mut notes = d.notes.iter_mut();
+        let mut caller = index;
+        let mut frame = err;
+        while let EvalAltResult::ErrorInFunctionCall(name, _, next, _) = frame {
+            // Diagnostic::from_eval writes no note for closures.
+            if !name.starts_with("anon$")
+                && let Some(note) = notes.next()
+            {
+                shift_line(note, self.file, self.inputs[caller].first_line - 1);
+            }
+            caller = self
+                .defined_in
+                .get(name.as_str())
+                .copied()
+                .unwrap_or(caller);
+            frame = next;
+        }
     }
 
     fn failure(&self, mut d: Diagnostic, source: usize, code: i32) -> Failure {
@@ -263,14 +320,18 @@ impl Session {
             std::borrow::Cow::Borrowed(_) if self.color => d.render(text, true),
             safe => safe.into_owned(),
         };
-        Failure { rendered, code }
+        Failure {
+            message: d.message,
+            rendered,
+            code,
+        }
     }
 
     fn refresh_names(&self) {
         let vars = self
             .variables()
             .into_iter()
-            .map(|(name, v)| (name, kind_of(&v)))
+            .map(|(name, v)| (name.to_string(), kind_of(v)))
             .collect();
         let mut functions: Vec<String> = self
             .ast
@@ -302,15 +363,29 @@ impl Session {
     }
 }
 
-pub fn kind_of(value: &Dynamic) -> VarKind {
-    if value.is::<Sock>() {
+fn kind_of(value: &Dynamic) -> VarKind {
+    if value.read_lock::<Sock>().is_some() {
         VarKind::Socket
-    } else if value.is::<Datagram>() {
+    } else if value.read_lock::<Datagram>().is_some() {
         VarKind::Datagram
-    } else if value.is::<api::SpawnHandle>() {
+    } else if value.read_lock::<api::SpawnHandle>().is_some() {
         VarKind::Thread
     } else {
         VarKind::Other
+    }
+}
+
+/// `... at FILE:3:5` → `... at FILE:{3 + by}:5`.
+fn shift_line(note: &mut String, file: &str, by: usize) {
+    let marker = format!(" at {file}:");
+    let Some(at) = note.rfind(&marker) else {
+        return;
+    };
+    let rest = &note[at + marker.len()..];
+    if let Some((line, col)) = rest.split_once(':')
+        && let Ok(line) = line.parse::<usize>()
+    {
+        *note = format!("{}{marker}{}:{col}", &note[..at], line + by);
     }
 }
 
@@ -340,7 +415,7 @@ fn register_watch(
     let (c, w, p) = (ctx.clone(), watches.clone(), printer.clone());
     engine.register_fn("watch", move |s: &mut Sock| {
         if w.watch(&c, s) {
-            p.line(&format!("watching {} (s.unwatch() to stop)", show::socket(s)));
+            p.line(&format!("watching {} (.unwatch() stops)", show::socket(s)));
         }
     });
     let (w, p) = (watches.clone(), printer.clone());

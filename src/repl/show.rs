@@ -28,23 +28,34 @@ pub fn result(value: &Dynamic) -> Option<String> {
     if let Some(b) = value.read_lock::<Blob>()
         && b.len() > SHORT_BLOB
     {
-        return Some(format!(
-            "{}\n{}",
-            blob(&b),
-            display::hexdump(&b).trim_end()
-        ));
+        return Some(format!("{}\n{}", blob(&b), display::hexdump(&b).trim_end()));
     }
     Some(debug(value))
 }
 
-/// A datagram on one line, then its hexdump when it is not text.
+/// A datagram on one line, then its hexdump when it is not plain text.
 pub fn datagram(d: &Datagram) -> String {
-    let mut out = d.to_string();
+    let mut out = datagram_line(d);
     if !d.data.is_empty() && display::as_text(&d.data).is_none() {
         out.push('\n');
         out.push_str(display::hexdump(&d.data).trim_end());
     }
     out
+}
+
+/// `"Hello" from 127.0.0.1:5000 (5 bytes)`: UTF-8 as text with control characters escaped
+/// (`\x1b[2J`), anything else as hex.
+fn datagram_line(d: &Datagram) -> String {
+    let payload = match std::str::from_utf8(&d.data) {
+        Ok(text) => display::quoted(text),
+        Err(_) => display::payload_summary(&d.data),
+    };
+    let cut = if d.truncated() {
+        format!(", truncated to {}", d.data.len())
+    } else {
+        String::new()
+    };
+    format!("{payload} from {} ({} bytes{cut})", d.from, d.len)
 }
 
 pub fn socket(s: &Sock) -> String {
@@ -64,7 +75,7 @@ pub fn debug(value: &Dynamic) -> String {
         return blob(&b);
     }
     if let Some(d) = value.read_lock::<Datagram>() {
-        return d.to_string();
+        return datagram_line(&d);
     }
     if let Some(s) = value.read_lock::<Sock>() {
         return socket(&s);
@@ -115,8 +126,15 @@ mod tests {
     #[test]
     fn unit_prints_nothing_and_containers_recurse() {
         assert_eq!(result(&Dynamic::UNIT), None);
-        let a: Array = vec![Dynamic::from(1_i64), Dynamic::from("x"), Dynamic::from_blob(vec![0x48, 0xff])];
-        assert_eq!(result(&Dynamic::from_array(a)).unwrap(), "[1, \"x\", blob[2] <48 ff>]");
+        let a: Array = vec![
+            Dynamic::from(1_i64),
+            Dynamic::from("x"),
+            Dynamic::from_blob(vec![0x48, 0xff]),
+        ];
+        assert_eq!(
+            result(&Dynamic::from_array(a)).unwrap(),
+            "[1, \"x\", blob[2] <48 ff>]"
+        );
     }
 
     #[test]
@@ -127,7 +145,20 @@ mod tests {
             from: "127.0.0.1:9".parse().unwrap(),
         };
         let shown = result(&Dynamic::from(d)).unwrap();
-        assert!(shown.starts_with("<1b 5b 32 4a> from 127.0.0.1:9 (4 bytes)\n"), "{shown}");
+        assert!(
+            shown.starts_with("\"\\x1b[2J\" from 127.0.0.1:9 (4 bytes)\n0000:"),
+            "{shown}"
+        );
         assert!(!shown.contains('\x1b'));
+        let d = Datagram {
+            data: vec![0xff, 0x1b],
+            len: 9,
+            from: "127.0.0.1:9".parse().unwrap(),
+        };
+        let shown = result(&Dynamic::from(d)).unwrap();
+        assert!(
+            shown.starts_with("<ff 1b> from 127.0.0.1:9 (9 bytes, truncated to 2)\n"),
+            "{shown}"
+        );
     }
 }

@@ -124,7 +124,8 @@ impl Job {
     fn run(self) {
         while !self.stop.load(Ordering::Relaxed) {
             if self.sock.net().is_closed() {
-                self.printer.line(&self.line("watch ended: the socket is closed"));
+                self.printer
+                    .line(&self.line("watch ended: the socket is closed"));
                 self.stop.store(true, Ordering::Relaxed);
                 break;
             }

@@ -14,6 +14,8 @@ const WAIT: Duration = Duration::from_secs(8);
 /// A fresh empty prompt: rustyline draws `udpsh> ` then returns the cursor to column 7; a
 /// redraw of a line being typed has the line after the prompt instead.
 pub const PROMPT: &str = "udpsh> \r";
+/// The same in colour.
+pub const COLOR_PROMPT: &str = "udpsh>\x1b[0m \r";
 
 pub struct Repl {
     session: OsSession,
@@ -23,20 +25,29 @@ pub struct Repl {
 impl Repl {
     /// `udpsh ARGS` with HOME set to `home` (for its history), no colour, at an empty prompt.
     pub fn start(home: &Path, args: &[&str]) -> Repl {
+        Repl::start_with(home, args, false)
+    }
+
+    /// The same, in colour (as on a terminal without NO_COLOR) if `color`.
+    pub fn start_with(home: &Path, args: &[&str], color: bool) -> Repl {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_udpsh"));
         cmd.args(args)
             .env("HOME", home)
             .env_remove("XDG_STATE_HOME")
-            .env("NO_COLOR", "1")
             .env("TERM", "xterm")
             .current_dir(home);
+        if color {
+            cmd.env_remove("NO_COLOR");
+        } else {
+            cmd.env("NO_COLOR", "1");
+        }
         let mut session = Session::spawn(cmd).expect("spawn udpsh in a pty");
         session.set_expect_timeout(Some(WAIT));
         let mut repl = Repl {
             session,
             transcript: Vec::new(),
         };
-        repl.expect(PROMPT);
+        repl.expect(if color { COLOR_PROMPT } else { PROMPT });
         repl
     }
 
