@@ -371,3 +371,36 @@ fn an_unwritable_capture_is_a_usage_error_before_anything_runs() {
         .code(2)
         .output_has("cannot write capture");
 }
+
+#[test]
+fn a_full_disk_is_a_runtime_error_and_the_file_stays_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(dir.path())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("note: cannot mount a small tmpfs (needs root); skipping");
+        return;
+    }
+    let pcap = dir.path().join("full.pcapng");
+    let out = Udpsh::run("fixtures/capture/flood.rhai")
+        .arg("--pcap")
+        .arg(pcap.display())
+        .output();
+    let wires = read_capture(&pcap);
+    let _ = Command::new("umount").arg(dir.path()).status();
+    out.code(3)
+        .output_has("cannot write capture")
+        .output_has("No space left on device");
+    assert!(
+        wires.len() > 100,
+        "{} packets before the disk filled",
+        wires.len()
+    );
+    for (i, w) in wires.iter().enumerate() {
+        assert_eq!(w.payload, format!("datagram {i}").into_bytes());
+    }
+}
