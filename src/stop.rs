@@ -3,8 +3,13 @@
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-/// Set by the Ctrl-C handler; every running script sees it.
+/// Set by the Ctrl-C handler; every running script sees it (but see [`interrupt_this_thread_only`]).
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static THIS_THREAD_ONLY: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static FOREGROUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// Blocking calls wait in slices this long, so a stop is seen within a fraction of a second.
 pub const SLICE: Duration = Duration::from_millis(50);
@@ -59,9 +64,7 @@ impl Stop {
             3 => return Some(StopReason::Finished),
             _ => {}
         }
-        INTERRUPTED
-            .load(Ordering::Relaxed)
-            .then_some(StopReason::Interrupted)
+        interrupted().then_some(StopReason::Interrupted)
     }
 
     /// Full check, clock included; records a passed deadline so later cheap checks see it.
@@ -97,8 +100,17 @@ pub fn clear_interrupt() {
     INTERRUPTED.store(false, Ordering::Relaxed);
 }
 
+/// Whether Ctrl-C was pressed, as this thread should see it.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
+        && (!THIS_THREAD_ONLY.load(Ordering::Relaxed) || FOREGROUND.with(|f| f.get()))
+}
+
+/// From now on Ctrl-C stops only the calling thread's work: in the REPL it cancels the input
+/// being evaluated, while the threads that input spawned (a background server) go on.
+pub fn interrupt_this_thread_only() {
+    FOREGROUND.with(|f| f.set(true));
+    THIS_THREAD_ONLY.store(true, Ordering::Relaxed);
 }
 
 /// Sleeps up to `total`, in slices, returning early with the reason if told to stop.

@@ -33,6 +33,8 @@ static PENDING_INTERRUPTS: AtomicU8 = AtomicU8::new(0);
 
 /// Runs the REPL with the options of `udpsh repl`; returns the exit code.
 pub fn run(common: &Common, color: bool) -> i32 {
+    // Ctrl-C cancels the input being evaluated here, not the threads it spawned.
+    stop::interrupt_this_thread_only();
     let recorder = match common.pcap.as_deref().map(Recorder::create).transpose() {
         Ok(r) => r,
         Err(e) => {
