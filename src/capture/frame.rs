@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use etherparse::PacketBuilder;
+use etherparse::err::packet::BuildWriteError;
 
 /// Largest UDP payload in one IPv4 datagram (65535 - 20 - 8).
 pub const MAX_PAYLOAD_V4: usize = 65_507;
@@ -20,11 +21,9 @@ const NO_MAC: [u8; 6] = [0; 6];
 /// addresses are still of different families, the IPv4 one is mapped and an IPv6 packet built.
 /// A payload longer than UDP allows (such a datagram cannot be sent) is cut to the maximum.
 pub fn frame(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
-    let max = match same_family(src.ip(), dst.ip()) {
-        Pair::V4(..) => MAX_PAYLOAD_V4,
-        Pair::V6(..) => MAX_PAYLOAD_V6,
-    };
-    try_frame(src, dst, &payload[..payload.len().min(max)]).unwrap_or_default()
+    let pair = same_family(src.ip(), dst.ip());
+    let payload = &payload[..payload.len().min(pair.max_payload())];
+    build(pair, src.port(), dst.port(), payload).unwrap_or_default()
 }
 
 /// Like [`frame`], but refuses a payload longer than UDP allows.
@@ -33,20 +32,26 @@ pub(super) fn try_frame(
     dst: SocketAddr,
     payload: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let (sport, dport) = (src.port(), dst.port());
+    let pair = same_family(src.ip(), dst.ip());
+    if payload.len() > pair.max_payload() {
+        return Err(format!(
+            "a {}-byte payload does not fit in one UDP datagram (at most {} bytes)",
+            payload.len(),
+            pair.max_payload()
+        ));
+    }
+    build(pair, src.port(), dst.port(), payload).map_err(|e| format!("cannot build frame: {e}"))
+}
+
+fn build(pair: Pair, sport: u16, dport: u16, payload: &[u8]) -> Result<Vec<u8>, BuildWriteError> {
     let link = PacketBuilder::ethernet2(NO_MAC, NO_MAC);
-    let udp = match same_family(src.ip(), dst.ip()) {
+    let udp = match pair {
         Pair::V4(s, d) => link.ipv4(s.octets(), d.octets(), TTL).udp(sport, dport),
         Pair::V6(s, d) => link.ipv6(s.octets(), d.octets(), TTL).udp(sport, dport),
     };
     let mut out = Vec::with_capacity(udp.size(payload.len()));
-    match udp.write(&mut out, payload) {
-        Ok(()) => Ok(out),
-        Err(e) => Err(format!(
-            "cannot frame a {}-byte datagram: {e}",
-            payload.len()
-        )),
-    }
+    udp.write(&mut out, payload)?;
+    Ok(out)
 }
 
 enum Pair {
@@ -60,6 +65,15 @@ fn same_family(a: IpAddr, b: IpAddr) -> Pair {
         (IpAddr::V6(a), IpAddr::V6(b)) => Pair::V6(a, b),
         (IpAddr::V4(a), IpAddr::V6(b)) => Pair::V6(a.to_ipv6_mapped(), b),
         (IpAddr::V6(a), IpAddr::V4(b)) => Pair::V6(a, b.to_ipv6_mapped()),
+    }
+}
+
+impl Pair {
+    fn max_payload(&self) -> usize {
+        match self {
+            Pair::V4(..) => MAX_PAYLOAD_V4,
+            Pair::V6(..) => MAX_PAYLOAD_V6,
+        }
     }
 }
 

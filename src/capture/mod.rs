@@ -1,8 +1,10 @@
 //! Recording datagrams to pcap / pcapng files, as a capture on the interface shows them.
 //!
 //! Each datagram becomes an Ethernet + IP + UDP frame ([`frame`]) written as one record with
-//! one write(2), so the file is valid after a kill at any moment. `.pcapng` files also carry
-//! each packet's direction and comments.
+//! one write(2) and nothing buffered. A kill can still interrupt a write between two pages, so
+//! on Linux a watchdog process cuts such a half record off once we are gone (see `guard.rs`):
+//! the file is valid after a kill at any moment. `.pcapng` files also carry each packet's
+//! direction and comments.
 
 mod file;
 mod frame;
@@ -41,6 +43,8 @@ pub struct Packet<'a> {
     /// May have an unspecified IP (socket bound to `0.0.0.0` / `::`): the recorder puts the
     /// address the kernel would choose ([`route::source_ip_for`]).
     pub src: SocketAddr,
+    /// Unspecified means loopback when sending (as on Linux); when receiving, the local
+    /// address facing the sender.
     pub dst: SocketAddr,
     pub payload: &'a [u8],
     pub direction: Direction,
@@ -73,7 +77,8 @@ enum Format {
 
 impl Recorder {
     /// `.pcapng` extension → pcapng, anything else → classic pcap. Creates or truncates the file
-    /// and writes its header(s) at once.
+    /// and writes its header(s) at once. On Linux this forks the watchdog (`udpsh-capture`),
+    /// which ends with the last clone of the recorder, or with the process.
     pub fn create(path: &Path) -> Result<Recorder, CaptureError> {
         let error = |detail: String| CaptureError::new(path, detail);
         let file = RecordFile::create(path).map_err(|e| error(e.to_string()))?;
@@ -96,7 +101,7 @@ impl Recorder {
     /// Writes one record (one write(2), then flush) and returns the packet's id. After an error
     /// (disk full) the file still ends with the last complete record, and recording may go on.
     pub fn record(&self, pkt: &Packet) -> Result<u64, CaptureError> {
-        let (src, dst) = wire_addresses(pkt.src, pkt.dst);
+        let (src, dst) = wire_addresses(pkt);
         let frame = frame::try_frame(src, dst, pkt.payload).map_err(|e| self.error(e))?;
         // A clock before 1970 is recorded as 1970.
         let timestamp = pkt.timestamp.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -158,20 +163,29 @@ impl fmt::Debug for Recorder {
     }
 }
 
-/// The addresses as the wire shows them: an unspecified source becomes the kernel's choice,
-/// an unspecified destination is loopback (Linux delivers `0.0.0.0` / `::` there).
-fn wire_addresses(mut src: SocketAddr, mut dst: SocketAddr) -> (SocketAddr, SocketAddr) {
-    let dst_ip = dst.ip().to_canonical();
-    if dst_ip.is_unspecified() {
-        dst.set_ip(match dst_ip {
-            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        });
+/// The addresses as the wire shows them. A local address left unspecified (a socket bound to
+/// `0.0.0.0` / `::`) becomes the one the kernel uses towards the other end. Sending to
+/// `0.0.0.0` / `::` goes to loopback on Linux.
+fn wire_addresses(pkt: &Packet) -> (SocketAddr, SocketAddr) {
+    let (mut src, mut dst) = (pkt.src, pkt.dst);
+    if dst.ip().to_canonical().is_unspecified() {
+        let ip = match pkt.direction {
+            Direction::Outbound => loopback(dst.ip()),
+            Direction::Inbound => route::source_ip_for(src.ip()),
+        };
+        dst.set_ip(ip);
     }
     if src.ip().to_canonical().is_unspecified() {
         src.set_ip(route::source_ip_for(dst.ip()));
     }
     (src, dst)
+}
+
+fn loopback(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    }
 }
 
 /// A capture file that cannot be created or written, e.g.

@@ -22,6 +22,9 @@ use super::{Direction, SNAPLEN};
 const RECENT_PACKETS: usize = 64;
 const RECENT_BYTES: usize = 1 << 20;
 
+/// Longest comment kept, leaving room in the u16 option length for the "…" that marks a cut.
+const MAX_COMMENT: usize = 65_000;
+
 /// epb_flags bits 0-1: inbound = 1, outbound = 2.
 const INBOUND: u32 = 1;
 const OUTBOUND: u32 = 2;
@@ -184,8 +187,18 @@ impl PcapNgFile {
     }
 }
 
+/// An opt_comment. Its length is a u16: a longer comment is cut (at a character boundary)
+/// rather than losing the packet.
 fn comment_option(comment: &str) -> EnhancedPacketOption<'static> {
-    EnhancedPacketOption::Common(CommonOption::Comment(Cow::Owned(comment.to_owned())))
+    let mut end = comment.len().min(MAX_COMMENT);
+    while !comment.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut text = comment[..end].to_owned();
+    if end < comment.len() {
+        text.push('…');
+    }
+    EnhancedPacketOption::Common(CommonOption::Comment(Cow::Owned(text)))
 }
 
 /// The OS error itself for I/O failures, the validation message otherwise.

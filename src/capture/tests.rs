@@ -279,6 +279,57 @@ fn annotate_last_and_earlier_packets() {
 }
 
 #[test]
+fn unspecified_addresses_as_the_wire_shows_them() {
+    let to_any = packet(
+        "127.0.0.1:1",
+        "0.0.0.0:2",
+        b"",
+        Direction::Outbound,
+        None,
+        0,
+    );
+    assert_eq!(
+        wire_addresses(&to_any),
+        (addr("127.0.0.1:1"), addr("127.0.0.1:2"))
+    );
+    let from_any = packet("[::]:1", "[::1]:2", b"", Direction::Outbound, None, 0);
+    assert_eq!(
+        wire_addresses(&from_any),
+        (addr("[::1]:1"), addr("[::1]:2"))
+    );
+    // Received on a socket bound to 0.0.0.0: the local address facing the sender.
+    let inbound = packet("127.0.0.9:1", "0.0.0.0:2", b"", Direction::Inbound, None, 0);
+    assert_eq!(
+        wire_addresses(&inbound),
+        (addr("127.0.0.9:1"), addr("127.0.0.1:2"))
+    );
+}
+
+#[test]
+fn long_comments_are_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.pcapng");
+    let recorder = Recorder::create(&path).unwrap();
+    let long = "é".repeat(40_000);
+    let p = packet(
+        "127.0.0.1:1",
+        "127.0.0.1:2",
+        b"x",
+        Direction::Outbound,
+        Some(&long),
+        1,
+    );
+    recorder.record(&p).unwrap();
+    recorder.annotate(1, &long).unwrap();
+    let comments = &read_pcapng(&path)[0].comments;
+    assert_eq!(comments.len(), 2);
+    for c in comments {
+        assert!(c.ends_with('…') && c.len() <= 65_003, "{}", c.len());
+        assert!(long.starts_with(c.trim_end_matches('…')));
+    }
+}
+
+#[test]
 fn annotate_an_old_packet_notes_the_latest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.pcapng");
