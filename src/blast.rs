@@ -131,7 +131,9 @@ pub fn blast<O: Observer>(
         let n = sender
             .send(want.min(sender.capacity() as u64) as usize)
             .map_err(|error| Error::Io { sent, error })?;
-        observer.sent(sent, n).map_err(|e| fail(sent + n as u64, e))?;
+        observer
+            .sent(sent, n)
+            .map_err(|e| fail(sent + n as u64, e))?;
         sent += n as u64;
         observer.check().map_err(|e| fail(sent, e))?;
     }
@@ -305,7 +307,16 @@ mod tests {
         }
         let (tx, _rx, to) = pair();
         let err = blast(&tx, b"x", &to, 1000, Pace::Unlimited, 4, &mut StopAt(0)).unwrap_err();
-        assert!(matches!(err, Error::Observer { sent: 12, error: "stop" }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Observer {
+                    sent: 12,
+                    error: "stop"
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -271,20 +271,20 @@ impl UdpSock {
         self.check_open()?;
         let timeout = self.timeout();
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut buf = vec![0u8; max.max(1)];
+        let mut scratch = RecvBuf::get(max.max(1));
+        let buf = &mut scratch.0[..max.max(1)];
         loop {
             let nonblocking = timeout.is_some_and(|t| t.is_zero());
-            let attempt = if self.pktinfo.load(Ordering::Relaxed)
-                || self.rxq_ovfl.load(Ordering::Relaxed)
-            {
-                self.recv_pktinfo(&mut buf, nonblocking)
-            } else {
-                self.recv_plain(&mut buf, nonblocking)
-            };
+            let attempt =
+                if self.pktinfo.load(Ordering::Relaxed) || self.rxq_ovfl.load(Ordering::Relaxed) {
+                    self.recv_pktinfo(buf, nonblocking)
+                } else {
+                    self.recv_plain(buf, nonblocking)
+                };
             match attempt {
                 Ok(mut got) => {
-                    buf.truncate(got.len.min(max));
-                    got.data = buf;
+                    // Exactly the bytes received: a datagram kept by a script holds no more.
+                    got.data = buf[..got.len.min(max)].to_vec();
                     return Ok(got);
                 }
                 Err(e) if is_wait(&e) => {}
@@ -435,6 +435,36 @@ fn meminfo_drops(socket: &Socket) -> Option<u64> {
 #[cfg(not(target_os = "linux"))]
 fn meminfo_drops(_: &Socket) -> Option<u64> {
     None
+}
+
+thread_local! {
+    static RECV_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A receive buffer of at least `len` bytes, reused by the receives of a thread: a fresh
+/// zeroed 64 KiB buffer per datagram cost more than all the rest of an echo server's loop, and
+/// each datagram kept its 64 KiB (8,000 collected datagrams took 380 MB).
+struct RecvBuf(Vec<u8>);
+
+impl RecvBuf {
+    /// Buffers up to this size are kept for the next receive.
+    const KEEP: usize = 1 << 16;
+
+    fn get(len: usize) -> RecvBuf {
+        let mut buf = RECV_BUF.take();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        RecvBuf(buf)
+    }
+}
+
+impl Drop for RecvBuf {
+    fn drop(&mut self) {
+        if self.0.len() <= RecvBuf::KEEP {
+            RECV_BUF.set(std::mem::take(&mut self.0));
+        }
+    }
 }
 
 fn is_wait(e: &io::Error) -> bool {

@@ -50,7 +50,9 @@ impl Outcome {
 
 fn tail(s: &str) -> &str {
     let start = s.len().saturating_sub(400);
-    let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    let start = (start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
     &s[start..]
 }
 

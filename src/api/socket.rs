@@ -226,7 +226,9 @@ impl Sock {
             dst,
             payload: data,
             direction,
-            comment: Some(format!("{}:{line} {what}", ctx.name)),
+            comment: recorder
+                .keeps_comments()
+                .then(|| format!("{}:{line} {what}", ctx.name)),
             timestamp: SystemTime::now(),
         };
         let id = recorder

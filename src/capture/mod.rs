@@ -61,6 +61,7 @@ pub struct Recorder {
 
 struct Inner {
     path: PathBuf,
+    pcapng: bool,
     state: Mutex<State>,
 }
 
@@ -93,6 +94,7 @@ impl Recorder {
         Ok(Recorder {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
+                pcapng: is_pcapng,
                 state: Mutex::new(State { format, packets: 0 }),
             }),
         })
@@ -134,6 +136,11 @@ impl Recorder {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether packets carry comments (pcapng); classic pcap has no place for them.
+    pub fn keeps_comments(&self) -> bool {
+        self.inner.pcapng
     }
 
     /// Number of packets written.

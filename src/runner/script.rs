@@ -75,6 +75,7 @@ pub fn run(
         let mut all = sink.lock().unwrap_or_else(|p| p.into_inner());
         all.push_str(line);
         all.push('\n');
+        keep_tail(&mut all);
     });
     let stop = Arc::new(Stop::new(settings.timeout));
     let capture = recorder.as_ref().map(|r| r.path().to_path_buf());
@@ -114,6 +115,22 @@ pub fn run(
         received,
         capture,
     }
+}
+
+/// Output kept with a result (for reports and failures); a server that prints forever must
+/// not grow memory without bound, and the end is what explains a failure.
+const OUTPUT_KEPT: usize = 64 * 1024;
+
+fn keep_tail(text: &mut String) {
+    if text.len() <= 2 * OUTPUT_KEPT {
+        return;
+    }
+    let mut cut = text.len() - OUTPUT_KEPT;
+    while !text.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let cut = text[cut..].find('\n').map_or(cut, |i| cut + i + 1);
+    text.replace_range(..cut, "[… earlier output not kept …]\n");
 }
 
 /// Threads the script spawned but never joined: stop them, and surface their failures.
