@@ -19,6 +19,17 @@ use super::{registry, values};
 
 static SEND_ORDER: Mutex<()> = Mutex::new(());
 
+/// A datagram as the run saw it, for `-v` and the capture.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    direction: Direction,
+    src: SocketAddr,
+    dst: SocketAddr,
+    /// What was kept: fewer bytes than `len` when a receive truncated it.
+    data: &'a [u8],
+    len: usize,
+}
+
 /// A script's socket: cheap to clone, shared by threads.
 #[derive(Clone)]
 pub struct Sock(Arc<SockState>);
@@ -125,10 +136,7 @@ impl Sock {
         let sent = self.0.net.send_to(data, to).map_err(from_net)?;
         run.sent.fetch_add(1, Ordering::Relaxed);
         if run.is_recording() || run.verbose {
-            let local = self.learn_local();
-            if let (Some(src), Some(dst)) = (local, to.as_socket()) {
-                self.observe(ctx, line, "sendto", src, dst, data, Direction::Outbound)?;
-            }
+            self.observe_sent(ctx, line, "sendto", data, to)?;
         }
         Ok(sent as i64)
     }
@@ -176,56 +184,44 @@ impl Sock {
         let Some(local) = self.learn_local() else {
             return Ok(());
         };
-        let dst = SocketAddr::new(got.to.unwrap_or(local.ip()), local.port());
-        let src = got.from;
+        let seen = Seen {
+            direction: Direction::Inbound,
+            src: got.from,
+            dst: SocketAddr::new(got.to.unwrap_or(local.ip()), local.port()),
+            data: &got.data,
+            len: got.len,
+        };
         // A datagram from one of our own sockets was recorded when it was sent.
-        let record = !registry::is_local(src);
-        let shown = &got.data[..];
-        if self.0.run.verbose {
-            self.show(Direction::Inbound, src, dst, shown, got.len);
-        }
-        if record {
-            self.record(ctx, line, what, src, dst, shown, Direction::Inbound)?;
-        }
-        Ok(())
+        self.observe(ctx, line, what, &seen, !registry::is_local(got.from))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Shows the datagram with `-v`, and records it when `record` says so.
     fn observe(
         &self,
         ctx: &ScriptCtx,
         line: usize,
         what: &str,
-        src: SocketAddr,
-        dst: SocketAddr,
-        data: &[u8],
-        direction: Direction,
+        seen: &Seen,
+        record: bool,
     ) -> Fallible<()> {
         if self.0.run.verbose {
-            self.show(direction, src, dst, data, data.len());
+            self.show(seen);
         }
-        self.record(ctx, line, what, src, dst, data, direction)
+        if record {
+            self.record(ctx, line, what, seen)?;
+        }
+        Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        ctx: &ScriptCtx,
-        line: usize,
-        what: &str,
-        src: SocketAddr,
-        dst: SocketAddr,
-        data: &[u8],
-        direction: Direction,
-    ) -> Fallible<()> {
+    fn record(&self, ctx: &ScriptCtx, line: usize, what: &str, seen: &Seen) -> Fallible<()> {
         let Some(recorder) = self.0.run.recorder() else {
             return Ok(());
         };
         let packet = Packet {
-            src,
-            dst,
-            payload: data,
-            direction,
+            src: seen.src,
+            dst: seen.dst,
+            payload: seen.data,
+            direction: seen.direction,
             comment: recorder
                 .keeps_comments()
                 .then(|| format!("{}:{line} {what}", ctx.name)),
@@ -243,14 +239,14 @@ impl Sock {
         Ok(())
     }
 
-    fn show(
-        &self,
-        direction: Direction,
-        src: SocketAddr,
-        dst: SocketAddr,
-        data: &[u8],
-        len: usize,
-    ) {
+    fn show(&self, seen: &Seen) {
+        let Seen {
+            direction,
+            src,
+            dst,
+            data,
+            len,
+        } = *seen;
         let arrow = match direction {
             Direction::Outbound => "→",
             Direction::Inbound => "←",
@@ -566,10 +562,16 @@ impl Sock {
         data: &[u8],
         to: &SockAddr,
     ) -> Fallible<()> {
-        let local = self.learn_local();
-        if let (Some(src), Some(dst)) = (local, to.as_socket()) {
-            self.observe(ctx, line, what, src, dst, data, Direction::Outbound)?;
-        }
-        Ok(())
+        let (Some(src), Some(dst)) = (self.learn_local(), to.as_socket()) else {
+            return Ok(());
+        };
+        let seen = Seen {
+            direction: Direction::Outbound,
+            src,
+            dst,
+            data,
+            len: data.len(),
+        };
+        self.observe(ctx, line, what, &seen, true)
     }
 }
