@@ -66,14 +66,31 @@ fn install_interrupt_handler() {
     });
 }
 
-fn settings(common: &Common) -> RunSettings {
-    let vars: BTreeMap<String, VarValue> = common
+/// `--var` values, as the API takes them.
+pub(crate) fn cli_vars(common: &Common) -> BTreeMap<String, VarValue> {
+    common
         .vars
         .iter()
         .map(|(k, v)| (k.clone(), VarValue::Text(v.clone())))
-        .collect();
+        .collect()
+}
+
+/// Opens the `--pcap` file if one was given; a path that cannot be written is a usage error
+/// (exit 2), reported before anything runs.
+pub(crate) fn open_capture(
+    path: Option<&std::path::Path>,
+) -> Result<Option<capture::Recorder>, i32> {
+    path.map(capture::Recorder::create)
+        .transpose()
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            2
+        })
+}
+
+fn settings(common: &Common) -> RunSettings {
     RunSettings {
-        vars,
+        vars: cli_vars(common),
         timeout: common.timeout.map(Duration::from_secs_f64),
         verbose: common.verbose,
     }
@@ -116,29 +133,17 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
 /// `udpsh -e 'SCRIPT'`: like a one-script run, but quiet unless it fails.
 fn eval_one(source: String, common: &Common, color: bool) -> i32 {
     let engine = runner::script::compiler();
-    let script = match runner::script::compile(
-        &engine,
-        PathBuf::from("<-e>"),
-        "<-e>".into(),
-        source.clone(),
-    ) {
-        Ok(s) => s,
-        Err(d) => {
-            eprint!("{}", d.render(&source, color));
-            return 2;
-        }
-    };
-    let recorder = match common
-        .pcap
-        .as_deref()
-        .map(capture::Recorder::create)
-        .transpose()
-    {
+    let script =
+        match runner::script::compile(&engine, PathBuf::from("<-e>"), "<-e>".into(), &source) {
+            Ok(s) => s,
+            Err(d) => {
+                eprint!("{}", d.render(&source, color));
+                return 2;
+            }
+        };
+    let recorder = match open_capture(common.pcap.as_deref()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let outcome = runner::script::run(
         &script,

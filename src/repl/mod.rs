@@ -14,13 +14,10 @@ mod session;
 mod show;
 mod watch;
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
-use crate::api::VarValue;
-use crate::capture::Recorder;
 use crate::cli::Common;
 use crate::stop;
 
@@ -35,18 +32,11 @@ static PENDING_INTERRUPTS: AtomicU8 = AtomicU8::new(0);
 pub fn run(common: &Common, color: bool) -> i32 {
     // Ctrl-C cancels the input being evaluated here, not the threads it spawned.
     stop::interrupt_this_thread_only();
-    let recorder = match common.pcap.as_deref().map(Recorder::create).transpose() {
+    let recorder = match crate::open_capture(common.pcap.as_deref()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
-    let vars: BTreeMap<String, VarValue> = common
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), VarValue::Text(v.clone())))
-        .collect();
+    let vars = crate::cli_vars(common);
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let opts = Options {
         vars,

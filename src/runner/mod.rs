@@ -41,10 +41,9 @@ pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Co
                 continue;
             }
         };
-        match script::compile(&engine, file.path.clone(), file.name.clone(), source) {
+        match script::compile(&engine, file.path.clone(), file.name.clone(), &source) {
             Ok(c) => compiled.push(c),
             Err(d) => {
-                let source = std::fs::read_to_string(&file.path).unwrap_or_default();
                 eprint!("{}", d.render(&source, color));
                 failed = true;
             }
@@ -55,12 +54,9 @@ pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Co
 
 /// Runs a compiled suite; returns the exit code.
 pub fn run_suite(scripts: &[Compiled], opts: &SuiteOptions) -> i32 {
-    let shared = match opts.pcap.as_deref().map(Recorder::create).transpose() {
+    let shared = match crate::open_capture(opts.pcap.as_deref()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     if let Some(dir) = &opts.pcap_dir
         && let Err(e) = std::fs::create_dir_all(dir)

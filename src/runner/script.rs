@@ -34,18 +34,18 @@ pub fn compiler() -> Engine {
     api::engine(&ctx)
 }
 
-/// Compiles `source`, or renders its syntax error.
+/// Compiles `source`, or says where its syntax error is.
 pub fn compile(
     engine: &Engine,
     path: PathBuf,
     name: String,
-    source: String,
+    source: &str,
 ) -> Result<Compiled, Box<Diagnostic>> {
-    match engine.compile(&source) {
+    match engine.compile(source) {
         Ok(ast) => Ok(Compiled {
             path,
             name,
-            source,
+            source: source.to_string(),
             ast: Arc::new(ast),
         }),
         Err(e) => Err(Box::new(Diagnostic::from_parse(&e, &name))),
