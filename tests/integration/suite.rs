@@ -148,40 +148,23 @@ fn verbose_shows_every_datagram() {
         .stdout_has("4 bytes \"ping\"");
 }
 
+/// fixtures/suite/parallel with `-j JOBS`, its rendezvous files in a fresh folder.
+fn parallel_pair(jobs: &str, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let var = format!("dir={}", dir.path().display());
+    let mut args = vec!["run", "--timeout", "10", "-j", jobs, "--var", &var];
+    args.extend(extra);
+    args.push("fixtures/suite/parallel");
+    Udpsh::new(&args).output()
+}
+
 #[test]
 fn jobs_run_scripts_at_the_same_time() {
     // listener.rhai passes only if talker.rhai runs while it waits.
-    let dir = tempfile::tempdir().unwrap();
-    let var = format!("dir={}", dir.path().display());
-    Udpsh::new(&[
-        "run",
-        "--timeout",
-        "10",
-        "-j",
-        "2",
-        "--var",
-        &var,
-        "fixtures/suite/parallel",
-    ])
-    .output()
-    .success();
-    let dir = tempfile::tempdir().unwrap();
-    let var = format!("dir={}", dir.path().display());
-    Udpsh::new(&[
-        "run",
-        "--timeout",
-        "10",
-        "-j",
-        "1",
-        "--var",
-        &var,
-        "--var",
-        "wait=0.3",
-        "fixtures/suite/parallel",
-    ])
-    .output()
-    .code(3)
-    .stdout_has("ERROR   fixtures/suite/parallel/listener.rhai");
+    parallel_pair("2", &[]).success();
+    parallel_pair("1", &["--var", "wait=0.3"])
+        .code(3)
+        .stdout_has("ERROR   fixtures/suite/parallel/listener.rhai");
 }
 
 fn names_in(args: &[&str]) -> Vec<String> {
