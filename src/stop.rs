@@ -79,12 +79,6 @@ impl Stop {
         None
     }
 
-    /// Time left before the deadline, if there is one.
-    pub fn remaining(&self) -> Option<Duration> {
-        self.deadline
-            .map(|d| d.saturating_duration_since(Instant::now()))
-    }
-
     pub fn finish(&self) {
         let _ = self
             .state

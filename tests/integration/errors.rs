@@ -20,6 +20,13 @@ fn run(script: &str, extra: &[&str]) -> (Option<i32>, String, String) {
     (out.code, without_times(&out.stdout), out.stderr)
 }
 
+/// Runs fixtures/errors/NAME.rhai, expects exit `code` and output as in golden/NAME.txt.
+fn renders_as(name: &str, code: i32) {
+    let (actual, stdout, _) = run(&format!("{name}.rhai"), &[]);
+    assert_eq!(actual, Some(code), "{name}: {stdout}");
+    golden(&format!("{name}.txt"), &stdout);
+}
+
 #[test]
 fn syntax_error_exits_2_and_runs_nothing() {
     let out = Udpsh::new(&[
@@ -43,34 +50,18 @@ fn syntax_error_exits_2_and_runs_nothing() {
 
 #[test]
 fn assertion_failures_exit_1_with_both_values() {
-    let (code, stdout, _) = run("assert_short.rhai", &[]);
-    assert_eq!(code, Some(1));
-    golden("assert_short.txt", &stdout);
-    let (code, stdout, _) = run("assert_text.rhai", &[]);
-    assert_eq!(code, Some(1));
-    golden("assert_text.txt", &stdout);
-    let (code, stdout, _) = run("assert_bytes.rhai", &[]);
-    assert_eq!(code, Some(1));
-    golden("assert_bytes.txt", &stdout);
-    let (code, stdout, _) = run("in_function.rhai", &[]);
-    assert_eq!(code, Some(1));
-    golden("in_function.txt", &stdout);
+    renders_as("assert_short", 1);
+    renders_as("assert_text", 1);
+    renders_as("assert_bytes", 1);
+    renders_as("in_function", 1);
 }
 
 #[test]
 fn network_errors_exit_3_with_the_os_error() {
-    let (code, stdout, _) = run("oversize.rhai", &[]);
-    assert_eq!(code, Some(3));
-    golden("oversize.txt", &stdout);
-    let (code, stdout, _) = run("no_broadcast.rhai", &[]);
-    assert_eq!(code, Some(3));
-    golden("no_broadcast.txt", &stdout);
-    let (code, stdout, _) = run("bad_port.rhai", &[]);
-    assert_eq!(code, Some(3));
-    golden("bad_port.txt", &stdout);
-    let (code, stdout, _) = run("bad_address.rhai", &[]);
-    assert_eq!(code, Some(3));
-    golden("bad_address.txt", &stdout);
+    renders_as("oversize", 3);
+    renders_as("no_broadcast", 3);
+    renders_as("bad_port", 3);
+    renders_as("bad_address", 3);
 }
 
 #[test]
