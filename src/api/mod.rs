@@ -4,6 +4,7 @@
 mod assert;
 mod context;
 mod datagram;
+pub mod docs;
 pub mod error;
 mod helpers;
 mod load;
@@ -20,54 +21,6 @@ pub use spawn::SpawnHandle;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, OptimizationLevel};
-
-/// Every name the API adds, for completion and `:help`.
-pub const FUNCTIONS: &[&str] = &[
-    "udp",
-    "var",
-    "sleep",
-    "now",
-    "hex",
-    "to_hex",
-    "hexdump",
-    "read_file",
-    "write_file",
-    "script_dir",
-    "input",
-    "spawn",
-    "assert",
-    "assert_eq",
-    "assert_ne",
-];
-
-/// Methods and properties of sockets and datagrams, for completion after `.`.
-pub const SOCKET_METHODS: &[&str] = &[
-    "bind",
-    "local_addr",
-    "port",
-    "settimeout",
-    "gettimeout",
-    "setbroadcast",
-    "setreuse",
-    "sendto",
-    "broadcast",
-    "recvfrom",
-    "recv",
-    "collect",
-    "blast",
-    "drops",
-    "close",
-];
-pub const DATAGRAM_FIELDS: &[&str] = &[
-    "data",
-    "text",
-    "addr",
-    "ip",
-    "port",
-    "len",
-    "truncated",
-    "hexdump",
-];
 
 /// An engine for one script (or one spawned thread of it).
 pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {

@@ -13,11 +13,11 @@ use rustyline::history::SearchDirection;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
-use super::help::{self, Kind};
 use super::highlight;
 use super::input;
 use super::meta;
 use super::session::{Names, VarKind};
+use crate::api::docs::{self, Kind};
 
 /// Rhai's keywords and the built-ins people reach for.
 const KEYWORDS: &[&str] = &[
@@ -78,14 +78,14 @@ impl ReplHelper {
         let before = &line[..start];
         if let Some(receiver) = before.strip_suffix('.') {
             let kinds = member_kinds(self.receiver_kind(receiver));
-            return help::ENTRIES
+            return docs::ENTRIES
                 .iter()
                 .filter(|e| kinds.contains(&e.kind) && e.name.starts_with(word))
                 .map(|e| call_pair(e.name, e.is_call()))
                 .collect();
         }
         let names = self.names();
-        let mut all: Vec<Pair> = help::ENTRIES
+        let mut all: Vec<Pair> = docs::ENTRIES
             .iter()
             .filter(|e| e.kind == Kind::Function)
             .map(|e| call_pair(e.name, true))
@@ -138,7 +138,7 @@ impl ReplHelper {
             Some((cmd, arg)) => {
                 let start = pos - arg.len();
                 let wanted: Vec<&str> = match cmd {
-                    ":help" => help::ENTRIES.iter().map(|e| e.name).collect(),
+                    ":help" => docs::ENTRIES.iter().map(|e| e.name).collect(),
                     ":watch" | ":unwatch" => {
                         let names = self.names();
                         let sockets: Vec<String> = names
@@ -189,16 +189,17 @@ fn call_pair(name: &str, call: bool) -> Pair {
 
 /// Which help entries complete after `x.` for a receiver of this kind.
 fn member_kinds(kind: Option<VarKind>) -> &'static [Kind] {
+    use crate::api::docs::On;
     match kind {
-        Some(VarKind::Socket) => &[Kind::SocketMethod, Kind::SocketProperty],
-        Some(VarKind::Datagram) => &[Kind::DatagramField, Kind::DatagramMethod],
-        Some(VarKind::Thread) => &[Kind::ThreadMethod],
+        Some(VarKind::Socket) => &[Kind::Method(On::Socket), Kind::Property(On::Socket)],
+        Some(VarKind::Datagram) => &[Kind::Property(On::Datagram), Kind::Method(On::Datagram)],
+        Some(VarKind::Thread) => &[Kind::Method(On::Thread)],
         _ => &[
-            Kind::SocketMethod,
-            Kind::SocketProperty,
-            Kind::DatagramField,
-            Kind::DatagramMethod,
-            Kind::ThreadMethod,
+            Kind::Method(On::Socket),
+            Kind::Property(On::Socket),
+            Kind::Property(On::Datagram),
+            Kind::Method(On::Datagram),
+            Kind::Method(On::Thread),
         ],
     }
 }
@@ -283,7 +284,7 @@ impl Hinter for ReplHelper {
         let call = line.strip_suffix('(')?;
         let name = word_before(call);
         let method = call[..call.len() - name.len()].ends_with('.');
-        let entry = help::lookup(name).into_iter().find(|e| {
+        let entry = docs::lookup(name).into_iter().find(|e| {
             e.is_call() && (e.kind == Kind::Function) != method && e.params().is_some()
         })?;
         Some(ReplHint {

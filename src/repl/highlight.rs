@@ -5,8 +5,6 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::help;
-
 const KEYWORDS: &[&str] = &[
     "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "break",
     "continue", "return", "throw", "try", "catch", "switch", "true", "false", "private", "import",
@@ -63,9 +61,9 @@ fn word_style(word: &str, at: usize, text: &str) -> Option<Style> {
         return Some(style(AnsiColor::Magenta).bold());
     }
     let after_dot = text[..at].trim_end().ends_with('.');
-    let known = help::lookup(word)
+    let known = crate::api::docs::lookup(word)
         .iter()
-        .any(|e| (e.kind == help::Kind::Function) != after_dot);
+        .any(|e| (e.kind == crate::api::docs::Kind::Function) != after_dot);
     known.then(|| style(AnsiColor::Cyan))
 }
 

@@ -1,0 +1,402 @@
+//! The one table of the script API: a signature, a sentence and an example for every
+//! function, method and property. `:help`, completion, hints and the README's API table all
+//! come from it; a test checks that every name the engine registers has an entry.
+
+/// What a name is called on, which decides where it completes and how `:help` groups it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum On {
+    Socket,
+    Datagram,
+    Thread,
+    Blob,
+    Text,
+    Array,
+    Layout,
+    Process,
+    Proxy,
+}
+
+/// A plain function, a method or property of a value, or a function of a built-in module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Function,
+    Method(On),
+    Property(On),
+    /// `dns::ask(...)` after `import "udpsh/dns" as dns`.
+    Module(&'static str),
+}
+
+pub struct Entry {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub signature: &'static str,
+    pub summary: &'static str,
+    pub example: &'static str,
+}
+
+impl Entry {
+    /// What is typed after `name(`, for the hint: `bufsize) → datagram` (the first form).
+    pub fn params(&self) -> Option<String> {
+        let first = self.signature.split(" / ").next()?;
+        let after = &first[first.find('(')? + 1..];
+        let after = after.split("   (").next().unwrap_or(after).trim_end();
+        match self.signature.rsplit_once(" → ") {
+            Some((_, ret)) if !after.contains(" → ") => Some(format!("{after} → {ret}")),
+            _ => Some(after.to_string()),
+        }
+    }
+
+    pub fn is_call(&self) -> bool {
+        !matches!(self.kind, Kind::Property(_))
+    }
+}
+
+const fn entry(
+    name: &'static str,
+    kind: Kind,
+    signature: &'static str,
+    summary: &'static str,
+    example: &'static str,
+) -> Entry {
+    Entry {
+        name,
+        kind,
+        signature,
+        summary,
+        example,
+    }
+}
+
+use Kind::*;
+use On::*;
+
+pub const ENTRIES: &[Entry] = &[
+    entry(
+        "udp",
+        Function,
+        "udp() / udp(port) / udp(\"host:port\") / udp(host, port) → socket",
+        "A UDP socket: unbound (the OS picks a port at the first send) or bound. IPv6 with \"[::1]:0\".",
+        "let s = udp(\"127.0.0.1:0\");   // any free port\nlet server = udp(8888);         // 0.0.0.0:8888",
+    ),
+    entry(
+        "var",
+        Function,
+        "var(name, default) → value",
+        "A value given with --var NAME=VALUE, typed like the default; else the default.",
+        "let port = var(\"port\", 8888);",
+    ),
+    entry(
+        "sleep",
+        Function,
+        "sleep(seconds)",
+        "Pauses; Ctrl-C cuts it short.",
+        "sleep(0.5);",
+    ),
+    entry(
+        "now",
+        Function,
+        "now() → float",
+        "Seconds since 1970, with sub-microsecond precision: for timing a round trip.",
+        "let t = now(); s.sendto(\"ping\", peer); s.recvfrom(); print(now() - t);",
+    ),
+    entry(
+        "hex",
+        Function,
+        "hex(text) → blob",
+        "Bytes from hex digits; spaces, colons, dashes and a 0x prefix are allowed.",
+        "s.sendto(hex(\"de ad be ef\"), \"127.0.0.1:9000\");",
+    ),
+    entry(
+        "to_hex",
+        Function,
+        "to_hex(blob_or_string) → string",
+        "The bytes as lowercase hex digits.",
+        "to_hex(d.data)   // \"48656c6c6f\"",
+    ),
+    entry(
+        "hexdump",
+        Function,
+        "hexdump(blob_or_string) → string",
+        "An offset / hex / ASCII dump (also d.hexdump() on a datagram).",
+        "hexdump(d.data)",
+    ),
+    // ---- binary data and protocol modules (issue 10) go here ----
+    entry(
+        "read_file",
+        Function,
+        "read_file(path) → blob",
+        "A file's bytes, relative to the current directory.",
+        "let data = read_file(\"fixtures/test.txt\");",
+    ),
+    entry(
+        "write_file",
+        Function,
+        "write_file(path, data) → int",
+        "Writes a string or blob to a file; returns the bytes written.",
+        "write_file(\"out.bin\", d.data);",
+    ),
+    entry(
+        "script_dir",
+        Function,
+        "script_dir() → string",
+        "The running script's folder (\".\" in the REPL).",
+        "read_file(script_dir() + \"/fixtures/test.txt\")",
+    ),
+    entry(
+        "input",
+        Function,
+        "input() / input(prompt) → string or ()",
+        "A line from stdin, like Python's input(); () at the end of input.",
+        "let msg = input(\"message: \");",
+    ),
+    entry(
+        "spawn",
+        Function,
+        "spawn(|| { ... }) / spawn(\"file.rhai\", #{vars}) → thread",
+        "Runs a closure or another script on a thread of its own; join() waits for its result.",
+        "let t = spawn(|| { let d = server.recvfrom(); d.text });\nclient.sendto(\"hi\", server.local_addr);\nt.join()",
+    ),
+    entry(
+        "join",
+        Method(Thread),
+        "thread.join() → value",
+        "Waits for a spawned thread and returns its result (or raises its error).",
+        "let t = spawn(|| 42); t.join()",
+    ),
+    entry(
+        "finished",
+        Property(Thread),
+        "thread.finished → bool",
+        "True once the spawned thread has ended (join() will not wait).",
+        "let t = spawn(|| 42); sleep(0.1); t.finished",
+    ),
+    entry(
+        "assert",
+        Function,
+        "assert(condition, message)",
+        "Fails with the message when the condition is false.",
+        "assert(d.len > 0, \"empty datagram\");",
+    ),
+    entry(
+        "assert_eq",
+        Function,
+        "assert_eq(actual, expected) / assert_eq(actual, expected, message)",
+        "Fails, showing both values, when they differ; a blob equals the string of its bytes.",
+        "assert_eq(d.text, \"你好\");",
+    ),
+    entry(
+        "assert_ne",
+        Function,
+        "assert_ne(actual, unexpected)",
+        "Fails when the values are equal.",
+        "assert_ne(d.port, 0);",
+    ),
+    entry(
+        "bind",
+        Method(Socket),
+        "s.bind(\"host:port\") / s.bind(host, port) / s.bind(port)",
+        "Binds the socket, like Python's socket.bind.",
+        "let s = udp(); s.bind(\"127.0.0.1:0\"); s.local_addr",
+    ),
+    entry(
+        "local_addr",
+        Property(Socket),
+        "s.local_addr → string or ()",
+        "The address the socket is bound to; () before its first bind or send.",
+        "s.local_addr   // \"127.0.0.1:40312\"",
+    ),
+    entry(
+        "port",
+        Property(Socket),
+        "s.port → int   /   d.port → int",
+        "The socket's own port (0 if unbound), or the port a datagram came from.",
+        "let peer = udp(0); peer.port",
+    ),
+    entry(
+        "settimeout",
+        Method(Socket),
+        "s.settimeout(seconds) / s.settimeout(())",
+        "How long recvfrom waits before raising a timeout error; () blocks forever (the default).",
+        "s.settimeout(2.5);\ntry { s.recvfrom() } catch (e) { print(e.kind) }   // timeout",
+    ),
+    entry(
+        "gettimeout",
+        Method(Socket),
+        "s.gettimeout() → float or ()",
+        "The timeout set with settimeout, in seconds.",
+        "s.gettimeout()",
+    ),
+    entry(
+        "setbroadcast",
+        Method(Socket),
+        "s.setbroadcast(on)",
+        "SO_BROADCAST: needed to send to a broadcast address.",
+        "s.setbroadcast(true);",
+    ),
+    entry(
+        "setreuse",
+        Method(Socket),
+        "s.setreuse(on)",
+        "SO_REUSEADDR and SO_REUSEPORT, before bind: several sockets on one port.",
+        "let s = udp(); s.setreuse(true); s.bind(7788);",
+    ),
+    entry(
+        "sendto",
+        Method(Socket),
+        "s.sendto(data, \"host:port\") / s.sendto(data, host, port) → int",
+        "Sends one datagram (a string as UTF-8, or a blob); returns the bytes sent.",
+        "s.sendto(\"Hello\", \"127.0.0.1:8888\");\ns.sendto(hex(\"01 02\"), \"127.0.0.1\", 8888);",
+    ),
+    entry(
+        "broadcast",
+        Method(Socket),
+        "s.broadcast(data, port) / s.broadcast(data, host, port) → int",
+        "Sets SO_BROADCAST and sends to 255.255.255.255 (or the given broadcast address).",
+        "s.broadcast(\"Hi\", \"127.255.255.255\", 7788);",
+    ),
+    entry(
+        "recvfrom",
+        Method(Socket),
+        "s.recvfrom(bufsize) / s.recvfrom() → datagram",
+        "Waits for one datagram, up to the socket's timeout. A datagram longer than bufsize is cut, and d.truncated says so. Ctrl-C stops the wait.",
+        "let d = s.recvfrom(1024);\nprint(d.text + \" from \" + d.addr);",
+    ),
+    entry(
+        "recv",
+        Method(Socket),
+        "s.recv(bufsize) → blob",
+        "Like recvfrom, but only the data.",
+        "let data = s.recv(1024);",
+    ),
+    entry(
+        "collect",
+        Method(Socket),
+        "s.collect(seconds) / s.collect(#{count: n, timeout: seconds}) → array",
+        "Every datagram that arrives within the window (or until count of them).",
+        "let replies = s.collect(2.0);\nreplies.len()",
+    ),
+    // ---- sockets of real networks and the service under test (issue 11) go here ----
+    entry(
+        "blast",
+        Method(Socket),
+        "s.blast(data, \"host:port\", count) / s.blast(data, addr, count, #{rate, bps, sample, batch}) → map",
+        "Sends count copies from native code in batches (sendmmsg), as fast as the kernel takes them or paced by rate (datagrams/s) or bps; returns #{count, bytes, seconds, rate, bps, recorded}.",
+        "s.blast(\"x\", \"127.0.0.1:9000\", 10000, #{rate: 5000})",
+    ),
+    entry(
+        "drops",
+        Property(Socket),
+        "s.drops → int",
+        "How many datagrams the kernel dropped at this socket because its receive buffer was full (counted once collect has run).",
+        "let all = s.collect(2.0); s.drops",
+    ),
+    entry(
+        "close",
+        Method(Socket),
+        "s.close()",
+        "Closes the socket; later calls on it fail.",
+        "s.close();",
+    ),
+    entry(
+        "watch",
+        Method(Socket),
+        "s.watch()   (REPL only; also :watch s)",
+        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type. A line you run has the socket to itself.",
+        "let s = udp(\"127.0.0.1:9000\"); s.watch();",
+    ),
+    entry(
+        "unwatch",
+        Method(Socket),
+        "s.unwatch()   (REPL only; also :unwatch s)",
+        "Stops watching the socket.",
+        "s.unwatch();",
+    ),
+    // ---- impairment proxy and replay (issue 12) go here ----
+    entry(
+        "data",
+        Property(Datagram),
+        "d.data → blob   (also d[0])",
+        "The payload bytes.",
+        "d.data",
+    ),
+    entry(
+        "text",
+        Property(Datagram),
+        "d.text → string",
+        "The payload as UTF-8 text (invalid bytes become �).",
+        "d.text",
+    ),
+    entry(
+        "addr",
+        Property(Datagram),
+        "d.addr → string   (also d[1])",
+        "The sender, \"ip:port\": where to send a reply.",
+        "s.sendto(\"pong\", d.addr);",
+    ),
+    entry(
+        "ip",
+        Property(Datagram),
+        "d.ip → string",
+        "The sender's IP address.",
+        "d.ip",
+    ),
+    entry(
+        "len",
+        Property(Datagram),
+        "d.len → int",
+        "The datagram's real length, even when it was truncated.",
+        "d.len",
+    ),
+    entry(
+        "truncated",
+        Property(Datagram),
+        "d.truncated → bool",
+        "True when the datagram was longer than the recvfrom buffer.",
+        "let d = s.recvfrom(4); d.truncated",
+    ),
+    entry(
+        "hexdump",
+        Method(Datagram),
+        "d.hexdump() → string",
+        "The payload as an offset / hex / ASCII dump.",
+        "d.hexdump()",
+    ),
+];
+
+/// The entries named `name` (a name may be a function and a field, like `port`).
+pub fn lookup(name: &str) -> Vec<&'static Entry> {
+    ENTRIES.iter().filter(|e| e.name == name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names the engine knows but people never call by name.
+    const NOT_DOCUMENTED: &[&str] = &["to_string", "to_debug"];
+
+    #[test]
+    fn every_registered_name_has_an_entry() {
+        let engine = crate::runner::script::compiler();
+        let mut missing = Vec::new();
+        for signature in engine.gen_fn_signatures(false) {
+            let name = signature.split('(').next().unwrap_or_default();
+            let name = name
+                .trim_start_matches("get$")
+                .trim_start_matches("set$")
+                .to_string();
+            let is_operator = !name.starts_with(|c: char| c.is_alphabetic() || c == '_');
+            if is_operator || name.starts_with("index$") || NOT_DOCUMENTED.contains(&name.as_str())
+            {
+                continue;
+            }
+            if lookup(&name).is_empty() && !missing.contains(&name) {
+                missing.push(name);
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "registered but not in api::docs: {missing:?}"
+        );
+    }
+}
