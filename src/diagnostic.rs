@@ -1,19 +1,20 @@
 //! One renderer for every error a person reads: header, `--> file:line:col`, the source
 //! line, a caret under the column, then values or notes. Plain for reports, coloured for
-//! terminals.
+//! terminals. Knows nothing of Rhai: `api::diagnose` builds these from Rhai's errors.
 
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
-use rhai::{EvalAltResult, ParseError, Position};
 use unicode_width::UnicodeWidthStr;
 
-use crate::api::error;
+use crate::kind::ErrorKind;
+use crate::stop::StopReason;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
-    /// `assertion`, `timeout`, `interrupted`, `compile`, `network`, `permission denied`, ...
-    pub kind: String,
+    pub kind: ErrorKind,
+    /// Set when the script was stopped (`--timeout`, Ctrl-C) rather than failing by itself.
+    pub stop: Option<StopReason>,
     pub message: String,
     pub file: String,
     /// 1-based, 0 when unknown.
@@ -26,51 +27,6 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn from_parse(err: &ParseError, file: &str) -> Diagnostic {
-        let (line, col) = line_col(err.position());
-        Diagnostic {
-            kind: "compile".into(),
-            message: format!("syntax error: {}", err.err_type()),
-            file: file.into(),
-            line,
-            col,
-            detail: None,
-            notes: Vec::new(),
-        }
-    }
-
-    pub fn from_eval(err: &EvalAltResult, file: &str) -> Diagnostic {
-        let mut notes = Vec::new();
-        let mut outer = Position::NONE;
-        let mut inner = err;
-        while let EvalAltResult::ErrorInFunctionCall(name, _, next, pos) = inner {
-            if outer.is_none() {
-                outer = *pos;
-            }
-            if !name.starts_with("anon$") {
-                let (l, c) = line_col(*pos);
-                notes.push(format!("in call to function '{name}' at {file}:{l}:{c}"));
-            }
-            inner = next;
-        }
-        let pos = if inner.position().is_none() {
-            outer
-        } else {
-            inner.position()
-        };
-        let (line, col) = line_col(pos);
-        let (kind, message, detail) = describe(inner);
-        Diagnostic {
-            kind,
-            message,
-            file: file.into(),
-            line,
-            col,
-            detail,
-            notes,
-        }
-    }
-
     pub fn render(&self, source: &str, color: bool) -> String {
         let paint = |style: Style, text: &str| {
             if color {
@@ -83,7 +39,7 @@ impl Diagnostic {
         let blue = Style::new().fg_color(Some(AnsiColor::Blue.into())).bold();
         let bold = Style::new().bold();
         let mut out = String::new();
-        let header = if self.kind == "assertion" {
+        let header = if self.kind.is_assertion() {
             "failure"
         } else {
             "error"
@@ -144,10 +100,6 @@ impl Diagnostic {
     }
 }
 
-fn line_col(pos: Position) -> (usize, usize) {
-    (pos.line().unwrap_or(0), pos.position().unwrap_or(0))
-}
-
 /// Width of the identifier (or single character) that starts at `col`.
 fn token_width(text: &str, col: usize) -> usize {
     let rest: String = text.chars().skip(col.saturating_sub(1)).collect();
@@ -158,39 +110,6 @@ fn token_width(text: &str, col: usize) -> usize {
     ident.width().max(1)
 }
 
-/// Kind, message and detail of the innermost error.
-fn describe(err: &EvalAltResult) -> (String, String, Option<String>) {
-    match err {
-        EvalAltResult::ErrorRuntime(value, _) => {
-            if let Some((kind, message)) = error::fields(value) {
-                let detail = value
-                    .read_lock::<rhai::Map>()
-                    .and_then(|m| m.get("detail").map(|d| d.to_string()));
-                return (kind, message, detail);
-            }
-            ("error".into(), format!("uncaught throw: {value}"), None)
-        }
-        EvalAltResult::ErrorTerminated(token, _) => {
-            let reason = token.to_string();
-            let message = match reason.as_str() {
-                "timeout" => "stopped: the --timeout was reached".to_string(),
-                "interrupted" => "stopped: interrupted (Ctrl-C)".to_string(),
-                other => format!("stopped: {other}"),
-            };
-            (reason, message, None)
-        }
-        other => ("script".into(), without_position(&other.to_string()), None),
-    }
-}
-
-/// Rhai appends " (line 3, position 5)" to messages; we show the position our own way.
-fn without_position(message: &str) -> String {
-    match message.rfind(" (line ") {
-        Some(i) if message.ends_with(')') => message[..i].to_string(),
-        _ => message.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,7 +117,8 @@ mod tests {
     #[test]
     fn renders_caret_under_column() {
         let d = Diagnostic {
-            kind: "network".into(),
+            kind: ErrorKind::Network,
+            stop: None,
             message: "cannot send".into(),
             file: "a.rhai".into(),
             line: 2,
@@ -216,7 +136,8 @@ mod tests {
     #[test]
     fn caret_accounts_for_wide_characters() {
         let d = Diagnostic {
-            kind: "x".into(),
+            kind: ErrorKind::Value,
+            stop: None,
             message: "m".into(),
             file: "f".into(),
             line: 1,

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod cli;
 pub mod diagnostic;
 pub mod display;
+pub mod kind;
 pub mod net;
 pub mod outcome;
 pub mod repl;
@@ -22,6 +23,7 @@ use clap::Parser;
 
 use api::VarValue;
 use cli::{Cli, Command, Common};
+use outcome::exit;
 use runner::{RunSettings, SuiteOptions, discover};
 
 /// Runs udpsh with these arguments; returns the exit code.
@@ -30,7 +32,11 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
         }
     };
     let color = color_wanted();
@@ -60,7 +66,7 @@ pub fn color_wanted() -> bool {
 fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if stop::interrupted() {
-            std::process::exit(130);
+            std::process::exit(exit::INTERRUPTED);
         }
         stop::interrupt();
     });
@@ -84,7 +90,7 @@ pub(crate) fn open_capture(
         .transpose()
         .map_err(|e| {
             eprintln!("error: {e}");
-            2
+            exit::USAGE
         })
 }
 
@@ -101,7 +107,7 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return exit::USAGE;
         }
     };
     if let Some(pattern) = &args.filter {
@@ -112,7 +118,7 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
     }
     if files.is_empty() {
         eprintln!("error: no scripts match");
-        return 2;
+        return exit::USAGE;
     }
     let compiled = match runner::compile_all(&files, color) {
         Ok(c) => c,
@@ -138,7 +144,7 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
             Ok(s) => s,
             Err(d) => {
                 eprint!("{}", d.render(&source, color));
-                return 2;
+                return exit::USAGE;
             }
         };
     let recorder = match open_capture(common.pcap.as_deref()) {

@@ -11,36 +11,13 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+pub use crate::kind::ErrorKind;
 use crate::stop::{SLICE, Stop, StopReason};
 
 /// Largest UDP payload in one IPv4 datagram: 65,535 − 20 (IP) − 8 (UDP).
 pub const MAX_IPV4_PAYLOAD: usize = 65_507;
 /// Largest UDP payload in one IPv6 datagram without jumbograms: 65,535 − 8 (UDP).
 pub const MAX_IPV6_PAYLOAD: usize = 65_527;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    Timeout,
-    PermissionDenied,
-    Oversize,
-    Address,
-    Network,
-    Closed,
-}
-
-impl ErrorKind {
-    /// The `e.kind` a script sees.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::PermissionDenied => "permission denied",
-            ErrorKind::Oversize => "oversize",
-            ErrorKind::Address => "address",
-            ErrorKind::Network => "network",
-            ErrorKind::Closed => "closed",
-        }
-    }
-}
 
 #[derive(Debug)]
 pub enum NetError {

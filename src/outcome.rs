@@ -3,6 +3,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::diagnostic::Diagnostic;
+use crate::kind::ErrorKind;
+use crate::stop::StopReason;
+
+/// Exit codes, as the SPEC says. Every exit of udpsh takes one of these.
+pub mod exit {
+    /// Everything passed.
+    pub const OK: i32 = 0;
+    /// An assertion failed, and nothing worse.
+    pub const FAILED: i32 = 1;
+    /// A usage error, or a script did not compile: nothing ran.
+    pub const USAGE: i32 = 2;
+    /// A runtime error, a network error, a `--timeout`, Ctrl-C during `udpsh run`.
+    pub const ERROR: i32 = 3;
+    /// Ctrl-C ended the REPL, or a second Ctrl-C ended a run at once (128 + SIGINT).
+    pub const INTERRUPTED: i32 = 130;
+}
+
 /// How a script ended. Ordered by severity for exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,6 +38,25 @@ pub enum Status {
 }
 
 impl Status {
+    /// How a run that ended with this error went.
+    pub fn of(d: &Diagnostic) -> Status {
+        match (d.kind, d.stop) {
+            (ErrorKind::Assertion, _) => Status::Failed,
+            (_, Some(StopReason::Timeout)) => Status::Timeout,
+            (_, Some(StopReason::Interrupted)) | (ErrorKind::Interrupted, _) => Status::Interrupted,
+            _ => Status::Error,
+        }
+    }
+
+    /// The exit code of a run that ended so.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Passed => exit::OK,
+            Status::Failed => exit::FAILED,
+            Status::Error | Status::Timeout | Status::Interrupted => exit::ERROR,
+        }
+    }
+
     /// The word shown in the one-line-per-script listing.
     pub fn label(self) -> &'static str {
         match self {
@@ -73,12 +110,9 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 
 /// Exit status of a run, as the SPEC says: any error/timeout → 3, else any failure → 1, else 0.
 pub fn exit_code(outcomes: &[ScriptOutcome]) -> i32 {
-    let has = |pred: fn(Status) -> bool| outcomes.iter().any(|o| pred(o.status));
-    if has(|s| matches!(s, Status::Error | Status::Timeout | Status::Interrupted)) {
-        3
-    } else if has(|s| s == Status::Failed) {
-        1
-    } else {
-        0
-    }
+    outcomes
+        .iter()
+        .map(|o| o.status.exit_code())
+        .max()
+        .unwrap_or(exit::OK)
 }

@@ -8,17 +8,15 @@ use rhai::{Blob, Dynamic, Engine, ImmutableString, Map};
 use crate::display;
 
 use super::context::ScriptCtx;
-use super::error::{Fallible, with_fields};
+use super::error::{ErrorKind, Fallible, with_fields};
 use super::values::{equal, show};
-
-pub const KIND: &str = "assertion";
 
 fn failure(message: String, detail: String) -> Box<rhai::EvalAltResult> {
     let mut fields = Map::new();
     if !detail.is_empty() {
         fields.insert("detail".into(), detail.into());
     }
-    with_fields(KIND, message, fields)
+    with_fields(ErrorKind::Assertion, message, fields)
 }
 
 fn check(cond: bool, message: Option<&str>) -> Fallible<()> {

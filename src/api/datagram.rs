@@ -8,7 +8,7 @@ use rhai::{Blob, Dynamic, Engine};
 use crate::display;
 use crate::net::Received;
 
-use super::error::{Fallible, script_error};
+use super::error::{ErrorKind, Fallible, script_error};
 
 #[derive(Clone, Debug)]
 pub struct Datagram {
@@ -72,7 +72,7 @@ pub fn register(engine: &mut Engine) {
                 0 => Ok(Dynamic::from_blob(d.data.clone())),
                 1 => Ok(d.from.to_string().into()),
                 _ => Err(script_error(
-                    "index",
+                    ErrorKind::Index,
                     format!("a datagram has [0] (data) and [1] (address), not [{i}]"),
                 )),
             }

@@ -2,19 +2,24 @@
 
 use rhai::{Dynamic, EvalAltResult, Map, Position};
 
+pub use crate::kind::ErrorKind;
 use crate::net::NetError;
 use crate::stop::StopReason;
 
 pub type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
 /// A catchable error: `catch (e)` gets `#{kind: .., message: ..}`.
-pub fn script_error(kind: &str, message: impl Into<String>) -> Box<EvalAltResult> {
+pub fn script_error(kind: ErrorKind, message: impl Into<String>) -> Box<EvalAltResult> {
     with_fields(kind, message, Map::new())
 }
 
 /// A catchable error with extra fields (an assertion's values, a child script's rendering).
-pub fn with_fields(kind: &str, message: impl Into<String>, mut fields: Map) -> Box<EvalAltResult> {
-    fields.insert("kind".into(), kind.into());
+pub fn with_fields(
+    kind: ErrorKind,
+    message: impl Into<String>,
+    mut fields: Map,
+) -> Box<EvalAltResult> {
+    fields.insert("kind".into(), kind.as_str().into());
     fields.insert("message".into(), message.into().into());
     EvalAltResult::ErrorRuntime(fields.into(), Position::NONE).into()
 }
@@ -27,14 +32,22 @@ pub fn stopped(reason: StopReason) -> Box<EvalAltResult> {
 pub fn from_net(err: NetError) -> Box<EvalAltResult> {
     match err {
         NetError::Stopped(reason) => stopped(reason),
-        NetError::Failed { kind, message } => script_error(kind.as_str(), message),
+        NetError::Failed { kind, message } => script_error(kind, message),
     }
 }
 
 /// The `kind` and `message` of a thrown error, when it is one of ours.
-pub fn fields(value: &Dynamic) -> Option<(String, String)> {
+pub fn fields(value: &Dynamic) -> Option<(ErrorKind, String)> {
     let map = value.read_lock::<Map>()?;
-    let kind = map.get("kind")?.to_string();
+    let kind = ErrorKind::parse(&map.get("kind")?.to_string());
     let message = map.get("message")?.to_string();
     Some((kind, message))
+}
+
+/// Whether `err` is a catchable error of this kind.
+pub fn is_kind(err: &EvalAltResult, kind: ErrorKind) -> bool {
+    match err {
+        EvalAltResult::ErrorRuntime(v, _) => fields(v).is_some_and(|(k, _)| k == kind),
+        _ => false,
+    }
 }

@@ -8,7 +8,7 @@ use rhai::{Blob, Dynamic, Engine, ImmutableString};
 use crate::stop;
 
 use super::context::{ScriptCtx, VarValue};
-use super::error::{Fallible, script_error, stopped};
+use super::error::{ErrorKind, Fallible, script_error, stopped};
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     let c = ctx.clone();
@@ -51,7 +51,7 @@ fn var(ctx: &ScriptCtx, name: &str, default: Dynamic) -> Fallible<Dynamic> {
 pub fn parse_var(name: &str, text: &str, default: &Dynamic) -> Fallible<Dynamic> {
     let bad = |what: &str| {
         script_error(
-            "usage",
+            ErrorKind::Usage,
             format!(
                 "--var {name}={text}: '{text}' is not {what} (the type of var(\"{name}\", {default}))"
             ),
@@ -81,8 +81,12 @@ pub fn parse_var(name: &str, text: &str, default: &Dynamic) -> Fallible<Dynamic>
 }
 
 fn pause(ctx: &ScriptCtx, secs: f64) -> Fallible<()> {
-    let time = Duration::try_from_secs_f64(secs)
-        .map_err(|_| script_error("value", format!("sleep({secs:?}): not a number of seconds")))?;
+    let time = Duration::try_from_secs_f64(secs).map_err(|_| {
+        script_error(
+            ErrorKind::Value,
+            format!("sleep({secs:?}): not a number of seconds"),
+        )
+    })?;
     stop::sleep(time, &ctx.run.stop).map_err(stopped)
 }
 
@@ -96,7 +100,7 @@ pub fn parse_hex(text: &str) -> Fallible<Blob> {
         .collect();
     if !digits.len().is_multiple_of(2) {
         return Err(script_error(
-            "value",
+            ErrorKind::Value,
             format!("hex(\"{text}\"): an odd number of hex digits"),
         ));
     }
@@ -105,7 +109,7 @@ pub fn parse_hex(text: &str) -> Fallible<Blob> {
         .map(|i| {
             u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| {
                 script_error(
-                    "value",
+                    ErrorKind::Value,
                     format!("hex(\"{text}\"): '{}' is not a hex byte", &digits[i..i + 2]),
                 )
             })
@@ -118,13 +122,14 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn read_file(path: &str) -> Fallible<Blob> {
-    std::fs::read(path).map_err(|e| script_error("file", format!("cannot read '{path}': {e}")))
+    std::fs::read(path)
+        .map_err(|e| script_error(ErrorKind::File, format!("cannot read '{path}': {e}")))
 }
 
 fn write_file(path: &str, data: &[u8]) -> Fallible<i64> {
     std::fs::write(path, data)
         .map(|_| data.len() as i64)
-        .map_err(|e| script_error("file", format!("cannot write '{path}': {e}")))
+        .map_err(|e| script_error(ErrorKind::File, format!("cannot write '{path}': {e}")))
 }
 
 /// A line from stdin (without its newline), or `()` at the end of input; waits in slices
@@ -153,7 +158,12 @@ fn input(ctx: &ScriptCtx, prompt: Option<&str>) -> Fallible<Dynamic> {
                 let line = line.strip_suffix('\r').unwrap_or(line);
                 return Ok(ImmutableString::from(line).into());
             }
-            Ok(Err(e)) => return Err(script_error("file", format!("cannot read stdin: {e}"))),
+            Ok(Err(e)) => {
+                return Err(script_error(
+                    ErrorKind::File,
+                    format!("cannot read stdin: {e}"),
+                ));
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(_) => return Ok(Dynamic::UNIT),
         }

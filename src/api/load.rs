@@ -22,7 +22,7 @@ use crate::blast::{self, Observer, Pace};
 use crate::net;
 
 use super::context::ScriptCtx;
-use super::error::{Fallible, script_error, stopped};
+use super::error::{ErrorKind, Fallible, script_error, stopped};
 use super::socket::Sock;
 use super::values;
 
@@ -65,7 +65,7 @@ fn options(opts: &Map, len: usize) -> Fallible<Options> {
         .find(|k| !OPTIONS.split(", ").any(|o| o == k.as_str()))
     {
         return Err(script_error(
-            "value",
+            ErrorKind::Value,
             format!("blast has no option '{key}' (it has {OPTIONS})"),
         ));
     }
@@ -78,7 +78,7 @@ fn options(opts: &Map, len: usize) -> Fallible<Options> {
             Ok(Some(x))
         } else {
             Err(script_error(
-                "value",
+                ErrorKind::Value,
                 format!("blast: {name} must be a number above 0, not {x}"),
             ))
         }
@@ -86,22 +86,26 @@ fn options(opts: &Map, len: usize) -> Fallible<Options> {
     let pace = match (positive("rate")?, positive("bps")?) {
         (Some(_), Some(_)) => {
             return Err(script_error(
-                "value",
+                ErrorKind::Value,
                 "blast: give a rate (datagrams/s) or a bps (bits/s), not both",
             ));
         }
         (Some(rate), None) => Pace::Rate(rate),
         (None, Some(bps)) => Pace::from_bps(bps, len).ok_or_else(|| {
             script_error(
-                "value",
+                ErrorKind::Value,
                 "blast: an empty payload has no bits to pace with bps",
             )
         })?,
         (None, None) => Pace::Unlimited,
     };
     let sample = match opts.get("sample") {
-        Some(v) => u64::try_from(values::int(v, "sample")?)
-            .map_err(|_| script_error("value", "blast: sample must be 0 (record none) or more"))?,
+        Some(v) => u64::try_from(values::int(v, "sample")?).map_err(|_| {
+            script_error(
+                ErrorKind::Value,
+                "blast: sample must be 0 (record none) or more",
+            )
+        })?,
         None => 1,
     };
     let batch = match opts.get("batch") {
@@ -109,7 +113,7 @@ fn options(opts: &Map, len: usize) -> Fallible<Options> {
             n @ 1..=1024 => n as usize,
             n => {
                 return Err(script_error(
-                    "value",
+                    ErrorKind::Value,
                     format!("blast: batch must be between 1 and 1024, not {n}"),
                 ));
             }
@@ -133,13 +137,13 @@ fn run(
     opts: &Map,
 ) -> Fallible<Map> {
     let count = u64::try_from(count)
-        .map_err(|_| script_error("value", "blast: count must not be negative"))?;
+        .map_err(|_| script_error(ErrorKind::Value, "blast: count must not be negative"))?;
     let to = s.destination(addr)?;
     values::with_payload(data, |bytes| {
         let opts = options(opts, bytes.len())?;
         check_size(bytes.len(), &to)?;
         if s.net().is_closed() {
-            return Err(script_error("closed", "the socket is closed"));
+            return Err(script_error(ErrorKind::Closed, "the socket is closed"));
         }
         s.prepare_send(&to)?;
         let mut watch = Watch {
@@ -241,7 +245,7 @@ fn check_size(len: usize, to: &SockAddr) -> Fallible<()> {
     };
     if len > limit {
         return Err(script_error(
-            "oversize",
+            ErrorKind::Oversize,
             format!(
                 "datagram of {} bytes is over the {family} UDP limit of {} bytes",
                 net::group(len),
@@ -262,9 +266,9 @@ fn send_error(s: &Sock, to: &SockAddr, sent: u64, err: &io::Error) -> Box<EvalAl
         if !s.net().broadcast() {
             message.push_str(" (a broadcast address needs setbroadcast(true))");
         }
-        "permission denied"
+        ErrorKind::PermissionDenied
     } else {
-        "network"
+        ErrorKind::Network
     };
     script_error(kind, message)
 }

@@ -4,6 +4,7 @@
 mod assert;
 mod context;
 mod datagram;
+pub mod diagnose;
 pub mod docs;
 pub mod error;
 mod helpers;

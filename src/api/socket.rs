@@ -14,7 +14,7 @@ use crate::net::{self, Received, UdpSock};
 
 use super::context::{RunCtx, ScriptCtx};
 use super::datagram::Datagram;
-use super::error::{Fallible, from_net, script_error};
+use super::error::{ErrorKind, Fallible, from_net, script_error};
 use super::{registry, values};
 
 static SEND_ORDER: Mutex<()> = Mutex::new(());
@@ -229,7 +229,7 @@ impl Sock {
         };
         let id = recorder
             .record(&packet)
-            .map_err(|e| script_error("capture", e.to_string()))?;
+            .map_err(|e| script_error(ErrorKind::Capture, e.to_string()))?;
         *self
             .0
             .run
@@ -300,12 +300,7 @@ impl Sock {
 }
 
 fn is_timeout(err: &rhai::EvalAltResult) -> bool {
-    match err {
-        rhai::EvalAltResult::ErrorRuntime(v, _) => {
-            super::error::fields(v).is_some_and(|(kind, _)| kind == "timeout")
-        }
-        _ => false,
-    }
+    super::error::is_kind(err, ErrorKind::Timeout)
 }
 
 fn line_of(ctx: &NativeCallContext) -> usize {
@@ -313,8 +308,12 @@ fn line_of(ctx: &NativeCallContext) -> usize {
 }
 
 fn seconds(value: f64) -> Fallible<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| script_error("value", format!("{value:?} is not a number of seconds")))
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        script_error(
+            ErrorKind::Value,
+            format!("{value:?} is not a number of seconds"),
+        )
+    })
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
@@ -486,14 +485,14 @@ fn register_receive(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
         move |nc: NativeCallContext, s: &mut Sock, opts: Map| {
             let count = match opts.get("count") {
                 Some(v) => usize::try_from(values::int(v, "count")?)
-                    .map_err(|_| script_error("value", "count must not be negative"))?,
+                    .map_err(|_| script_error(ErrorKind::Value, "count must not be negative"))?,
                 None => usize::MAX,
             };
             let window = match opts.get("timeout") {
                 Some(v) => seconds(values::float(v, "timeout")?)?,
                 None if count == usize::MAX => {
                     return Err(script_error(
-                        "value",
+                        ErrorKind::Value,
                         "collect needs a timeout or a count: collect(#{count: 10, timeout: 2.0})",
                     ));
                 }
@@ -509,7 +508,7 @@ fn buffer_size(max: i64) -> Fallible<usize> {
     match usize::try_from(max) {
         Ok(n) if n > 0 && n <= 1 << 20 => Ok(n),
         _ => Err(script_error(
-            "value",
+            ErrorKind::Value,
             format!("recvfrom({max}): the buffer size must be between 1 and 1048576"),
         )),
     }

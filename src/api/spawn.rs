@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::stop::{SLICE, StopReason};
 
 use super::context::{ScriptCtx, VarValue};
-use super::error::{Fallible, script_error, stopped, with_fields};
+use super::error::{ErrorKind, Fallible, script_error, stopped, with_fields};
 
 type Outcome = Result<Dynamic, Box<EvalAltResult>>;
 
@@ -63,7 +63,10 @@ impl SpawnHandle {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    *result = Some(Err(script_error("thread", "the spawned thread panicked")));
+                    *result = Some(Err(script_error(
+                        ErrorKind::Thread,
+                        "the spawned thread panicked",
+                    )));
                     return Ok(());
                 }
             }
@@ -80,7 +83,7 @@ impl SpawnHandle {
         *slot = Some(match &outcome {
             Ok(value) => Ok(value.clone()),
             Err(_) => Err(script_error(
-                "thread",
+                ErrorKind::Thread,
                 "the thread failed (reported at its first join)",
             )),
         });
@@ -93,7 +96,7 @@ impl SpawnHandle {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         self.wait(|| ctx.run.stop.check()).map_err(stopped)?;
         self.take()
-            .unwrap_or_else(|| Err(script_error("thread", "the thread has no result")))
+            .unwrap_or_else(|| Err(script_error(ErrorKind::Thread, "the thread has no result")))
     }
 }
 
@@ -161,7 +164,7 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
     let full = clean(&ctx.dir.join(path));
     let source = std::fs::read_to_string(&full).map_err(|e| {
         script_error(
-            "file",
+            ErrorKind::File,
             format!("cannot read script '{}': {e}", full.display()),
         )
     })?;
@@ -174,8 +177,8 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
     let child = ScriptCtx::new(ctx.run.clone(), name.clone(), &dir, child_vars);
     let engine = super::engine(&child);
     let ast = engine.compile(&source).map_err(|e| {
-        let d = Diagnostic::from_parse(&e, &name);
-        child_failure("compile", &d, &source)
+        let d = super::diagnose::from_parse(&e, &name);
+        child_failure(&d, &source)
     })?;
     let ast = Arc::new(ast);
     child.set_ast(ast.clone());
@@ -184,8 +187,8 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
             if matches!(*e, EvalAltResult::ErrorTerminated(..)) {
                 return e;
             }
-            let d = Diagnostic::from_eval(&e, &name);
-            child_failure(&d.kind.clone(), &d, &source)
+            let d = super::diagnose::from_eval(&e, &name);
+            child_failure(&d, &source)
         })
     });
     remember(ctx, &handle);
@@ -211,14 +214,14 @@ fn clean(path: &Path) -> PathBuf {
 }
 
 /// A spawned script's error, re-raised in the parent with the child's own rendering.
-fn child_failure(kind: &str, d: &Diagnostic, source: &str) -> Box<EvalAltResult> {
+fn child_failure(d: &Diagnostic, source: &str) -> Box<EvalAltResult> {
     let mut fields = Map::new();
     fields.insert("detail".into(), d.render(source, false).into());
     fields.insert("file".into(), d.file.clone().into());
     fields.insert("line".into(), (d.line as i64).into());
     fields.insert("col".into(), (d.col as i64).into());
     with_fields(
-        kind,
+        d.kind,
         format!("in spawned script {}: {}", d.file, d.message),
         fields,
     )

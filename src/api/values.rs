@@ -5,7 +5,7 @@ use rhai::{Blob, Dynamic, Engine, ImmutableString, Map};
 use crate::display;
 
 use super::datagram::Datagram;
-use super::error::{Fallible, script_error};
+use super::error::{ErrorKind, Fallible, script_error};
 
 /// Calls `f` with the bytes to send: a string as UTF-8, a blob as is (no copy).
 pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> Fallible<R> {
@@ -16,7 +16,7 @@ pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> 
         return f(&b);
     }
     Err(script_error(
-        "value",
+        ErrorKind::Value,
         format!(
             "data to send must be a string or a blob, not {}",
             data.type_name()
@@ -25,16 +25,24 @@ pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> 
 }
 
 pub fn int(value: &Dynamic, name: &str) -> Fallible<i64> {
-    value
-        .as_int()
-        .map_err(|t| script_error("value", format!("{name} must be an integer, not {t}")))
+    value.as_int().map_err(|t| {
+        script_error(
+            ErrorKind::Value,
+            format!("{name} must be an integer, not {t}"),
+        )
+    })
 }
 
 pub fn float(value: &Dynamic, name: &str) -> Fallible<f64> {
     value
         .as_float()
         .or_else(|_| value.as_int().map(|i| i as f64))
-        .map_err(|t| script_error("value", format!("{name} must be a number, not {t}")))
+        .map_err(|t| {
+            script_error(
+                ErrorKind::Value,
+                format!("{name} must be a number, not {t}"),
+            )
+        })
 }
 
 /// Bytes of a string or blob, for comparing one with the other.

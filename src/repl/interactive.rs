@@ -1,6 +1,7 @@
 //! The REPL at a terminal: rustyline with Emacs keys, history in the XDG state folder,
 //! completion, hints, colours, multi-line input, and datagrams printed above the prompt.
 
+use crate::outcome::exit;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +27,7 @@ pub fn run(opts: Options) -> i32 {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: cannot start the line editor: {e}");
-            return 2;
+            return exit::USAGE;
         }
     };
     editor.set_helper(Some(ReplHelper::new(session.names.clone(), color)));
@@ -89,7 +90,7 @@ pub fn run(opts: Options) -> i32 {
             Ok(Some(text)) => println!("{text}"),
             Ok(None) => {}
             Err(failure) => {
-                if failure.code == 130 {
+                if failure.code == exit::INTERRUPTED {
                     // The terminal echoed ^C where the cursor was.
                     eprintln!();
                 }
@@ -128,7 +129,10 @@ fn register_input(engine: &mut rhai::Engine) {
 fn ask(prompt: &str) -> Result<rhai::Dynamic, Box<rhai::EvalAltResult>> {
     let safe = crate::display::terminal_safe(prompt);
     let mut editor = rustyline::DefaultEditor::new().map_err(|e| {
-        crate::api::error::script_error("file", format!("cannot read the terminal: {e}"))
+        crate::api::error::script_error(
+            crate::kind::ErrorKind::File,
+            format!("cannot read the terminal: {e}"),
+        )
     })?;
     match editor.readline(safe.as_ref()) {
         Ok(line) => Ok(line.into()),
@@ -137,7 +141,7 @@ fn ask(prompt: &str) -> Result<rhai::Dynamic, Box<rhai::EvalAltResult>> {
             crate::stop::StopReason::Interrupted,
         )),
         Err(e) => Err(crate::api::error::script_error(
-            "file",
+            crate::kind::ErrorKind::File,
             format!("cannot read the terminal: {e}"),
         )),
     }

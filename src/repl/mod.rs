@@ -14,6 +14,7 @@ mod session;
 mod show;
 mod watch;
 
+use crate::outcome::exit;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
@@ -61,13 +62,13 @@ fn install_interrupt_handler(terminal: bool) {
     let _ = ctrlc::set_handler(move || {
         if !EVALUATING.load(Ordering::SeqCst) {
             if !terminal {
-                std::process::exit(130);
+                std::process::exit(exit::INTERRUPTED);
             }
             return;
         }
         if PENDING_INTERRUPTS.fetch_add(1, Ordering::SeqCst) >= 2 {
             eprintln!("\nudpsh: the input does not stop; exiting");
-            std::process::exit(130);
+            std::process::exit(exit::INTERRUPTED);
         }
         stop::interrupt();
     });

@@ -1,6 +1,7 @@
 //! The REPL without a terminal (`echo 'udp(0)' | udpsh`, CI): the same inputs, the same
 //! multi-line rule and results, no prompt, no banner; exits non-zero if an input failed.
 
+use crate::outcome::exit;
 use std::io::BufRead;
 
 use super::input;
@@ -11,7 +12,7 @@ use super::session::{Options, Session};
 pub fn run(opts: Options) -> i32 {
     let printer = Printer::start();
     let mut session = Session::new(opts, &printer);
-    let mut worst = 0;
+    let mut worst = exit::OK;
     let mut pending = String::new();
     loop {
         let mut line = String::new();
@@ -22,7 +23,7 @@ pub fn run(opts: Options) -> i32 {
             Ok(_) => {}
             Err(e) => {
                 eprintln!("error: cannot read stdin: {e}");
-                worst = worst.max(3);
+                worst = worst.max(exit::ERROR);
                 break;
             }
         }
@@ -49,7 +50,7 @@ pub fn run(opts: Options) -> i32 {
             continue;
         }
         let code = eval(&mut session, &std::mem::take(&mut pending));
-        if code == 130 {
+        if code == exit::INTERRUPTED {
             return finish(&session, &printer, code);
         }
         worst = worst.max(code);
@@ -66,9 +67,9 @@ fn eval(session: &mut Session, source: &str) -> i32 {
     match session.eval(source) {
         Ok(Some(text)) => {
             println!("{text}");
-            0
+            exit::OK
         }
-        Ok(None) => 0,
+        Ok(None) => exit::OK,
         Err(failure) => {
             eprint!("{}", failure.rendered);
             failure.code
@@ -83,11 +84,11 @@ fn run_meta(session: &mut Session, line: &str) -> (Next, i32) {
             if !text.is_empty() {
                 println!("{text}");
             }
-            0
+            exit::OK
         }
         Err(text) => {
             eprintln!("error: {text}");
-            2
+            exit::USAGE
         }
     };
     (next, code)

@@ -15,7 +15,9 @@ use crate::api::{self, Datagram, Output, RunCtx, ScriptCtx, Sock, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
 use crate::display;
-use crate::stop::{self, Stop};
+use crate::kind::ErrorKind;
+use crate::outcome::{Status, exit};
+use crate::stop::{self, Stop, StopReason};
 
 use super::printer::Printer;
 use super::show;
@@ -36,7 +38,7 @@ pub struct Options {
 pub struct Failure {
     pub message: String,
     pub rendered: String,
-    /// 1 assertion, 2 syntax, 3 runtime, 130 Ctrl-C (as `udpsh run`).
+    /// As `udpsh run` counts it (`outcome::exit`); Ctrl-C is `exit::INTERRUPTED`.
     pub code: i32,
 }
 
@@ -178,8 +180,8 @@ impl Session {
         let compiled = match self.engine.compile_with_scope(&self.scope, source) {
             Ok(ast) => ast,
             Err(e) => {
-                let d = Diagnostic::from_parse(&e, self.file);
-                return Err(self.failure(d, index, 2));
+                let d = api::diagnose::from_parse(&e, self.file);
+                return Err(self.failure(d, index, exit::USAGE));
             }
         };
         for f in compiled.iter_functions() {
@@ -250,7 +252,7 @@ impl Session {
     }
 
     fn runtime_failure(&self, err: &EvalAltResult, index: usize, timed_out: bool) -> Failure {
-        let mut d = Diagnostic::from_eval(err, self.file);
+        let mut d = api::diagnose::from_eval(err, self.file);
         // An error inside a function shows that function's source, from its own input.
         let source = innermost_function(err)
             .filter(|_| !innermost(err).position().is_none())
@@ -267,16 +269,16 @@ impl Session {
                     .into(),
             );
         }
-        let code = match d.kind.as_str() {
-            "assertion" => 1,
-            "interrupted" if timed_out => {
-                let limit = self.timeout.map_or(0.0, |t| t.as_secs_f64());
-                d.kind = "timeout".into();
-                d.message = format!("stopped: --timeout of {limit}s reached");
-                3
-            }
-            "interrupted" => 130,
-            _ => 3,
+        if timed_out {
+            // The REPL's --timeout stops an input the way Ctrl-C does; say which it was.
+            let limit = self.timeout.map_or(0.0, |t| t.as_secs_f64());
+            d.kind = ErrorKind::Timeout;
+            d.stop = Some(StopReason::Timeout);
+            d.message = format!("stopped: --timeout of {limit}s reached");
+        }
+        let code = match Status::of(&d) {
+            Status::Interrupted => exit::INTERRUPTED,
+            status => status.exit_code(),
         };
         self.failure(d, source, code)
     }

@@ -150,7 +150,7 @@ impl Job {
                 // A line that ran meanwhile took it.
                 Ok(None) => {}
                 Err(e) => {
-                    let why = crate::diagnostic::Diagnostic::from_eval(&e, &self.ctx.name);
+                    let why = crate::api::diagnose::from_eval(&e, &self.ctx.name);
                     self.printer
                         .line(&self.line(&format!("watch ended: {}", why.message)));
                     self.stop.store(true, Ordering::Relaxed);

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::api::Output;
 use crate::capture::Recorder;
-use crate::outcome::{ScriptOutcome, exit_code};
+use crate::outcome::{ScriptOutcome, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
 pub use script::{Compiled, RunSettings};
@@ -27,7 +27,7 @@ pub struct SuiteOptions {
     pub color: bool,
 }
 
-/// Reads and compiles every script; on any syntax error prints them all and returns `Err(2)`.
+/// Reads and compiles every script; on any syntax error prints them all and returns `Err(exit::USAGE)`.
 pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Compiled>, i32> {
     let engine = script::compiler();
     let mut compiled = Vec::new();
@@ -49,7 +49,11 @@ pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Co
             }
         }
     }
-    if failed { Err(2) } else { Ok(compiled) }
+    if failed {
+        Err(exit::USAGE)
+    } else {
+        Ok(compiled)
+    }
 }
 
 /// Runs a compiled suite; returns the exit code.
@@ -62,7 +66,7 @@ pub fn run_suite(scripts: &[Compiled], opts: &SuiteOptions) -> i32 {
         && let Err(e) = std::fs::create_dir_all(dir)
     {
         eprintln!("error: cannot create capture folder {}: {e}", dir.display());
-        return 2;
+        return exit::USAGE;
     }
     let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
     let lines = Lines {
@@ -89,7 +93,7 @@ pub fn run_suite(scripts: &[Compiled], opts: &SuiteOptions) -> i32 {
     lines.print(&text);
     if let Err(e) = report::write_reports(&opts.reports, &outcomes, total) {
         eprintln!("error: {e}");
-        return 3.max(exit_code(&outcomes));
+        return exit::ERROR.max(exit_code(&outcomes));
     }
     exit_code(&outcomes)
 }
@@ -237,7 +241,7 @@ pub fn check(paths: &[PathBuf], color: bool) -> i32 {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return exit::USAGE;
         }
     };
     match compile_all(&files, color) {

@@ -48,7 +48,7 @@ pub fn compile(
             source: source.to_string(),
             ast: Arc::new(ast),
         }),
-        Err(e) => Err(Box::new(Diagnostic::from_parse(&e, &name))),
+        Err(e) => Err(Box::new(api::diagnose::from_parse(&e, &name))),
     }
 }
 
@@ -157,18 +157,13 @@ fn failure_of(
     script: &Compiled,
     timeout: Option<Duration>,
 ) -> (Status, Failure) {
-    let mut d = Diagnostic::from_eval(err, &script.name);
-    let status = match d.kind.as_str() {
-        "assertion" => Status::Failed,
-        "timeout" if matches!(err.unwrap_inner(), EvalAltResult::ErrorTerminated(..)) => {
-            if let Some(limit) = timeout {
-                d.message = format!("stopped: --timeout of {}s reached", limit.as_secs_f64());
-            }
-            Status::Timeout
-        }
-        "interrupted" => Status::Interrupted,
-        _ => Status::Error,
-    };
+    let mut d = api::diagnose::from_eval(err, &script.name);
+    let status = Status::of(&d);
+    if status == Status::Timeout
+        && let Some(limit) = timeout
+    {
+        d.message = format!("stopped: --timeout of {}s reached", limit.as_secs_f64());
+    }
     let rendered = d.render(&script.source, false);
     let failure = Failure {
         message: d.message.clone(),
