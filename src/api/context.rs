@@ -11,7 +11,7 @@ use rhai::{AST, Dynamic};
 use crate::capture::Recorder;
 use crate::stop::Stop;
 
-use super::spawn::SpawnHandle;
+use super::background::Registry;
 
 /// Where a script's `print` output goes; also carries `-v` datagram lines.
 #[derive(Clone)]
@@ -55,7 +55,8 @@ pub struct RunCtx {
     pub received: AtomicU64,
     /// Capture id of the last datagram recorded by this run, so a failure can annotate it.
     pub last_packet: Mutex<Option<u64>>,
-    pub threads: Mutex<Vec<SpawnHandle>>,
+    /// Threads (and soon children, proxies) the script started: stopped when it ends.
+    pub background: Registry,
 }
 
 impl RunCtx {
@@ -68,7 +69,7 @@ impl RunCtx {
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             last_packet: Mutex::new(None),
-            threads: Mutex::new(Vec::new()),
+            background: Registry::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! closing over that script's context.
 
 mod assert;
+pub mod background;
 mod context;
 mod datagram;
 pub mod diagnose;
@@ -12,12 +13,13 @@ mod load;
 mod registry;
 mod socket;
 mod spawn;
+mod thread;
 mod values;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
 pub use socket::Sock;
-pub use spawn::SpawnHandle;
+pub use thread::{SCRIPT_STACK, SpawnHandle};
 
 use std::sync::Arc;
 

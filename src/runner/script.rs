@@ -90,8 +90,12 @@ pub fn run(
     let engine = api::engine(&ctx);
     let mut result = engine.eval_ast::<Dynamic>(&script.ast).map(|_| ());
     stop.finish();
-    if result.is_ok() {
-        result = reap_threads(&run);
+    // Whatever the script left running ends with it; a failure there is the script's.
+    let leftover = run.background.stop_all(BACKGROUND_GRACE);
+    if result.is_ok()
+        && let Some(e) = leftover
+    {
+        result = Err(e);
     }
     let failure = result
         .err()
@@ -117,6 +121,9 @@ pub fn run(
     }
 }
 
+/// How long a thread left running gets to finish after its script ended.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(2);
+
 /// Output kept with a result (for reports and failures); a server that prints forever must
 /// not grow memory without bound, and the end is what explains a failure.
 const OUTPUT_KEPT: usize = 64 * 1024;
@@ -131,25 +138,6 @@ fn keep_tail(text: &mut String) {
     }
     let cut = text[cut..].find('\n').map_or(cut, |i| cut + i + 1);
     text.replace_range(..cut, "[… earlier output not kept …]\n");
-}
-
-/// Threads the script spawned but never joined: stop them, and surface their failures.
-fn reap_threads(run: &RunCtx) -> Result<(), Box<EvalAltResult>> {
-    let threads = std::mem::take(&mut *run.threads.lock().unwrap_or_else(|p| p.into_inner()));
-    let mut first_error = None;
-    for handle in threads.iter().filter(|h| !h.was_joined()) {
-        let grace = Instant::now() + Duration::from_secs(2);
-        let waited =
-            handle.wait(|| (Instant::now() > grace).then_some(crate::stop::StopReason::Finished));
-        if waited.is_ok()
-            && let Some(Err(e)) = handle.take()
-            && !matches!(*e, EvalAltResult::ErrorTerminated(..))
-            && first_error.is_none()
-        {
-            first_error = Some(e);
-        }
-    }
-    first_error.map_or(Ok(()), Err)
 }
 
 fn failure_of(
