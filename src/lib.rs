@@ -8,23 +8,21 @@ pub mod diagnostic;
 pub mod display;
 pub mod kind;
 pub mod net;
+pub mod options;
 pub mod outcome;
 pub mod repl;
 pub mod report;
 pub mod runner;
 pub mod stop;
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
-use api::VarValue;
 use cli::{Cli, Command, Common};
 use outcome::exit;
-use runner::{RunSettings, SuiteOptions, discover};
+use runner::discover;
 
 /// Runs udpsh with these arguments; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
@@ -50,8 +48,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             run_command(args, color)
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
-        Some(Command::Repl(common)) => repl::run(&common, color),
-        None => repl::run(&cli.common, color),
+        Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
+        None => repl::run(options::repl(&cli.common, color)),
     }
 }
 
@@ -72,34 +70,15 @@ fn install_interrupt_handler() {
     });
 }
 
-/// `--var` values, as the API takes them.
-pub(crate) fn cli_vars(common: &Common) -> BTreeMap<String, VarValue> {
-    common
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), VarValue::Text(v.clone())))
-        .collect()
-}
-
 /// Opens the `--pcap` file if one was given; a path that cannot be written is a usage error
 /// (exit 2), reported before anything runs.
-pub(crate) fn open_capture(
-    path: Option<&std::path::Path>,
-) -> Result<Option<capture::Recorder>, i32> {
+fn open_capture(path: Option<&std::path::Path>) -> Result<Option<capture::Recorder>, i32> {
     path.map(capture::Recorder::create)
         .transpose()
         .map_err(|e| {
             eprintln!("error: {e}");
             exit::USAGE
         })
-}
-
-fn settings(common: &Common) -> RunSettings {
-    RunSettings {
-        vars: cli_vars(common),
-        timeout: common.timeout.map(Duration::from_secs_f64),
-        verbose: common.verbose,
-    }
 }
 
 fn run_command(args: cli::RunArgs, color: bool) -> i32 {
@@ -124,21 +103,16 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let opts = SuiteOptions {
-        settings: settings(&args.common),
-        pcap: args.common.pcap.clone(),
-        pcap_dir: args.pcap_dir,
-        reports: args.reports,
-        jobs: usize::from(args.jobs),
-        quiet: args.quiet,
-        color,
+    let shared = match open_capture(args.common.pcap.as_deref()) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    runner::run_suite(&compiled, &opts)
+    runner::run_suite(&compiled, shared, &options::suite(&args, color))
 }
 
 /// `udpsh -e 'SCRIPT'`: like a one-script run, but quiet unless it fails.
 fn eval_one(source: String, common: &Common, color: bool) -> i32 {
-    let engine = runner::script::compiler();
+    let engine = api::compiler();
     let script =
         match runner::script::compile(&engine, PathBuf::from("<-e>"), "<-e>".into(), &source) {
             Ok(s) => s,
@@ -153,7 +127,7 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
     };
     let outcome = runner::script::run(
         &script,
-        &settings(common),
+        &options::settings(common),
         recorder,
         Some(api::Output::stdout()),
     );

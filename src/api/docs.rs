@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn every_registered_name_has_an_entry() {
-        let engine = crate::runner::script::compiler();
+        let engine = crate::api::compiler();
         let mut missing = Vec::new();
         for signature in engine.gen_fn_signatures(false) {
             let name = signature.split('(').next().unwrap_or_default();

@@ -21,9 +21,13 @@ pub use datagram::Datagram;
 pub use socket::Sock;
 pub use thread::{SCRIPT_STACK, SpawnHandle};
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, OptimizationLevel};
+
+use crate::stop::Stop;
 
 /// An engine for one script (or one spawned thread of it).
 pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
@@ -55,6 +59,18 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
     engine
+}
+
+/// An engine for compiling only: the API functions exist, but nothing runs.
+pub fn compiler() -> Engine {
+    let run = Arc::new(RunCtx::new(
+        Arc::new(Stop::new(None)),
+        None,
+        false,
+        Output::new(|_| {}),
+    ));
+    let ctx = ScriptCtx::new(run, String::new(), Path::new("."), BTreeMap::new());
+    engine(&ctx)
 }
 
 /// Rhai reserves `spawn` and `var` for future features; the SPEC names two of our functions

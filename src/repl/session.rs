@@ -228,7 +228,7 @@ impl Session {
         let watches = self.watches.clone();
         let _paused = watches.pause();
         stop::clear_interrupt();
-        super::EVALUATING.store(true, Ordering::SeqCst);
+        super::interrupt::EVALUATING.store(true, Ordering::SeqCst);
         let timed_out = Arc::new(AtomicBool::new(false));
         let (done, limit_rx) = channel::<()>();
         let timer = self.timeout.map(|limit| {
@@ -245,8 +245,8 @@ impl Session {
         if let Some(t) = timer {
             let _ = t.join();
         }
-        super::EVALUATING.store(false, Ordering::SeqCst);
-        super::evaluation_ended();
+        super::interrupt::EVALUATING.store(false, Ordering::SeqCst);
+        super::interrupt::evaluation_ended();
         stop::clear_interrupt();
         result.map_err(|e| (e, timed_out.load(Ordering::SeqCst)))
     }

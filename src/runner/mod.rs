@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::api::Output;
+use crate::api::{self, Output};
 use crate::capture::Recorder;
 use crate::outcome::{ScriptOutcome, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
@@ -19,7 +19,6 @@ pub use script::{Compiled, RunSettings};
 
 pub struct SuiteOptions {
     pub settings: RunSettings,
-    pub pcap: Option<PathBuf>,
     pub pcap_dir: Option<PathBuf>,
     pub reports: Vec<ReportSpec>,
     pub jobs: usize,
@@ -29,7 +28,7 @@ pub struct SuiteOptions {
 
 /// Reads and compiles every script; on any syntax error prints them all and returns `Err(exit::USAGE)`.
 pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Compiled>, i32> {
-    let engine = script::compiler();
+    let engine = api::compiler();
     let mut compiled = Vec::new();
     let mut failed = false;
     for file in files {
@@ -56,12 +55,9 @@ pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Co
     }
 }
 
-/// Runs a compiled suite; returns the exit code.
-pub fn run_suite(scripts: &[Compiled], opts: &SuiteOptions) -> i32 {
-    let shared = match crate::open_capture(opts.pcap.as_deref()) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+/// Runs a compiled suite (recording into `shared`, or per script with `--pcap-dir`); returns
+/// the exit code.
+pub fn run_suite(scripts: &[Compiled], shared: Option<Recorder>, opts: &SuiteOptions) -> i32 {
     if let Some(dir) = &opts.pcap_dir
         && let Err(e) = std::fs::create_dir_all(dir)
     {

@@ -22,18 +22,6 @@ pub struct Compiled {
     pub ast: Arc<AST>,
 }
 
-/// An engine for compiling only: the API functions exist, but nothing runs.
-pub fn compiler() -> Engine {
-    let run = Arc::new(RunCtx::new(
-        Arc::new(Stop::new(None)),
-        None,
-        false,
-        Output::new(|_| {}),
-    ));
-    let ctx = ScriptCtx::new(run, String::new(), Path::new("."), BTreeMap::new());
-    api::engine(&ctx)
-}
-
 /// Compiles `source`, or says where its syntax error is.
 pub fn compile(
     engine: &Engine,
