@@ -131,8 +131,10 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
         recorder,
         Some(api::Output::stdout()),
     );
-    if let Some(failure) = &outcome.failure {
-        eprint!("{}", failure.rendered);
+    for case in outcome.cases() {
+        if let Some(failure) = case.failure() {
+            eprint!("{}", failure.rendered);
+        }
     }
     outcome::exit_code(std::slice::from_ref(&outcome))
 }

@@ -8,23 +8,18 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Counts, Reporter, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Pretty-printed JSON, stable field order, durations in seconds (f64).
 pub struct JsonReport;
 
 impl Reporter for JsonReport {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        let c = Counts::of(outcomes);
+    fn write(&self, files: &[FileResult], total: Duration, out: &mut dyn Write) -> io::Result<()> {
+        let c = Counts::of(files);
+        let scripts: Vec<Script> = all_cases(files).map(Script::from).collect();
         let report = Report {
-            scripts: outcomes.iter().map(Script::from).collect(),
             summary: Summary {
-                total: outcomes.len(),
+                total: scripts.len(),
                 passed: c.passed,
                 failed: c.failed,
                 errors: c.errors,
@@ -32,6 +27,7 @@ impl Reporter for JsonReport {
                 interrupted: c.interrupted,
                 duration: total.as_secs_f64(),
             },
+            scripts,
         };
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)
@@ -46,7 +42,7 @@ struct Report<'a> {
 
 #[derive(Serialize)]
 struct Script<'a> {
-    name: &'a str,
+    name: String,
     path: Cow<'a, str>,
     status: Status,
     duration: f64,
@@ -76,20 +72,22 @@ struct Summary {
     duration: f64,
 }
 
-impl<'a> From<&'a ScriptOutcome> for Script<'a> {
-    fn from(o: &'a ScriptOutcome) -> Self {
+impl<'a> From<Case<'a>> for Script<'a> {
+    fn from(case: Case<'a>) -> Self {
         let position = |n: usize| (n > 0).then_some(n);
-        let error = (o.status != Status::Passed).then(|| Error {
-            message: message(o),
-            file: lossy(o.failure.as_ref().map_or(&o.path, |f| &f.file)),
-            line: o.failure.as_ref().and_then(|f| position(f.line)),
-            col: o.failure.as_ref().and_then(|f| position(f.col)),
+        let o = case.file;
+        let failure = case.failure();
+        let error = (case.status() != Status::Passed).then(|| Error {
+            message: message(&case),
+            file: lossy(failure.map_or(&o.path, |f| &f.file)),
+            line: failure.and_then(|f| position(f.line)),
+            col: failure.and_then(|f| position(f.col)),
         });
         Script {
-            name: &o.name,
+            name: case.name(),
             path: lossy(&o.path),
-            status: o.status,
-            duration: o.duration.as_secs_f64(),
+            status: case.status(),
+            duration: case.duration().as_secs_f64(),
             error,
             sent: o.sent,
             received: o.received,
@@ -109,7 +107,7 @@ mod tests {
     use crate::report::sample;
     use serde_json::{Value, json};
 
-    fn report(outcomes: &[ScriptOutcome]) -> Value {
+    fn report(outcomes: &[FileResult]) -> Value {
         let mut out = Vec::new();
         JsonReport
             .write(outcomes, Duration::from_millis(2310), &mut out)

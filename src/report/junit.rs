@@ -7,7 +7,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Reporter, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 const SUITE: &str = "udpsh";
 
@@ -15,24 +15,21 @@ const SUITE: &str = "udpsh";
 pub struct JunitReport;
 
 impl Reporter for JunitReport {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
+    fn write(&self, files: &[FileResult], total: Duration, out: &mut dyn Write) -> io::Result<()> {
         let mut suite = TestSuite::new(SUITE);
         suite.set_time(total);
-        suite.add_test_cases(outcomes.iter().map(test_case));
+        suite.add_test_cases(all_cases(files).map(|c| test_case(&c)));
         let mut report = Report::new(SUITE);
         report.set_time(total).add_test_suite(suite);
         report.serialize(out).map_err(io::Error::other)
     }
 }
 
-fn test_case(o: &ScriptOutcome) -> TestCase {
-    let mut case = TestCase::new(o.name.as_str(), status(o));
-    case.set_classname(classname(&o.name)).set_time(o.duration);
+fn test_case(c: &Case) -> TestCase {
+    let o = c.file;
+    let mut case = TestCase::new(c.name(), status(c));
+    case.set_classname(classname(&o.name))
+        .set_time(c.duration());
     case.extra.insert("file".into(), o.name.as_str().into());
     let mut out = o.output.clone();
     if let Some(capture) = &o.capture {
@@ -49,21 +46,18 @@ fn test_case(o: &ScriptOutcome) -> TestCase {
     case
 }
 
-fn status(o: &ScriptOutcome) -> TestCaseStatus {
-    let (kind, ty) = match o.status {
+fn status(c: &Case) -> TestCaseStatus {
+    let (kind, ty) = match c.status() {
         Status::Passed => return TestCaseStatus::success(),
         Status::Failed => (NonSuccessKind::Failure, "assertion"),
         Status::Error => (NonSuccessKind::Error, "error"),
         Status::Timeout => (NonSuccessKind::Error, "timeout"),
         Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
     };
-    let body = o
-        .failure
-        .as_ref()
-        .map_or(message(o), |f| f.rendered.as_str());
+    let body = c.failure().map_or(message(c), |f| f.rendered.as_str());
     let mut status = TestCaseStatus::non_success(kind);
     status
-        .set_message(message(o))
+        .set_message(message(c))
         .set_type(ty)
         .set_description(body);
     status
@@ -168,7 +162,7 @@ mod tests {
         }
     }
 
-    fn report(outcomes: &[ScriptOutcome]) -> String {
+    fn report(outcomes: &[FileResult]) -> String {
         let mut out = Vec::new();
         JunitReport
             .write(outcomes, Duration::from_millis(2310), &mut out)
@@ -225,7 +219,11 @@ mod tests {
             "assertion failed: \"bye\" != \"<done>\""
         );
         assert_eq!(failure.attrs["type"], "assertion");
-        let rendered = sample::suite()[2].failure.clone().unwrap().rendered;
+        let rendered = sample::suite()[2].cases[0]
+            .failure()
+            .unwrap()
+            .rendered
+            .clone();
         assert_eq!(failure.text, rendered);
         let out = find(&all, "testsuites/testsuite/testcase/system-out");
         assert!(

@@ -4,29 +4,21 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::{Reporter, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Streams plain TAP 13, as `prove` and CI TAP plugins read it.
 pub struct TapReport;
 
 impl Reporter for TapReport {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        _total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
+    fn write(&self, files: &[FileResult], _total: Duration, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "TAP version 13")?;
-        writeln!(out, "1..{}", outcomes.len())?;
-        for (i, o) in outcomes.iter().enumerate() {
-            let ok = if o.status == Status::Passed {
-                "ok"
-            } else {
-                "not ok"
-            };
-            writeln!(out, "{ok} {} - {}", i + 1, description(&o.name))?;
-            if o.status != Status::Passed {
-                diagnostic(o, out)?;
+        writeln!(out, "1..{}", all_cases(files).count())?;
+        for (i, case) in all_cases(files).enumerate() {
+            let passed = case.status() == Status::Passed;
+            let ok = if passed { "ok" } else { "not ok" };
+            writeln!(out, "{ok} {} - {}", i + 1, description(&case.name()))?;
+            if !passed {
+                diagnostic(&case, out)?;
             }
         }
         out.flush()
@@ -34,8 +26,8 @@ impl Reporter for TapReport {
 }
 
 /// The YAML block under a `not ok` line; strings are double-quoted (JSON strings are valid YAML).
-fn diagnostic(o: &ScriptOutcome, out: &mut dyn Write) -> io::Result<()> {
-    let (severity, status) = match o.status {
+fn diagnostic(case: &Case, out: &mut dyn Write) -> io::Result<()> {
+    let (severity, status) = match case.status() {
         Status::Passed => unreachable!("only failures have a diagnostic"),
         Status::Failed => ("fail", "failed"),
         Status::Error => ("error", "error"),
@@ -43,17 +35,17 @@ fn diagnostic(o: &ScriptOutcome, out: &mut dyn Write) -> io::Result<()> {
         Status::Interrupted => ("error", "interrupted"),
     };
     writeln!(out, "  ---")?;
-    writeln!(out, "  message: {}", quote(message(o)))?;
+    writeln!(out, "  message: {}", quote(message(case)))?;
     writeln!(out, "  severity: {severity}")?;
     writeln!(out, "  status: {status}")?;
-    let file = o.failure.as_ref().map_or(&o.path, |f| &f.file);
+    let file = case.failure().map_or(&case.file.path, |f| &f.file);
     writeln!(out, "  file: {}", quote(&file.display().to_string()))?;
-    if let Some(f) = o.failure.as_ref().filter(|f| f.line > 0) {
+    if let Some(f) = case.failure().filter(|f| f.line > 0) {
         writeln!(out, "  line: {}", f.line)?;
         writeln!(out, "  col: {}", f.col)?;
     }
-    writeln!(out, "  duration_ms: {}", o.duration.as_millis())?;
-    if let Some(capture) = &o.capture {
+    writeln!(out, "  duration_ms: {}", case.duration().as_millis())?;
+    if let Some(capture) = &case.file.capture {
         writeln!(out, "  capture: {}", quote(&capture.display().to_string()))?;
     }
     writeln!(out, "  ...")
@@ -75,7 +67,7 @@ mod tests {
     use super::*;
     use crate::report::sample;
 
-    fn tap(outcomes: &[ScriptOutcome]) -> String {
+    fn tap(outcomes: &[FileResult]) -> String {
         let mut out = Vec::new();
         TapReport.write(outcomes, Duration::ZERO, &mut out).unwrap();
         String::from_utf8(out).unwrap()

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::api::{self, Output};
 use crate::capture::Recorder;
-use crate::outcome::{ScriptOutcome, exit, exit_code};
+use crate::outcome::{FileResult, Status, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
 pub use script::{Compiled, RunSettings};
@@ -70,7 +70,7 @@ pub fn run_suite(scripts: &[Compiled], shared: Option<Recorder>, opts: &SuiteOpt
         lock: Mutex::new(()),
     };
     let started = Instant::now();
-    let outcomes = run_all(scripts, opts, shared.as_ref(), &lines);
+    let outcomes = run_all(scripts, opts, shared.as_ref(), &lines, started);
     let total = started.elapsed();
     let mut text = String::new();
     let failures = if streamed_live(opts, &lines) {
@@ -123,9 +123,10 @@ fn run_all(
     opts: &SuiteOptions,
     shared: Option<&Recorder>,
     lines: &Lines,
-) -> Vec<ScriptOutcome> {
+    started: Instant,
+) -> Vec<FileResult> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ScriptOutcome>>> = Mutex::new(vec![None; scripts.len()]);
+    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; scripts.len()]);
     let workers = opts.jobs.clamp(1, scripts.len().max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
     let progress = Progress::new(live.is_none(), scripts.len());
@@ -146,7 +147,12 @@ fn run_all(
                     let outcome = script::run(script, &opts.settings, recorder, live.clone());
                     progress.finished();
                     report_one(&outcome, opts, workers, lines);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(outcome);
+                    let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
+                    all[i] = Some(outcome);
+                    // As hyperfine does: a run killed later still leaves reports of what ended.
+                    let done: Vec<FileResult> = all.iter().flatten().cloned().collect();
+                    drop(all);
+                    let _ = report::write_report_files(&opts.reports, &done, started.elapsed());
                 }
             });
         }
@@ -196,8 +202,8 @@ fn streamed_live(opts: &SuiteOptions, lines: &Lines) -> bool {
     opts.jobs <= 1 && !opts.quiet && !lines.to_stderr
 }
 
-fn report_one(outcome: &ScriptOutcome, opts: &SuiteOptions, workers: usize, lines: &Lines) {
-    let passed = outcome.failure.is_none();
+fn report_one(outcome: &FileResult, opts: &SuiteOptions, workers: usize, lines: &Lines) {
+    let passed = outcome.status() == Status::Passed;
     if opts.quiet && passed {
         return;
     }
@@ -205,7 +211,10 @@ fn report_one(outcome: &ScriptOutcome, opts: &SuiteOptions, workers: usize, line
     if workers > 1 && !opts.quiet && !outcome.output.is_empty() {
         text.push_str(&crate::display::terminal_safe(&outcome.output));
     }
-    text.push_str(&terminal::result_line(outcome, opts.color));
+    for case in outcome.cases() {
+        text.push_str(&terminal::result_line(&case, opts.color));
+        text.push('\n');
+    }
     lines.print(&text);
 }
 

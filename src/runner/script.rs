@@ -11,7 +11,7 @@ use rhai::{AST, Dynamic, Engine, EvalAltResult};
 use crate::api::{self, Output, RunCtx, ScriptCtx, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
-use crate::outcome::{Failure, ScriptOutcome, Status};
+use crate::outcome::{Attempt, CaseResult, Failure, FileResult, Status};
 use crate::stop::Stop;
 
 /// A script read and compiled, ready to run.
@@ -52,7 +52,7 @@ pub fn run(
     settings: &RunSettings,
     recorder: Option<Recorder>,
     live: Option<Output>,
-) -> ScriptOutcome {
+) -> FileResult {
     let started = Instant::now();
     let printed = Arc::new(Mutex::new(String::new()));
     let sink = printed.clone();
@@ -89,6 +89,7 @@ pub fn run(
         .err()
         .map(|e| failure_of(&e, script, settings.timeout));
     let status = failure.as_ref().map_or(Status::Passed, |(s, _)| *s);
+    let duration = started.elapsed();
     if let (Some((_, f)), Some(rec)) = (&failure, run.recorder())
         && let Some(id) = run.last_packet()
     {
@@ -96,16 +97,20 @@ pub fn run(
     }
     let (sent, received) = run.counts();
     let output = printed.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    ScriptOutcome {
+    let attempt = Attempt {
+        status,
+        duration,
+        failure: failure.map(|(_, f)| f),
+    };
+    FileResult {
         path: script.path.clone(),
         name: script.name.clone(),
-        status,
-        duration: started.elapsed(),
+        duration,
         output,
-        failure: failure.map(|(_, f)| f),
         sent,
         received,
         capture,
+        cases: vec![CaseResult::once(None, attempt)],
     }
 }
 
