@@ -56,6 +56,10 @@ pub struct Common {
     /// Show every datagram sent and received.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// How large a script's strings, arrays, blobs and maps may grow (default 256M).
+    #[arg(long, value_name = "SIZE", value_parser = crate::api::limits::parse_size)]
+    pub max_memory: Option<usize>,
 }
 
 #[derive(Args, Debug)]

@@ -76,7 +76,7 @@ fn open_capture(path: Option<&std::path::Path>) -> Result<Option<capture::Record
     path.map(capture::Recorder::create)
         .transpose()
         .map_err(|e| {
-            eprintln!("error: {e}");
+            crate::display::print_error(e);
             exit::USAGE
         })
 }
@@ -85,7 +85,7 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
     let mut files = match discover::discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::display::print_error(e);
             return exit::USAGE;
         }
     };
@@ -96,7 +96,7 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         files = discover::shard(files, shard);
     }
     if files.is_empty() {
-        eprintln!("error: no scripts match");
+        crate::display::print_error("no scripts match");
         return exit::USAGE;
     }
     let compiled = match runner::compile_all(&files, color) {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::api::VarValue;
+use crate::api::{Limits, VarValue};
 use crate::cli::{Common, RunArgs};
 use crate::repl::ReplOptions;
 use crate::runner::{RunSettings, SuiteOptions};
@@ -18,9 +18,16 @@ pub fn vars(common: &Common) -> BTreeMap<String, VarValue> {
         .collect()
 }
 
+fn limits(common: &Common) -> Limits {
+    common
+        .max_memory
+        .map_or_else(Limits::default, |memory| Limits { memory })
+}
+
 pub fn settings(common: &Common) -> RunSettings {
     RunSettings {
         vars: vars(common),
+        limits: limits(common),
         timeout: common.timeout.map(Duration::from_secs_f64),
         verbose: common.verbose,
     }
@@ -29,6 +36,7 @@ pub fn settings(common: &Common) -> RunSettings {
 pub fn repl(common: &Common, color: bool) -> ReplOptions {
     ReplOptions {
         vars: vars(common),
+        limits: limits(common),
         pcap: common.pcap.clone(),
         timeout: common.timeout.map(Duration::from_secs_f64),
         verbose: common.verbose,

@@ -51,7 +51,7 @@ pub struct Stop {
 impl Stop {
     pub fn new(limit: Option<Duration>) -> Stop {
         Stop {
-            deadline: limit.map(|l| Instant::now() + l),
+            deadline: limit.and_then(deadline_after),
             state: AtomicU8::new(0),
         }
     }
@@ -107,14 +107,19 @@ pub fn interrupt_this_thread_only() {
     THIS_THREAD_ONLY.store(true, Ordering::Relaxed);
 }
 
+/// The moment `wait` from now; `None` when that is past what the clock can count (never).
+pub fn deadline_after(wait: Duration) -> Option<Instant> {
+    Instant::now().checked_add(wait)
+}
+
 /// Sleeps up to `total`, in slices, returning early with the reason if told to stop.
 pub fn sleep(total: Duration, stop: &Stop) -> Result<(), StopReason> {
-    let end = Instant::now() + total;
+    let end = deadline_after(total);
     loop {
         if let Some(reason) = stop.check() {
             return Err(reason);
         }
-        let left = end.saturating_duration_since(Instant::now());
+        let left = end.map_or(SLICE, |end| end.saturating_duration_since(Instant::now()));
         if left.is_zero() {
             return Ok(());
         }

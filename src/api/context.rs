@@ -12,6 +12,7 @@ use crate::capture::Recorder;
 use crate::stop::Stop;
 
 use super::background::Registry;
+use super::limits::Limits;
 
 /// Where a script's `print` output goes; also carries `-v` datagram lines.
 #[derive(Clone)]
@@ -57,6 +58,7 @@ pub struct RunCtx {
     pub last_packet: Mutex<Option<u64>>,
     /// Threads (and soon children, proxies) the script started: stopped when it ends.
     pub background: Registry,
+    pub limits: Limits,
 }
 
 impl RunCtx {
@@ -70,7 +72,14 @@ impl RunCtx {
             received: AtomicU64::new(0),
             last_packet: Mutex::new(None),
             background: Registry::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// With `--max-memory` other than the default.
+    pub fn with_limits(mut self, limits: Limits) -> RunCtx {
+        self.limits = limits;
+        self
     }
 
     /// The capture being written, if any (a cheap clone of a shared handle).

@@ -8,7 +8,9 @@ mod datagram;
 pub mod diagnose;
 pub mod docs;
 pub mod error;
+mod files;
 mod helpers;
+pub mod limits;
 mod load;
 mod registry;
 mod socket;
@@ -18,6 +20,7 @@ mod values;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
+pub use limits::Limits;
 pub use socket::Sock;
 pub use thread::{SCRIPT_STACK, SpawnHandle};
 
@@ -35,6 +38,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     // Full optimisation would run our (side-effecting) functions at compile time.
     engine.set_optimization_level(OptimizationLevel::Simple);
     engine.set_max_expr_depths(256, 256);
+    ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
@@ -56,6 +60,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     socket::register(&mut engine, ctx);
     load::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
+    files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
     engine

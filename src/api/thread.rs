@@ -12,8 +12,10 @@ use crate::stop::{SLICE, Stop, StopReason};
 use super::background::Background;
 use super::error::{ErrorKind, Fallible, script_error, stopped};
 
-/// Scripts nest deeply (Rhai recurses on the native stack): their threads get room for it.
-pub const SCRIPT_STACK: usize = 64 << 20;
+/// Rhai walks, prints and drops nested data recursively on the native stack: every thread
+/// that runs script code gets this much room (address space; pages are touched only as used),
+/// so `a = [a]` twenty thousand times is data, not a crash.
+pub const SCRIPT_STACK: usize = 256 << 20;
 
 type Outcome = Result<Dynamic, Box<EvalAltResult>>;
 
@@ -119,9 +121,13 @@ impl Background for SpawnHandle {
         if self.was_joined() {
             return None;
         }
-        let until = Instant::now() + grace;
-        self.wait(|| (Instant::now() > until).then_some(StopReason::Finished))
-            .ok()?;
+        let until = crate::stop::deadline_after(grace);
+        self.wait(|| {
+            until
+                .is_some_and(|u| Instant::now() > u)
+                .then_some(StopReason::Finished)
+        })
+        .ok()?;
         match self.take()? {
             Err(e) if !matches!(*e, EvalAltResult::ErrorTerminated(..)) => Some(e),
             _ => None,

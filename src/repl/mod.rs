@@ -20,7 +20,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::api::VarValue;
+use crate::api::{Limits, VarValue};
 use crate::capture::Recorder;
 use crate::outcome::exit;
 use crate::stop;
@@ -30,6 +30,7 @@ use session::Options;
 /// What `udpsh repl` was started with.
 pub struct ReplOptions {
     pub vars: BTreeMap<String, VarValue>,
+    pub limits: Limits,
     pub pcap: Option<PathBuf>,
     pub timeout: Option<Duration>,
     pub verbose: bool,
@@ -43,13 +44,14 @@ pub fn run(options: ReplOptions) -> i32 {
     let recorder = match options.pcap.as_deref().map(Recorder::create).transpose() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::display::print_error(e);
             return exit::USAGE;
         }
     };
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let opts = Options {
         vars: options.vars,
+        limits: options.limits,
         recorder,
         timeout: options.timeout,
         verbose: options.verbose,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Scope};
 
-use crate::api::{self, Datagram, Output, RunCtx, ScriptCtx, Sock, VarValue};
+use crate::api::{self, Datagram, Limits, Output, RunCtx, ScriptCtx, Sock, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
 use crate::display;
@@ -26,6 +26,7 @@ use super::watch::Watches;
 /// What the session was started with.
 pub struct Options {
     pub vars: BTreeMap<String, VarValue>,
+    pub limits: Limits,
     pub recorder: Option<Recorder>,
     pub timeout: Option<Duration>,
     pub verbose: bool,
@@ -89,12 +90,15 @@ impl Session {
     pub fn new(opts: Options, printer: &Arc<Printer>) -> Session {
         let out = printer.clone();
         let output = Output::new(move |line| out.line(&display::terminal_safe(line)));
-        let run = Arc::new(RunCtx::new(
-            Arc::new(Stop::new(None)),
-            opts.recorder,
-            opts.verbose,
-            output,
-        ));
+        let run = Arc::new(
+            RunCtx::new(
+                Arc::new(Stop::new(None)),
+                opts.recorder,
+                opts.verbose,
+                output,
+            )
+            .with_limits(opts.limits),
+        );
         let ctx = ScriptCtx::new(run, opts.file.to_string(), Path::new("."), opts.vars);
         let watches = Watches::new(printer.clone(), opts.color);
         let mut engine = api::engine(&ctx);

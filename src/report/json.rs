@@ -55,7 +55,7 @@ struct Script<'a> {
 /// Where a script stopped; `line`/`col` are null when the error has no position.
 #[derive(Serialize)]
 struct Error<'a> {
-    message: &'a str,
+    message: Cow<'a, str>,
     file: Cow<'a, str>,
     line: Option<usize>,
     col: Option<usize>,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Reporter, message};
+use crate::display::{one_line, terminal_safe};
 use crate::outcome::{Case, FileResult, Status, all_cases};
 
 const SUITE: &str = "udpsh";
@@ -27,18 +28,20 @@ impl Reporter for JunitReport {
 
 fn test_case(c: &Case) -> TestCase {
     let o = c.file;
-    let mut case = TestCase::new(c.name(), status(c));
-    case.set_classname(classname(&o.name))
+    let mut case = TestCase::new(one_line(&c.name()), status(c));
+    case.set_classname(one_line(&classname(&o.name)))
         .set_time(c.duration());
-    case.extra.insert("file".into(), o.name.as_str().into());
-    let mut out = o.output.clone();
+    case.extra
+        .insert("file".into(), one_line(&o.name).as_ref().into());
+    let mut out = terminal_safe(&o.output).into_owned();
     if let Some(capture) = &o.capture {
-        case.add_property(Property::new("capture", capture.display().to_string()));
+        let capture = one_line(&capture.to_string_lossy()).into_owned();
+        case.add_property(Property::new("capture", capture.as_str()));
         // The attachment line GitLab and Jenkins (junit-attachments) link to; on a line of its own.
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
         }
-        out.push_str(&format!("[[ATTACHMENT|{}]]\n", capture.display()));
+        out.push_str(&format!("[[ATTACHMENT|{capture}]]\n"));
     }
     if !out.is_empty() {
         case.set_system_out(out);
@@ -54,12 +57,15 @@ fn status(c: &Case) -> TestCaseStatus {
         Status::Timeout => (NonSuccessKind::Error, "timeout"),
         Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
     };
-    let body = c.failure().map_or(message(c), |f| f.rendered.as_str());
+    let message = message(c);
+    let body = c
+        .failure()
+        .map_or(message.clone(), |f| terminal_safe(&f.rendered));
     let mut status = TestCaseStatus::non_success(kind);
     status
-        .set_message(message(c))
+        .set_message(message.as_ref())
         .set_type(ty)
-        .set_description(body);
+        .set_description(body.as_ref());
     status
 }
 

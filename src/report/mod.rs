@@ -8,12 +8,14 @@ pub mod terminal;
 #[cfg(test)]
 mod sample;
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::display::one_line;
 use crate::outcome::{Case, FileResult, Status, all_cases};
 
 pub use json::JsonReport;
@@ -156,16 +158,17 @@ fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>)
     written
 }
 
-/// The one-line reason a test did not pass, with a default when the runner gave none.
-fn message<'a>(c: &Case<'a>) -> &'a str {
-    match (c.failure(), c.status()) {
-        (Some(f), _) => &f.message,
+/// The one-line reason a test did not pass (escaped: it may quote the network), with a
+/// default when the runner gave none.
+fn message<'a>(c: &Case<'a>) -> Cow<'a, str> {
+    Cow::Borrowed(match (c.failure(), c.status()) {
+        (Some(f), _) => return one_line(&f.message),
         (None, Status::Passed) => "",
         (None, Status::Failed) => "assertion failed",
         (None, Status::Error) => "runtime error",
         (None, Status::Timeout) => "timed out",
         (None, Status::Interrupted) => "interrupted",
-    }
+    })
 }
 
 /// Counts per status, in the order reports list them.

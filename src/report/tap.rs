@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::{Reporter, message};
+use crate::display::one_line;
 use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Streams plain TAP 13, as `prove` and CI TAP plugins read it.
@@ -35,7 +36,7 @@ fn diagnostic(case: &Case, out: &mut dyn Write) -> io::Result<()> {
         Status::Interrupted => ("error", "interrupted"),
     };
     writeln!(out, "  ---")?;
-    writeln!(out, "  message: {}", quote(message(case)))?;
+    writeln!(out, "  message: {}", quote(&message(case)))?;
     writeln!(out, "  severity: {severity}")?;
     writeln!(out, "  status: {status}")?;
     let file = case.failure().map_or(&case.file.path, |f| &f.file);
@@ -51,15 +52,14 @@ fn diagnostic(case: &Case, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  ...")
 }
 
+/// A YAML value: a JSON string (valid YAML) of the escaped text.
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serializes")
+    serde_json::to_string(&one_line(s)).expect("a string always serializes")
 }
 
 /// A test name on one line, with `#` escaped so it is not read as a TAP directive.
 fn description(name: &str) -> String {
-    name.replace('\\', "\\\\")
-        .replace('#', "\\#")
-        .replace(['\n', '\r'], " ")
+    one_line(&name.replace('\\', "\\\\").replace('#', "\\#")).into_owned()
 }
 
 #[cfg(test)]
@@ -130,7 +130,9 @@ mod tests {
 
     #[test]
     fn names_cannot_fake_a_directive_or_break_lines() {
-        assert_eq!(description("a#b\\c\nd.rhai"), "a\\#b\\\\c d.rhai");
+        // A newline is shown escaped (kept, not dropped), so it cannot start a forged line.
+        assert_eq!(description("a#b\\c\nd.rhai"), "a\\#b\\\\c\\nd.rhai");
+        assert_eq!(description("x\x1b]0;pwned\x07"), "x\\x1b]0;pwned\\x07");
         assert_eq!(tap(&[]), "TAP version 13\n1..0\n");
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 
 use super::{Counts, message};
+use crate::display::{one_line, terminal_safe};
 use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Width of the status column: the longest common label, `TIMEOUT`, and a space.
@@ -18,7 +19,11 @@ pub fn result_line(case: &Case, color: bool) -> String {
     let label = status.label();
     let pad = " ".repeat(LABEL_WIDTH.saturating_sub(label.len()));
     let label = paint(label, status_style(status), color);
-    format!("{label}{pad} {} ({})", case.name(), secs(case.duration()))
+    format!(
+        "{label}{pad} {} ({})",
+        one_line(&case.name()),
+        secs(case.duration())
+    )
 }
 
 /// `5 scripts: 3 passed, 1 failed, 1 error in 2.31s`, no newline; after `passed`, non-zero only.
@@ -54,7 +59,7 @@ pub fn failures_section(files: &[FileResult], color: bool) -> String {
     for case in all_cases(files).filter(|c| c.status() != Status::Passed) {
         let status = case.status();
         let label = paint(status.label(), status_style(status), color);
-        let _ = writeln!(text, "---- {label} {} ----", case.name());
+        let _ = writeln!(text, "---- {label} {} ----", one_line(&case.name()));
         match case.failure() {
             Some(f) => text += f.rendered.trim_end_matches('\n'),
             None => text += &format!("error: {}", message(&case)),
@@ -63,12 +68,12 @@ pub fn failures_section(files: &[FileResult], color: bool) -> String {
         let file = case.file;
         if !file.output.is_empty() {
             text += "output:\n";
-            for line in file.output.lines() {
+            for line in terminal_safe(&file.output).lines() {
                 let _ = writeln!(text, "    {line}");
             }
         }
         if let Some(capture) = &file.capture {
-            let _ = writeln!(text, "capture: {}", capture.display());
+            let _ = writeln!(text, "capture: {}", one_line(&capture.to_string_lossy()));
         }
         text.push('\n');
     }

@@ -35,7 +35,10 @@ pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Co
         let source = match std::fs::read_to_string(&file.path) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", file.path.display());
+                crate::display::print_error(format_args!(
+                    "cannot read {}: {e}",
+                    file.path.display()
+                ));
                 failed = true;
                 continue;
             }
@@ -61,7 +64,10 @@ pub fn run_suite(scripts: &[Compiled], shared: Option<Recorder>, opts: &SuiteOpt
     if let Some(dir) = &opts.pcap_dir
         && let Err(e) = std::fs::create_dir_all(dir)
     {
-        eprintln!("error: cannot create capture folder {}: {e}", dir.display());
+        crate::display::print_error(format_args!(
+            "cannot create capture folder {}: {e}",
+            dir.display()
+        ));
         return exit::USAGE;
     }
     let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
@@ -88,7 +94,7 @@ pub fn run_suite(scripts: &[Compiled], shared: Option<Recorder>, opts: &SuiteOpt
     text.push_str(&terminal::summary_line(&outcomes, total, opts.color));
     lines.print(&text);
     if let Err(e) = report::write_reports(&opts.reports, &outcomes, total) {
-        eprintln!("error: {e}");
+        crate::display::print_error(e);
         return exit::ERROR.max(exit_code(&outcomes));
     }
     exit_code(&outcomes)
@@ -130,31 +136,42 @@ fn run_all(
     let workers = opts.jobs.clamp(1, scripts.len().max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
     let progress = Progress::new(live.is_none(), scripts.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(script) = scripts.get(i) else { break };
-                    let recorder = match recorder_for(script, opts, shared) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            lines.print(&format!("error: {e}"));
-                            None
-                        }
-                    };
-                    progress.started(&script.name);
-                    let outcome = script::run(script, &opts.settings, recorder, live.clone());
-                    progress.finished();
-                    report_one(&outcome, opts, workers, lines);
-                    let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
-                    all[i] = Some(outcome);
-                    // As hyperfine does: a run killed later still leaves reports of what ended.
-                    let done: Vec<FileResult> = all.iter().flatten().cloned().collect();
-                    drop(all);
-                    let _ = report::write_report_files(&opts.reports, &done, started.elapsed());
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(script) = scripts.get(i) else { break };
+            let recorder = match recorder_for(script, opts, shared) {
+                Ok(r) => r,
+                Err(e) => {
+                    lines.print(&format!("error: {}", crate::display::one_line(&e)));
+                    None
                 }
-            });
+            };
+            progress.started(&script.name);
+            let outcome = script::run(script, &opts.settings, recorder, live.clone());
+            progress.finished();
+            report_one(&outcome, opts, workers, lines);
+            let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
+            all[i] = Some(outcome);
+            // As hyperfine does: a run killed later still leaves reports of what ended.
+            let done: Vec<FileResult> = all.iter().flatten().cloned().collect();
+            drop(all);
+            let _ = report::write_report_files(&opts.reports, &done, started.elapsed());
+        }
+    };
+    std::thread::scope(|scope| {
+        let started_workers = (0..workers)
+            .filter(|_| {
+                std::thread::Builder::new()
+                    .name("udpsh-worker".into())
+                    .stack_size(api::SCRIPT_STACK)
+                    .spawn_scoped(scope, work)
+                    .is_ok()
+            })
+            .count();
+        // The OS gave no thread at all: run the scripts here.
+        if started_workers == 0 {
+            work();
         }
     });
     results
@@ -187,7 +204,11 @@ impl Progress {
             return;
         }
         let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
-        eprint!("\r\x1b[K[{n}/{}] running {name}…", self.total);
+        eprint!(
+            "\r\x1b[K[{n}/{}] running {}…",
+            self.total,
+            crate::display::one_line(name)
+        );
     }
 
     fn finished(&self) {
@@ -245,14 +266,14 @@ pub fn check(paths: &[PathBuf], color: bool) -> i32 {
     let files = match discover::discover(paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::display::print_error(e);
             return exit::USAGE;
         }
     };
     match compile_all(&files, color) {
         Ok(compiled) => {
             for c in &compiled {
-                println!("ok      {}", c.name);
+                println!("ok      {}", crate::display::one_line(&c.name));
             }
             0
         }

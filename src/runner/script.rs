@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult};
 
-use crate::api::{self, Output, RunCtx, ScriptCtx, VarValue};
+use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
 use crate::outcome::{Attempt, CaseResult, Failure, FileResult, Status};
@@ -42,6 +42,7 @@ pub fn compile(
 
 pub struct RunSettings {
     pub vars: BTreeMap<String, VarValue>,
+    pub limits: Limits,
     pub timeout: Option<Duration>,
     pub verbose: bool,
 }
@@ -67,7 +68,9 @@ pub fn run(
     });
     let stop = Arc::new(Stop::new(settings.timeout));
     let capture = recorder.as_ref().map(|r| r.path().to_path_buf());
-    let run = Arc::new(RunCtx::new(stop.clone(), recorder, settings.verbose, out));
+    let run = Arc::new(
+        RunCtx::new(stop.clone(), recorder, settings.verbose, out).with_limits(settings.limits),
+    );
     let dir = script
         .path
         .parent()
