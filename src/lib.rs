@@ -89,6 +89,10 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
             return exit::USAGE;
         }
     };
+    if let Err(e) = check_outputs(&args, &files) {
+        crate::display::print_error(e);
+        return exit::USAGE;
+    }
     if let Some(pattern) = &args.filter {
         files = discover::filter(files, pattern);
     }
@@ -99,15 +103,41 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         crate::display::print_error("no scripts match");
         return exit::USAGE;
     }
-    let compiled = match runner::compile_all(&files, color) {
+    let compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let shared = match open_capture(args.common.pcap.as_deref()) {
-        Ok(r) => r,
-        Err(code) => return code,
+    let captures = match (&args.pcap_dir, open_capture(args.common.pcap.as_deref())) {
+        (_, Err(code)) => return code,
+        (_, Ok(Some(shared))) => runner::Captures::Shared(shared),
+        (Some(dir), Ok(None)) => {
+            let names: Vec<&str> = compiled.iter().map(|c| c.name.as_str()).collect();
+            match runner::outputs::capture_paths(dir, &names) {
+                Ok(paths) => runner::Captures::PerScript(paths),
+                Err(e) => {
+                    crate::display::print_error(e);
+                    return exit::USAGE;
+                }
+            }
+        }
+        (None, Ok(None)) => runner::Captures::None,
     };
-    runner::run_suite(&compiled, shared, &options::suite(&args, color))
+    runner::run_suite(&compiled, &captures, &options::suite(&args, color))
+}
+
+/// Before anything runs: no output overwrites a script, no two outputs share a file.
+fn check_outputs(args: &cli::RunArgs, files: &[discover::ScriptFile]) -> Result<(), String> {
+    let inputs: Vec<&std::path::Path> = files.iter().map(|f| f.path.as_path()).collect();
+    let mut outputs: Vec<(String, &std::path::Path)> = Vec::new();
+    if let Some(pcap) = &args.common.pcap {
+        outputs.push(("--pcap".into(), pcap));
+    }
+    for spec in &args.reports {
+        if let Some(path) = spec.path() {
+            outputs.push((format!("--report {}", spec.format()), path));
+        }
+    }
+    runner::outputs::check_distinct(&inputs, &outputs)
 }
 
 /// `udpsh -e 'SCRIPT'`: like a one-script run, but quiet unless it fails.
@@ -121,6 +151,10 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
                 return exit::USAGE;
             }
         };
+    if let Some(d) = api::vars::check(&script.ast, &options::vars(common), "<-e>") {
+        eprint!("{}", d.render(&source, color));
+        return exit::USAGE;
+    }
     let recorder = match open_capture(common.pcap.as_deref()) {
         Ok(r) => r,
         Err(code) => return code,

@@ -47,7 +47,6 @@ pub fn repl(common: &Common, color: bool) -> ReplOptions {
 pub fn suite(args: &RunArgs, color: bool) -> SuiteOptions {
     SuiteOptions {
         settings: settings(&args.common),
-        pcap_dir: args.pcap_dir.clone(),
         reports: args.reports.clone(),
         jobs: usize::from(args.jobs),
         quiet: args.quiet,

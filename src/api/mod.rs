@@ -14,9 +14,11 @@ pub mod limits;
 mod load;
 mod registry;
 mod socket;
+pub mod source;
 mod spawn;
 mod thread;
 mod values;
+pub mod vars;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;

@@ -221,6 +221,7 @@ impl Sock {
             src: seen.src,
             dst: seen.dst,
             payload: seen.data,
+            len: seen.len,
             direction: seen.direction,
             comment: recorder
                 .keeps_comments()

@@ -10,6 +10,7 @@ use crate::diagnostic::Diagnostic;
 
 use super::context::{ScriptCtx, VarValue};
 use super::error::{ErrorKind, Fallible, script_error, with_fields};
+use super::source::ReadError;
 use super::thread::SpawnHandle;
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
@@ -66,24 +67,20 @@ fn spawn_closure(ctx: &Arc<ScriptCtx>, mut f: FnPtr) -> Fallible<SpawnHandle> {
 
 fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHandle> {
     let full = clean(&ctx.dir.join(path));
-    let source = std::fs::read_to_string(&full).map_err(|e| {
-        script_error(
-            ErrorKind::File,
-            format!("cannot read script '{}': {e}", full.display()),
-        )
+    let name = full.display().to_string();
+    let source = super::source::read_script(&full, &name).map_err(|e| match e {
+        ReadError::Message(m) => script_error(ErrorKind::File, m),
+        ReadError::Diagnostic(d) => child_failure(&d, ""),
     })?;
     let mut child_vars = ctx.vars.clone();
     for (name, value) in vars {
         child_vars.insert(name.to_string(), VarValue::Value(value));
     }
-    let name = full.display().to_string();
     let dir = full.parent().unwrap_or(Path::new(".")).to_path_buf();
     let child = ScriptCtx::new(ctx.run.clone(), name.clone(), &dir, child_vars);
     let engine = super::engine(&child);
-    let ast = engine.compile(&source).map_err(|e| {
-        let d = super::diagnose::from_parse(&e, &name);
-        child_failure(&d, &source)
-    })?;
+    let ast =
+        super::source::compile(&engine, &source, &name).map_err(|d| child_failure(&d, &source))?;
     let ast = Arc::new(ast);
     child.set_ast(ast.clone());
     let handle = SpawnHandle::start(name.clone(), move || {

@@ -73,6 +73,15 @@ impl ReportSpec {
         }
     }
 
+    /// `junit`, `tap` or `json`.
+    pub fn format(&self) -> &'static str {
+        match self {
+            ReportSpec::Junit(_) => "junit",
+            ReportSpec::Tap(_) => "tap",
+            ReportSpec::Json(_) => "json",
+        }
+    }
+
     /// True when the report takes stdout, so the runner must keep its own lines off it.
     pub fn uses_stdout(&self) -> bool {
         self.path().is_none()

@@ -2,15 +2,18 @@
 //! threads), print one line each, the failures, a summary, and write the reports.
 
 pub mod discover;
+pub mod outputs;
 pub mod script;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::api::{self, Output};
+use crate::api::source::ReadError;
+use crate::api::{self, Output, VarValue};
 use crate::capture::Recorder;
 use crate::outcome::{FileResult, Status, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
@@ -19,7 +22,6 @@ pub use script::{Compiled, RunSettings};
 
 pub struct SuiteOptions {
     pub settings: RunSettings,
-    pub pcap_dir: Option<PathBuf>,
     pub reports: Vec<ReportSpec>,
     pub jobs: usize,
     pub quiet: bool,
@@ -27,23 +29,35 @@ pub struct SuiteOptions {
 }
 
 /// Reads and compiles every script; on any syntax error prints them all and returns `Err(exit::USAGE)`.
-pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Compiled>, i32> {
+/// `--var` values that do not fit their literal `var()` defaults are found here too.
+pub fn compile_all(
+    files: &[discover::ScriptFile],
+    vars: &BTreeMap<String, VarValue>,
+    color: bool,
+) -> Result<Vec<Compiled>, i32> {
     let engine = api::compiler();
     let mut compiled = Vec::new();
     let mut failed = false;
     for file in files {
-        let source = match std::fs::read_to_string(&file.path) {
+        let source = match api::source::read_script(&file.path, &file.name) {
             Ok(s) => s,
-            Err(e) => {
-                crate::display::print_error(format_args!(
-                    "cannot read {}: {e}",
-                    file.path.display()
-                ));
+            Err(ReadError::Message(m)) => {
+                crate::display::print_error(m);
+                failed = true;
+                continue;
+            }
+            Err(ReadError::Diagnostic(d)) => {
+                eprint!("{}", d.render("", color));
                 failed = true;
                 continue;
             }
         };
-        match script::compile(&engine, file.path.clone(), file.name.clone(), &source) {
+        let checked = script::compile(&engine, file.path.clone(), file.name.clone(), &source)
+            .and_then(|c| match api::vars::check(&c.ast, vars, &c.name) {
+                Some(d) => Err(Box::new(d)),
+                None => Ok(c),
+            });
+        match checked {
             Ok(c) => compiled.push(c),
             Err(d) => {
                 eprint!("{}", d.render(&source, color));
@@ -58,25 +72,24 @@ pub fn compile_all(files: &[discover::ScriptFile], color: bool) -> Result<Vec<Co
     }
 }
 
-/// Runs a compiled suite (recording into `shared`, or per script with `--pcap-dir`); returns
-/// the exit code.
-pub fn run_suite(scripts: &[Compiled], shared: Option<Recorder>, opts: &SuiteOptions) -> i32 {
-    if let Some(dir) = &opts.pcap_dir
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        crate::display::print_error(format_args!(
-            "cannot create capture folder {}: {e}",
-            dir.display()
-        ));
-        return exit::USAGE;
-    }
+/// Where a run's datagrams are recorded.
+pub enum Captures {
+    None,
+    /// `--pcap FILE`: every script into one file.
+    Shared(Recorder),
+    /// `--pcap-dir`: the path of each script's capture, in the order of the scripts.
+    PerScript(Vec<PathBuf>),
+}
+
+/// Runs a compiled suite; returns the exit code.
+pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions) -> i32 {
     let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
     let lines = Lines {
         to_stderr: tap_on_stdout,
         lock: Mutex::new(()),
     };
     let started = Instant::now();
-    let outcomes = run_all(scripts, opts, shared.as_ref(), &lines, started);
+    let outcomes = run_all(scripts, opts, captures, &lines, started);
     let total = started.elapsed();
     let mut text = String::new();
     let failures = if streamed_live(opts, &lines) {
@@ -127,7 +140,7 @@ impl Lines {
 fn run_all(
     scripts: &[Compiled],
     opts: &SuiteOptions,
-    shared: Option<&Recorder>,
+    captures: &Captures,
     lines: &Lines,
     started: Instant,
 ) -> Vec<FileResult> {
@@ -140,7 +153,7 @@ fn run_all(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(script) = scripts.get(i) else { break };
-            let recorder = match recorder_for(script, opts, shared) {
+            let recorder = match recorder_for(i, captures) {
                 Ok(r) => r,
                 Err(e) => {
                     lines.print(&format!("error: {}", crate::display::one_line(&e)));
@@ -239,26 +252,14 @@ fn report_one(outcome: &FileResult, opts: &SuiteOptions, workers: usize, lines: 
     lines.print(&text);
 }
 
-fn recorder_for(
-    script: &Compiled,
-    opts: &SuiteOptions,
-    shared: Option<&Recorder>,
-) -> Result<Option<Recorder>, String> {
-    if let Some(dir) = &opts.pcap_dir {
-        let path = dir.join(capture_name(&script.name));
-        return Recorder::create(&path).map(Some).map_err(|e| e.to_string());
+fn recorder_for(i: usize, captures: &Captures) -> Result<Option<Recorder>, String> {
+    match captures {
+        Captures::None => Ok(None),
+        Captures::Shared(r) => Ok(Some(r.clone())),
+        Captures::PerScript(paths) => Recorder::create(&paths[i])
+            .map(Some)
+            .map_err(|e| e.to_string()),
     }
-    Ok(shared.cloned())
-}
-
-/// `scripts/scenarios/chat.rhai` → `scripts_scenarios_chat.pcapng`.
-pub fn capture_name(name: &str) -> String {
-    let stem = name.strip_suffix(".rhai").unwrap_or(name);
-    let flat: String = stem
-        .chars()
-        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
-        .collect();
-    format!("{}.pcapng", flat.trim_start_matches(['.', '_']))
 }
 
 /// `udpsh check`: compile only.
@@ -270,7 +271,7 @@ pub fn check(paths: &[PathBuf], color: bool) -> i32 {
             return exit::USAGE;
         }
     };
-    match compile_all(&files, color) {
+    match compile_all(&files, &BTreeMap::new(), color) {
         Ok(compiled) => {
             for c in &compiled {
                 println!("ok      {}", crate::display::one_line(&c.name));

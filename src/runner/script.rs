@@ -29,15 +29,13 @@ pub fn compile(
     name: String,
     source: &str,
 ) -> Result<Compiled, Box<Diagnostic>> {
-    match engine.compile(source) {
-        Ok(ast) => Ok(Compiled {
-            path,
-            name,
-            source: source.to_string(),
-            ast: Arc::new(ast),
-        }),
-        Err(e) => Err(Box::new(api::diagnose::from_parse(&e, &name))),
-    }
+    let ast = api::source::compile(engine, source, &name)?;
+    Ok(Compiled {
+        path,
+        name,
+        source: source.to_string(),
+        ast: Arc::new(ast),
+    })
 }
 
 pub struct RunSettings {

@@ -82,9 +82,11 @@ fn timeout_stops_a_busy_loop_a_blocked_receive_and_a_catching_loop() {
 
 #[test]
 fn a_bad_var_names_the_variable() {
-    let (code, stdout, _) = run("typed_var.rhai", &["--var", "port=abc"]);
-    assert_eq!(code, Some(3));
-    golden("typed_var.txt", &stdout);
+    // A usage error found before anything runs: exit 2, like any other bad command line.
+    let (code, stdout, stderr) = run("typed_var.rhai", &["--var", "port=abc"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stdout, "", "nothing ran");
+    golden("typed_var.txt", &stderr);
     let (code, stdout, _) = run("typed_var.rhai", &["--var", "port=9000"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("port 9000"), "{stdout}");
