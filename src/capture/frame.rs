@@ -54,7 +54,7 @@ pub(super) fn claim_wire_length(frame: &mut [u8], wire_len: usize) {
             let Ok((mut ip, _)) = etherparse::Ipv4Header::from_slice(&frame[ETH..]) else {
                 return;
             };
-            ip.total_len = (usize::from(ip.header_len()) + 8 + wire_len).min(65_535) as u16;
+            ip.total_len = (ip.header_len() + 8 + wire_len).min(65_535) as u16;
             ip.header_checksum = ip.calc_header_checksum();
             let bytes = ip.to_bytes();
             frame[ETH..ETH + bytes.len()].copy_from_slice(&bytes);

@@ -150,7 +150,7 @@ mod tests {
         std::fs::write(d.join("a.rhai"), "").unwrap();
         std::os::unix::fs::symlink(".", d.join("loop")).unwrap();
         std::os::unix::fs::symlink("a.rhai", d.join("b.rhai")).unwrap();
-        let found = discover(&[d.clone()]).unwrap();
+        let found = discover(std::slice::from_ref(&d)).unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         let fifo = dir.path().join("fifo.rhai");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
