@@ -9,6 +9,7 @@ mod capture;
 mod chat;
 mod echo;
 mod errors;
+mod hardening;
 mod netns;
 mod scenarios;
 mod send_receive;
