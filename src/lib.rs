@@ -1,6 +1,7 @@
 //! udpsh: a scriptable UDP test harness and packet REPL. `main.rs` calls [`run`].
 
 pub mod api;
+pub mod binary;
 pub mod blast;
 pub mod capture;
 pub mod cli;
