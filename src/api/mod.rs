@@ -2,12 +2,15 @@
 //! closing over that script's context.
 
 mod assert;
+mod binary;
+mod bytes;
 mod context;
 mod datagram;
 pub mod docs;
 pub mod error;
 mod helpers;
 mod load;
+mod ranges;
 mod registry;
 mod socket;
 mod spawn;
@@ -15,6 +18,7 @@ mod values;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
+pub use ranges::prepared;
 pub use socket::Sock;
 pub use spawn::SpawnHandle;
 
@@ -45,6 +49,9 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.on_debug(move |text, _, _| out.line(text));
 
     values::register(&mut engine);
+    binary::register(&mut engine);
+    bytes::register(&mut engine);
+    ranges::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
     load::register(&mut engine, ctx);

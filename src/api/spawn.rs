@@ -173,7 +173,7 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
     let dir = full.parent().unwrap_or(Path::new(".")).to_path_buf();
     let child = ScriptCtx::new(ctx.run.clone(), name.clone(), &dir, child_vars);
     let engine = super::engine(&child);
-    let ast = engine.compile(&source).map_err(|e| {
+    let ast = super::prepared(&source, |source| engine.compile(source)).map_err(|e| {
         let d = Diagnostic::from_parse(&e, &name);
         child_failure("compile", &d, &source)
     })?;

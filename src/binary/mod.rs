@@ -3,7 +3,7 @@
 
 mod format;
 mod int;
-mod layout;
+pub mod layout;
 mod pack;
 #[cfg(test)]
 mod tests;

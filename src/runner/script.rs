@@ -41,7 +41,7 @@ pub fn compile(
     name: String,
     source: &str,
 ) -> Result<Compiled, Box<Diagnostic>> {
-    match engine.compile(source) {
+    match api::prepared(source, |source| engine.compile(source)) {
         Ok(ast) => Ok(Compiled {
             path,
             name,
