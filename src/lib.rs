@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod display;
 pub mod net;
 pub mod outcome;
+pub mod protocols;
 pub mod repl;
 pub mod report;
 pub mod runner;
