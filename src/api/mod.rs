@@ -8,8 +8,10 @@ mod context;
 mod datagram;
 pub mod docs;
 pub mod error;
+mod exchange;
 mod helpers;
 mod load;
+pub mod modules;
 mod ranges;
 mod registry;
 mod socket;
@@ -33,6 +35,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.set_optimization_level(OptimizationLevel::Simple);
     engine.set_max_expr_depths(256, 256);
     allow_spawn_keyword(&mut engine);
+    engine.set_module_resolver(modules::Resolver::new(&ctx.dir));
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
         // An atomic load on every operation; the clock only every 1024.

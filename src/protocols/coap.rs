@@ -36,11 +36,21 @@ pub fn method_code(method: &str) -> Option<u8> {
 }
 
 /// A confirmable request for `path` ("/a/b?x=1" → Uri-Path a, b and Uri-Query x=1).
-pub fn request(method: &str, path: &str, mid: u16, token: &[u8], payload: &[u8]) -> Result<Vec<u8>, String> {
-    let code = method_code(method)
-        .ok_or_else(|| format!("'{method}' is not a CoAP method (GET, POST, PUT, DELETE, FETCH, PATCH, iPATCH)"))?;
+pub fn request(
+    method: &str,
+    path: &str,
+    mid: u16,
+    token: &[u8],
+    payload: &[u8],
+) -> Result<Vec<u8>, String> {
+    let code = method_code(method).ok_or_else(|| {
+        format!("'{method}' is not a CoAP method (GET, POST, PUT, DELETE, FETCH, PATCH, iPATCH)")
+    })?;
     if token.len() > 8 {
-        return Err(format!("a CoAP token is at most 8 bytes, got {}", token.len()));
+        return Err(format!(
+            "a CoAP token is at most 8 bytes, got {}",
+            token.len()
+        ));
     }
     let mut p = Packet::new();
     p.header.set_version(1);
@@ -56,7 +66,8 @@ pub fn request(method: &str, path: &str, mid: u16, token: &[u8], payload: &[u8])
         p.add_option(CoapOption::UriQuery, q.as_bytes().to_vec());
     }
     p.payload = payload.to_vec();
-    p.to_bytes().map_err(|e| format!("cannot build the CoAP message: {e}"))
+    p.to_bytes()
+        .map_err(|e| format!("cannot build the CoAP message: {e}"))
 }
 
 fn option_name(number: u16) -> String {
@@ -145,9 +156,17 @@ mod tests {
     fn coap_server_reply_parses() {
         // libcoap's coap-server-notls answering the request above.
         let m = parse(include_bytes!("../../fixtures/protocols/coap_core.bin")).unwrap();
-        assert_eq!((m.mtype.as_str(), m.code.as_str(), m.mid), ("ACK", "2.05", 0x1234));
+        assert_eq!(
+            (m.mtype.as_str(), m.code.as_str(), m.mid),
+            ("ACK", "2.05", 0x1234)
+        );
         assert_eq!(m.token, vec![0xab]);
-        assert!(m.options.contains(&("Content-Format".into(), OptionValue::Int(40))), "{:?}", m.options);
+        assert!(
+            m.options
+                .contains(&("Content-Format".into(), OptionValue::Int(40))),
+            "{:?}",
+            m.options
+        );
         assert!(String::from_utf8_lossy(&m.payload).contains("</time>"));
         assert!(parse(&[0x41]).is_err());
     }

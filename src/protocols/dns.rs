@@ -4,7 +4,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use simple_dns::rdata::RData;
-use simple_dns::{CLASS, Name, Packet, PacketFlag, QCLASS, QTYPE, Question as DnsQuestion, RCODE, TYPE};
+use simple_dns::{
+    CLASS, Name, Packet, PacketFlag, QCLASS, QTYPE, Question as DnsQuestion, RCODE, TYPE,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Question {
@@ -117,9 +119,12 @@ pub fn query(id: u16, name: &str, qtype: &str) -> Result<Vec<u8>, String> {
     };
     let mut packet = Packet::new_query(id);
     packet.set_flags(PacketFlag::RECURSION_DESIRED);
-    packet
-        .questions
-        .push(DnsQuestion::new(qname, qtype, QCLASS::CLASS(CLASS::IN), false));
+    packet.questions.push(DnsQuestion::new(
+        qname,
+        qtype,
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
     packet
         .build_bytes_vec()
         .map_err(|e| format!("cannot build the query: {e}"))

@@ -63,14 +63,23 @@ fn short_float(raw: u32) -> f64 {
 
 pub fn parse(b: &[u8]) -> Result<Packet, String> {
     if b.len() < 48 {
-        return Err(format!("an NTP packet is at least 48 bytes, got {}", b.len()));
+        return Err(format!(
+            "an NTP packet is at least 48 bytes, got {}",
+            b.len()
+        ));
     }
     let stratum = b[1];
     let id = &b[12..16];
     let ref_id = if stratum <= 1 {
         id.iter()
             .take_while(|c| **c != 0)
-            .map(|c| if c.is_ascii_graphic() { *c as char } else { '?' })
+            .map(|c| {
+                if c.is_ascii_graphic() {
+                    *c as char
+                } else {
+                    '?'
+                }
+            })
             .collect()
     } else {
         format!("{}.{}.{}.{}", id[0], id[1], id[2], id[3])

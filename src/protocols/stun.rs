@@ -56,7 +56,10 @@ fn address(value: &[u8], xor: Option<&[u8; 16]>) -> Option<String> {
 
 pub fn parse(b: &[u8]) -> Result<Message, String> {
     if b.len() < 20 {
-        return Err(format!("a STUN message is at least 20 bytes, got {}", b.len()));
+        return Err(format!(
+            "a STUN message is at least 20 bytes, got {}",
+            b.len()
+        ));
     }
     let kind = u16::from_be_bytes([b[0], b[1]]);
     let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
@@ -126,7 +129,10 @@ mod tests {
         let m = parse(include_bytes!("../../fixtures/protocols/stun_reply.bin")).unwrap();
         assert_eq!(m.kind, "Binding Success Response");
         assert_eq!(m.transaction, std::array::from_fn(|i| i as u8 + 1));
-        assert!(m.mapped.as_deref().unwrap().starts_with("127.0.0.1:"), "{m:?}");
+        assert!(
+            m.mapped.as_deref().unwrap().starts_with("127.0.0.1:"),
+            "{m:?}"
+        );
         assert!(parse(&[0; 19]).is_err());
         assert!(parse(&[0; 20]).is_err());
     }

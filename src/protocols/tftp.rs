@@ -51,7 +51,10 @@ fn text(b: &[u8]) -> (String, &[u8]) {
 
 pub fn parse(b: &[u8]) -> Result<Packet, String> {
     if b.len() < 4 && !(b.len() >= 2 && matches!(b[1], 1 | 2)) {
-        return Err(format!("a TFTP packet is at least 4 bytes, got {}", b.len()));
+        return Err(format!(
+            "a TFTP packet is at least 4 bytes, got {}",
+            b.len()
+        ));
     }
     let op = u16::from_be_bytes([b[0], b[1]]);
     let block = || u16::from_be_bytes([b[2], b[3]]);
@@ -84,17 +87,32 @@ mod tests {
 
     #[test]
     fn packets_round_trip() {
-        assert_eq!(read_request("a.txt").unwrap(), b"\x00\x01a.txt\x00octet\x00");
+        assert_eq!(
+            read_request("a.txt").unwrap(),
+            b"\x00\x01a.txt\x00octet\x00"
+        );
         assert_eq!(
             parse(&write_request("b").unwrap()).unwrap(),
-            Packet::Write { file: "b".into(), mode: "octet".into() }
+            Packet::Write {
+                file: "b".into(),
+                mode: "octet".into()
+            }
         );
-        assert_eq!(parse(&data(7, b"xy")).unwrap(), Packet::Data { block: 7, data: b"xy".to_vec() });
+        assert_eq!(
+            parse(&data(7, b"xy")).unwrap(),
+            Packet::Data {
+                block: 7,
+                data: b"xy".to_vec()
+            }
+        );
         assert_eq!(parse(&ack(9)).unwrap(), Packet::Ack { block: 9 });
         // in.tftpd's answer to a missing file.
         assert_eq!(
             parse(b"\x00\x05\x00\x01File not found\x00").unwrap(),
-            Packet::Error { code: 1, message: "File not found".into() }
+            Packet::Error {
+                code: 1,
+                message: "File not found".into()
+            }
         );
         assert!(parse(b"\x00\x09\x00\x00").is_err());
         assert!(parse(b"\x00").is_err());
