@@ -4,12 +4,14 @@
 
 mod support;
 
+mod binary;
 mod broadcast;
 mod capture;
 mod chat;
 mod echo;
 mod errors;
 mod netns;
+mod protocols;
 mod scenarios;
 mod send_receive;
 mod suite;
