@@ -295,7 +295,7 @@ fn check_approx(
         number(expected, "expected")?,
         number(tolerance, "tolerance")?,
     );
-    if !(t >= 0.0) {
+    if t.is_nan() || t < 0.0 {
         return Err(script_error(
             "value",
             format!("assert_approx: tolerance must be 0 or more, not {t}"),

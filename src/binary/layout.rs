@@ -21,6 +21,9 @@ pub struct Layout {
     pub fields: Vec<Field>,
 }
 
+/// One field's name, definition and values, from [`Layout::unpack`].
+pub type Unpacked<'a> = (&'a str, &'a Field, Vec<Value>);
+
 /// The key for the bytes after the layout, in `unpack` and (optionally) `pack`.
 pub const REST: &str = "rest";
 
@@ -131,7 +134,7 @@ impl Layout {
     }
 
     /// Name → values (one, or `many`) and the bytes after the layout.
-    pub fn unpack(&self, data: &[u8]) -> Result<(Vec<(&str, &Field, Vec<Value>)>, Vec<u8>)> {
+    pub fn unpack(&self, data: &[u8]) -> Result<(Vec<Unpacked<'_>>, Vec<u8>)> {
         let size = self.size();
         if data.len() < size {
             return err(format!(
