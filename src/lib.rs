@@ -1,6 +1,7 @@
 //! udpsh: a scriptable UDP test harness and packet REPL. `main.rs` calls [`run`].
 
 pub mod api;
+pub mod binary;
 pub mod blast;
 pub mod capture;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod kind;
 pub mod net;
 pub mod options;
 pub mod outcome;
+pub mod protocols;
 pub mod repl;
 pub mod report;
 pub mod runner;

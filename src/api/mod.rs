@@ -3,15 +3,20 @@
 
 mod assert;
 pub mod background;
+mod binary;
+mod bytes;
 mod context;
 mod datagram;
 pub mod diagnose;
 pub mod docs;
 pub mod error;
+mod exchange;
 mod files;
 mod helpers;
 pub mod limits;
 mod load;
+pub mod modules;
+mod ranges;
 mod registry;
 mod socket;
 pub mod source;
@@ -23,6 +28,7 @@ pub mod vars;
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
 pub use limits::Limits;
+pub use ranges::prepared;
 pub use socket::Sock;
 pub use thread::{SCRIPT_STACK, SpawnHandle};
 
@@ -42,6 +48,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.set_max_expr_depths(256, 256);
     ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
+    engine.set_module_resolver(modules::Resolver::new(&ctx.dir));
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
         // An atomic load on every operation; the clock only every 1024.
@@ -58,6 +65,9 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.on_debug(move |text, _, _| out.line(text));
 
     values::register(&mut engine);
+    binary::register(&mut engine);
+    bytes::register(&mut engine);
+    ranges::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
     load::register(&mut engine, ctx);

@@ -41,10 +41,10 @@ pub fn read_script(path: &Path, name: &str) -> Result<String, ReadError> {
     })
 }
 
-/// Compiles a script, refusing what Rhai lets through: a block comment never closed.
+/// Compiles a script (range indexes rewritten, see `ranges`), refusing what Rhai lets
+/// through: a block comment never closed.
 pub fn compile(engine: &Engine, source: &str, name: &str) -> Result<rhai::AST, Box<Diagnostic>> {
-    let ast = engine
-        .compile(source)
+    let ast = super::prepared(source, |source| engine.compile(source))
         .map_err(|e| Box::new(super::diagnose::from_parse(&e, name)))?;
     match unterminated_comment(engine, source, name) {
         Some(d) => Err(Box::new(d)),

@@ -181,7 +181,9 @@ impl Session {
             first_line: self.lines + 1,
         });
         self.lines += source.lines().count().max(1);
-        let compiled = match self.engine.compile_with_scope(&self.scope, source) {
+        let compiled = match crate::api::prepared(source, |source| {
+            self.engine.compile_with_scope(&self.scope, source)
+        }) {
             Ok(ast) => ast,
             Err(e) => {
                 let d = api::diagnose::from_parse(&e, self.file);

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod binary;
 mod broadcast;
 mod capture;
 mod chat;
@@ -11,6 +12,7 @@ mod echo;
 mod errors;
 mod hardening;
 mod netns;
+mod protocols;
 mod scenarios;
 mod send_receive;
 mod suite;
