@@ -1,4 +1,5 @@
-//! A fluent driver for the `udpsh` binary, the Python ports of the seed programs, and UDP peers
+//! A fluent driver for the `udpsh` binary (script files, inline scripts, `-e`, the REPL piped or
+//! in a pty, inside a network namespace), the Python ports of the seed programs, and UDP peers
 //! written in Rust — everything on loopback, every port picked by the OS.
 
 #![allow(dead_code)]
