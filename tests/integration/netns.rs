@@ -3,15 +3,12 @@
 //! That address may never leave such namespaces, so the test skips unless it can make them
 //! (root, iproute2, `ip netns add` working).
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// How long the test waits for a child in a namespace before killing it.
-const DEADLINE: Duration = Duration::from_secs(20);
 /// Any port works: the namespaces are private to this test.
 const PORT: u16 = 7788;
 /// The responder's end of the veth pair (10.0.0.0/8, only inside the namespaces).
@@ -79,29 +76,17 @@ fn limited_broadcast_between_namespaces_reaches_echo_server() {
         "veth1",
     ]);
 
-    let port = PORT.to_string();
-    let responder = responder_ns.udpsh(&[
-        "run",
-        "--timeout",
-        SCRIPT_TIMEOUT,
-        "scripts/echo_server.rhai",
-        "--var",
-        &format!("port={port}"),
-        "--var",
-        "count=2",
-    ]);
+    let responder = Udpsh::run("scripts/echo_server.rhai")
+        .var("port", PORT)
+        .var("count", 2)
+        .in_netns(&responder_ns.0)
+        .spawn();
     responder_ns.wait_bound(PORT);
-    let sender = sender_ns
-        .udpsh(&[
-            "--timeout",
-            SCRIPT_TIMEOUT,
-            "--var",
-            &format!("port={port}"),
-            "-e",
-            SENDER,
-        ])
-        .finish();
-    let from = format!("Hi from {RESPONDER_IP}:{port}");
+    let sender = Udpsh::eval(SENDER)
+        .var("port", PORT)
+        .in_netns(&sender_ns.0)
+        .output();
+    let from = format!("Hi from {RESPONDER_IP}:{PORT}");
     sender
         .success()
         .stdout_has(&format!("broadcast(data, port): {from}"))
@@ -179,27 +164,6 @@ impl Netns {
         ip(&[&["-n", &self.0], args].concat());
     }
 
-    /// `ip netns exec NS udpsh ARGS`, from the repo root, killed on drop.
-    fn udpsh(&self, args: &[&str]) -> InNetns {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, env!("CARGO_BIN_EXE_udpsh")])
-            .args(args)
-            .current_dir(repo())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let label = format!("ip netns exec {} udpsh {}", self.0, args.join(" "));
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting `{label}`: {e}"));
-        InNetns {
-            label,
-            child,
-            started: Instant::now(),
-        }
-    }
-
     /// Waits until a socket in this namespace is bound to UDP `port`.
     fn wait_bound(&self, port: u16) {
         let needle = format!(":{port:04X}");
@@ -228,55 +192,4 @@ impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
-}
-
-/// A udpsh in a namespace (`ip netns exec` execs it: same process), killed if still running
-/// when dropped.
-struct InNetns {
-    label: String,
-    child: Child,
-    started: Instant,
-}
-
-impl InNetns {
-    /// Waits for it to end (killing it after [`DEADLINE`]); its output is small, so the pipes
-    /// are read at the end.
-    fn finish(mut self) -> Output {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the child") {
-                break Some(status);
-            }
-            if self.started.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        let stdout = drain(self.child.stdout.take());
-        let stderr = drain(self.child.stderr.take());
-        Output {
-            label: self.label.clone(),
-            code: status.and_then(|s| s.code()),
-            stdout,
-            stderr,
-            elapsed: self.started.elapsed(),
-        }
-    }
-}
-
-impl Drop for InNetns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// What is left in a child's pipe, as text.
-fn drain(pipe: Option<impl Read>) -> String {
-    let mut text = String::new();
-    if let Some(mut p) = pipe {
-        let _ = p.read_to_string(&mut text);
-    }
-    text
 }
