@@ -43,6 +43,7 @@ pub fn from_eval(err: &EvalAltResult, file: &str) -> Diagnostic {
     };
     let (line, col) = line_col(pos);
     let described = describe(inner);
+    notes.extend(described.notes);
     Diagnostic {
         kind: described.kind,
         stop: described.stop,
@@ -64,6 +65,8 @@ struct Described {
     stop: Option<StopReason>,
     message: String,
     detail: Option<String>,
+    /// What exists instead, a did-you-mean, a hint for Python habits.
+    notes: Vec<String>,
 }
 
 /// Kind, message and detail of the innermost error.
@@ -73,6 +76,7 @@ fn describe(err: &EvalAltResult) -> Described {
         stop: None,
         message,
         detail: None,
+        notes: Vec::new(),
     };
     match err {
         EvalAltResult::ErrorRuntime(value, _) => {
@@ -85,6 +89,7 @@ fn describe(err: &EvalAltResult) -> Described {
                     stop: None,
                     message,
                     detail,
+                    notes: Vec::new(),
                 };
             }
             plain(ErrorKind::Script, format!("uncaught throw: {value}"))
@@ -107,6 +112,7 @@ fn describe(err: &EvalAltResult) -> Described {
                 stop: reason,
                 message,
                 detail: None,
+                notes: Vec::new(),
             }
         }
         EvalAltResult::ErrorDataTooLarge(what, _) => plain(
@@ -116,7 +122,14 @@ fn describe(err: &EvalAltResult) -> Described {
                 what.to_lowercase()
             ),
         ),
-        other => plain(ErrorKind::Script, without_position(&other.to_string())),
+        other => {
+            let (message, notes) = super::explain::rhai_error(other)
+                .unwrap_or_else(|| (without_position(&other.to_string()), Vec::new()));
+            Described {
+                notes,
+                ..plain(ErrorKind::Script, message)
+            }
+        }
     }
 }
 

@@ -580,15 +580,15 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "watch",
         Method(Socket),
-        "s.watch()   (REPL only; also :watch s)",
-        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type. A line you run has the socket to itself.",
-        "let s = udp(\"127.0.0.1:9000\"); s.watch();",
+        "s.watch() / s.watch(|d| format) / s.watch(#{compact, filter, format})   (REPL; also :watch s)",
+        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type: one line each with compact: true, the value of format(d) if given, only those where filter(d) is true. A line you run has the socket to itself. Under udpsh run it does nothing, so saved sessions replay.",
+        "let s = udp(\"127.0.0.1:9000\"); s.watch();\ns.watch(|d| hdr.unpack(d.data));\ns.watch(#{compact: true, filter: |d| d.port == 5000});",
     ),
     entry(
         "unwatch",
         Method(Socket),
-        "s.unwatch()   (REPL only; also :unwatch s)",
-        "Stops watching the socket.",
+        "s.unwatch()   (REPL; also :unwatch s)",
+        "Stops watching the socket (does nothing under udpsh run).",
         "s.unwatch();",
     ),
     // ---- impairment proxy and replay (issue 12) go here ----
@@ -621,6 +621,13 @@ pub const ENTRIES: &[Entry] = &[
         "d.ip",
     ),
     entry(
+        "port",
+        Property(Datagram),
+        "d.port → int",
+        "The sender's port.",
+        "d.port",
+    ),
+    entry(
         "len",
         Property(Datagram),
         "d.len → int",
@@ -647,6 +654,73 @@ pub const ENTRIES: &[Entry] = &[
 pub fn lookup(name: &str) -> Vec<&'static Entry> {
     ENTRIES.iter().filter(|e| e.name == name).collect()
 }
+
+/// A subject of `:help TOPIC` that no single entry covers.
+pub struct Topic {
+    pub name: &'static str,
+    /// One line, for the list of topics.
+    pub summary: &'static str,
+    pub text: &'static str,
+}
+
+pub const TOPICS: &[Topic] = &[
+    Topic {
+        name: "blob",
+        summary: "bytes: making, slicing, appending, comparing",
+        text: "A blob is bytes, as Python's bytes. Make one with blob(n), blob(n, byte), hex(\"de ad\"), \"text\".to_blob(), pack(...), or take d.data of a datagram.
+b.len()  b[0] (an integer)  b[2..6]  b[6..]  b.slice(2, 4) (sub-blobs)
+b + \"text\" and b += \"text\" append the UTF-8 bytes and stay a blob; b.push(0x0a) appends a byte; b1 + b2 joins.
+to_hex(b)  hexdump(b)  b.as_string() (text, lossy)  b.parse_be_int(0, 2)  b.write_be(0, 2, v)
+assert_eq(b1, b2) shows the first differing offset. :help pack for struct codes.",
+    },
+    Topic {
+        name: "pack",
+        summary: "Python struct codes: pack, unpack, calcsize, layout",
+        text: "pack(fmt, v1, v2, ...) → blob, unpack(fmt, blob) → array, unpack_from(fmt, blob, offset), calcsize(fmt), as Python's struct.
+Codes: x pad byte, c char, b/B int8, ? bool, h/H 16-bit, i/I l/L 32-bit, q/Q 64-bit, f/d float, Ns N bytes (padded with zeros, never cut), Np pascal string; a count repeats: 3H.
+Byte order: ! or > network (big-endian; also what no prefix means), < little, = and @ native; never any alignment padding.
+A value out of range, a wrong count or a blob of the wrong length is an error of kind value saying what was expected.
+Named fields: let hdr = layout(\"!H type, I seq, 2x, 8s tag\"); hdr.unpack(d.data) → #{type, seq, tag, rest}; hdr.pack(#{type: 1, seq: 5, tag: \"pos\"}); hdr.size.",
+    },
+    Topic {
+        name: "errors",
+        summary: "error kinds, what raises them, how to catch them",
+        text: "Every udpsh error has a kind and a message; try { ... } catch (e) { ... } catches it, with e.kind and e.message. Rhai's own errors (an unknown function, a wrong type) arrive as #{message, line, position} and count as kind script. In udpsh run an uncaught assertion ends the script with exit 1, any other error with exit 3.
+The kinds:",
+    },
+    Topic {
+        name: "try",
+        summary: "catching an error: try / catch / throw",
+        text: "try { s.recvfrom(1024) } catch (e) { print(e.kind) }
+try is a statement, not an expression: `let r = try ...` does not parse; assign inside the blocks instead:
+  let r = (); try { r = s.recvfrom(1024).text } catch (e) { r = e.kind }
+At the REPL a try/catch line shows the value of the block that ran.
+e.kind is \"timeout\", \"refused\", \"value\", ... (:help errors); e.message says what happened. throw \"text\" or throw #{kind: \"value\", message: \"...\"} raises one.",
+    },
+    Topic {
+        name: "strings",
+        summary: "text: templates, splitting, searching, bytes",
+        text: "\"text\" or `backticks` (which span lines and fill in ${x}): `port ${p}`. + joins strings; a number needs x.to_string() or a template.
+s.len()  s.contains(\"x\")  s.starts_with(\"x\")  s.ends_with(\"x\")  s.index_of(\"x\")  s.split(\",\")  s.sub_string(0, 3)  s[0..3]  s.replace(\"a\", \"b\")  s.to_upper()  s.to_lower()  parse_int(s)  parse_float(s)
+trim() changes the string in place and returns (): s.trim(); then use s.
+Bytes: s.to_blob() (UTF-8), and sendto sends a string as its UTF-8 bytes; a datagram's d.text is its payload as text.",
+    },
+    Topic {
+        name: "arrays",
+        summary: "lists: push, map, filter, for loops",
+        text: "let a = [1, 2, 3];  a.push(4);  a.pop();  a.len();  a[0];  a[1..3];  a.contains(2);  a.index_of(2)
+a.map(|x| x * 2)  a.filter(|x| x > 1)  a.reduce(|sum, x| sum + x, 0)  a.sort()  a.reverse()  a.insert(0, x)  a.remove(0)
+for x in a { print(x) }   for i in 0..a.len() { print(a[i]) }
+s.collect(2.0) returns an array of datagrams; unpack returns an array of values.",
+    },
+    Topic {
+        name: "modules",
+        summary: "import \"udpsh/dns\" and the other built-in protocol modules",
+        text: "import \"udpsh/dns\" as dns; then dns::query(...), dns::parse(...), dns::ask(...). Built in: udpsh/dns, udpsh/ntp, udpsh/stun, udpsh/coap, udpsh/tftp (:help dns::ask and so on, or complete dns::<Tab>).
+import \"helpers\" as h; loads helpers.rhai from the importing script's folder (the current folder at the REPL).
+At the REPL an import stays for the rest of the session.",
+    },
+];
 
 #[cfg(test)]
 mod tests {

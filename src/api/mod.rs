@@ -11,7 +11,9 @@ pub mod diagnose;
 pub mod docs;
 pub mod error;
 mod exchange;
+pub mod explain;
 mod files;
+pub mod forms;
 mod helpers;
 pub mod limits;
 mod load;
@@ -24,6 +26,7 @@ mod spawn;
 mod thread;
 mod values;
 pub mod vars;
+mod watch;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
@@ -75,6 +78,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
+    watch::register(&mut engine);
     engine
 }
 
