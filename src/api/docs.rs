@@ -581,14 +581,14 @@ pub const ENTRIES: &[Entry] = &[
         "watch",
         Method(Socket),
         "s.watch() / s.watch(|d| format) / s.watch(#{compact, filter, format})   (REPL; also :watch s)",
-        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type: one line each with compact: true, the value of format(d) if given, only those where filter(d) is true. A line you run has the socket to itself. Under udpsh run it does nothing, so saved sessions replay.",
+        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type: one line each with compact: true, the value of format(d) if given, only those where filter(d) is true. A line you run has the socket to itself. Under udpsh run it does nothing (and unwatch drops the datagrams waiting), so saved sessions replay.",
         "let s = udp(\"127.0.0.1:9000\"); s.watch();\ns.watch(|d| hdr.unpack(d.data));\ns.watch(#{compact: true, filter: |d| d.port == 5000});",
     ),
     entry(
         "unwatch",
         Method(Socket),
         "s.unwatch()   (REPL; also :unwatch s)",
-        "Stops watching the socket (does nothing under udpsh run).",
+        "Stops watching the socket. Under udpsh run it drops the datagrams waiting on it, which the REPL's watch would have taken.",
         "s.unwatch();",
     ),
     // ---- impairment proxy and replay (issue 12) go here ----

@@ -78,7 +78,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
-    watch::register(&mut engine);
+    watch::register(&mut engine, ctx);
     engine
 }
 

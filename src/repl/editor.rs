@@ -239,7 +239,7 @@ impl ReplHelper {
             return None;
         }
         // An odd number of quotes before: the string is open at the cursor.
-        if before.matches('"').count() % 2 == 0 {
+        if before.matches('"').count().is_multiple_of(2) {
             return None;
         }
         let (at, found) = paths(partial);

@@ -45,15 +45,7 @@ pub fn run(opts: Options) -> i32 {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    let keys = if super::dumb_terminal() {
-        "Ctrl-D exits"
-    } else {
-        "Tab completes, Ctrl-D exits"
-    };
-    println!(
-        "udpsh {} — Rhai with UDP sockets. :help for help, {keys}.",
-        env!("CARGO_PKG_VERSION")
-    );
+    println!("{}", banner(super::dumb_terminal()));
     loop {
         let prompt = Prompt::new(session.next_number(), color);
         let Some(input) = read_input(&mut editor, &session, &prompt, &empty_line) else {
@@ -106,6 +98,19 @@ pub fn run(opts: Options) -> i32 {
     }
     session.finish();
     0
+}
+
+/// The first line; under TERM=dumb rustyline edits nothing, so Tab is not promised.
+fn banner(dumb: bool) -> String {
+    let keys = if dumb {
+        "Ctrl-D exits"
+    } else {
+        "Tab completes, Ctrl-D exits"
+    };
+    format!(
+        "udpsh {} — Rhai with UDP sockets. :help for help, {keys}.",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// `[3] udpsh> ` and, for the lines of an unfinished input, `      ...> ` as wide.
@@ -280,5 +285,29 @@ impl ConditionalEventHandler for CtrlC {
     fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
         self.0.store(ctx.line().is_empty(), Ordering::Relaxed);
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dumb_terminal_is_not_promised_tab() {
+        assert!(banner(false).contains("Tab completes"));
+        assert!(!banner(true).contains("Tab"));
+        assert!(!super::super::help::overview(88, false).contains("Tab completes"));
+    }
+
+    #[test]
+    fn continuation_lines_get_the_indentation() {
+        assert_eq!(indented("x + 1", "    "), "    x + 1");
+        assert_eq!(indented("  x + 1", "    "), "  x + 1");
+        assert_eq!(indented("}", "        "), "    }");
+        assert_eq!(indented("lines`", ""), "lines`");
+        let p = Prompt::new(12, false);
+        assert_eq!(p.first.0, "[12] udpsh> ");
+        assert_eq!(p.more.0.chars().count(), p.first.0.chars().count());
+        assert!(p.more.0.ends_with("...> "));
     }
 }

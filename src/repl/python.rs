@@ -88,7 +88,18 @@ fn import_hint(module: &str) -> &'static str {
 }
 
 /// A hint for an input that failed, when it looks like Python.
-pub fn after_failure(input: &str) -> Option<&'static str> {
+pub fn after_failure(input: &str) -> Option<String> {
+    hint_for(input).map(|h| match assignment_target(input.trim()) {
+        Some(name) if h.starts_with(NEEDS_LET) => {
+            format!("a new variable needs let: let {name} = ... (then {name} = ... changes it)")
+        }
+        _ => h.to_string(),
+    })
+}
+
+const NEEDS_LET: &str = "a new variable needs let";
+
+fn hint_for(input: &str) -> Option<&'static str> {
     let text = input.trim();
     let first = text.lines().next().unwrap_or("");
     if tuple_assignment(first) {
@@ -110,7 +121,47 @@ pub fn after_failure(input: &str) -> Option<&'static str> {
     if first.starts_with("while True") || first.starts_with("if True") {
         return Some("Rhai writes true, and braces: while true { ... }");
     }
+    let keyword = first.split_whitespace().next().unwrap_or("");
+    if first.trim_end().ends_with(':')
+        && matches!(
+            keyword,
+            "if" | "elif" | "else" | "for" | "while" | "try" | "except"
+        )
+    {
+        return Some("blocks are in braces, not after a colon: if x == () { ... } else { ... }");
+    }
+    if tuple_address(first) {
+        return Some(
+            "an address is one string, \"127.0.0.1:9999\", or host and port apart: s.sendto(data, \"127.0.0.1\", 9999)",
+        );
+    }
+    if assignment_target(first).is_some() {
+        return Some(NEEDS_LET);
+    }
     None
+}
+
+/// `("127.0.0.1", 9999)`: Python's address tuple.
+fn tuple_address(line: &str) -> bool {
+    let Ok(re) = regex::Regex::new(r#"\(\s*"[^"]*"\s*,\s*\d+\s*\)"#) else {
+        return false;
+    };
+    re.find_iter(line).any(|m| {
+        // Not the arguments of a call (`udp("", 8888)`): a parenthesis right after a name.
+        let before = line[..m.start()].trim_end();
+        !before.ends_with(|c: char| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// `x = 5` (not `x == 5`, not `let x = 5`): the name assigned.
+fn assignment_target(line: &str) -> Option<&str> {
+    let (left, right) = line.split_once('=')?;
+    let name = left.trim();
+    (!right.starts_with('=')
+        && !name.is_empty()
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !name.starts_with(char::is_numeric))
+    .then_some(name)
 }
 
 /// `a, b = ...` or `let a, b = ...`.
@@ -168,5 +219,14 @@ mod tests {
         assert!(after_failure("let data, addr = s.recvfrom(1024)").is_some());
         assert!(after_failure("let x = f(a, b)").is_none());
         assert!(after_failure("print \"hi\"").is_some());
+        assert!(
+            after_failure("s.sendto(\"x\", (\"127.0.0.1\", 9999))")
+                .unwrap()
+                .contains("127.0.0.1:9999")
+        );
+        assert!(after_failure("let s = udp(\"\", 8888)").is_none());
+        assert!(after_failure("if x == None:").unwrap().contains("braces"));
+        assert!(after_failure("x = 5").unwrap().contains("let x = ..."));
+        assert!(after_failure("x == 5").is_none());
     }
 }

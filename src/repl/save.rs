@@ -8,7 +8,8 @@
 //!   input sets one itself or the socket serves a `spawn`ed thread: every receive of the
 //!   replay ends with a `timeout` error instead of waiting forever. A later settimeout in
 //!   the script still wins.
-//! - `watch`/`unwatch` stay: under `udpsh run` they do nothing.
+//! - `watch`/`unwatch` stay: under `udpsh run` watch does nothing and unwatch drops the
+//!   datagrams waiting, which the REPL's watch took.
 
 use std::collections::HashMap;
 
@@ -72,8 +73,10 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
         timeouts: Vec::new(),
         redefined: Vec::new(),
     };
-    for ((name, _), &at) in &last {
-        let first = defs.iter().position(|l| l.iter().any(|d| &d.name == name));
+    for ((name, arity), &at) in &last {
+        let first = defs
+            .iter()
+            .position(|l| l.iter().any(|d| &d.name == name && d.arity == *arity));
         let called_between = first.is_some_and(|first| {
             first < at
                 && inputs[first..at].iter().any(|i| {
@@ -134,7 +137,8 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
     let mut header = format!(
         "// Saved from the udpsh REPL; run with: udpsh run {path}\n\
          // Sockets made here without a timeout get settimeout({REPLAY_TIMEOUT}) so that no receive\n\
-         // waits forever; watch()/unwatch() do nothing under udpsh run.\n"
+         // waits forever. Under udpsh run watch() does nothing and unwatch() drops the\n\
+         // datagrams waiting (in the REPL the watch took them).\n"
     );
     for name in &saved.redefined {
         header.push_str(&format!(
@@ -392,6 +396,7 @@ mod tests {
         ];
         let saved = script(&e, &inputs, "t.rhai");
         assert_eq!((saved.inputs, saved.failed), (4, 1));
+        assert_eq!(saved.redefined, ["f"]);
         let text = &saved.text;
         assert!(
             text.contains("// fn f: defined again in input #3, which is kept\nlet a = f(1);"),

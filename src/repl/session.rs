@@ -559,6 +559,7 @@ impl Session {
             );
         }
         if let EvalAltResult::ErrorVariableNotFound(name, _) = innermost(err)
+            && name.chars().count() >= 3
             && let Some(meant) = api::forms::nearest(
                 name,
                 self.variables()
@@ -693,9 +694,9 @@ impl Session {
 /// A hint when the input looks like Python.
 fn python_note(d: &mut Diagnostic, source: &str) {
     if let Some(hint) = super::python::after_failure(source)
-        && !d.notes.iter().any(|n| n == hint)
+        && !d.notes.contains(&hint)
     {
-        d.notes.push(hint.to_string());
+        d.notes.push(hint);
     }
 }
 

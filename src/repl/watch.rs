@@ -353,7 +353,13 @@ impl Job {
             });
         }
         if how.compact {
-            return Some(format!("{when}{}", show::datagram_line(d)));
+            // One line: text when it reads as text, else its first bytes in hex.
+            return Some(format!(
+                "{when}{} from {} ({})",
+                display::payload_summary(&d.data),
+                d.from,
+                show::bytes(d.len)
+            ));
         }
         Some(show::datagram(d))
     }

@@ -199,6 +199,18 @@ fn colour_and_hints_on_a_terminal_never_with_no_color() {
     repl.expect("\x1b[2mbufsize) → datagram\x1b[0m");
     repl.ctrl_c();
     repl.expect(COLOR_PROMPT);
+    // Right after `(` the parameters win over the history's `s.gettimeout()`.
+    repl.line("s.gettimeout()");
+    repl.expect(COLOR_PROMPT);
+    repl.type_text("s.gettimeout(");
+    repl.expect("\x1b[2m) → float or ()\x1b[0m");
+    repl.ctrl_c();
+    repl.expect(COLOR_PROMPT);
+    // Elsewhere, history.
+    repl.type_text("s.getti");
+    repl.expect("\x1b[2mmeout()\x1b[0m");
+    repl.ctrl_c();
+    repl.expect(COLOR_PROMPT);
     assert!(repl.transcript().windows(5).any(|w| w == b"\x1b[35m"));
 
     let mut plain = repl_in(home.path());
@@ -766,4 +778,19 @@ fn repl_takes_var_and_pcap() {
     // Header (24) + one record (16 + Ethernet 14 + IPv4 20 + UDP 8 + "hello").
     assert_eq!(bytes.len(), 24 + 16 + 14 + 20 + 8 + 5);
     assert!(bytes.ends_with(b"hello"));
+}
+
+#[test]
+fn watch_under_run_does_nothing_and_unwatch_drops_what_it_would_have_shown() {
+    let script = "let a = udp(\"127.0.0.1:0\"); let b = udp(\"127.0.0.1:0\");\n\
+                  a.watch(#{compact: true}); a.watch(|d| d.text); a.watch();\n\
+                  b.sendto(\"seen by the watch\", a.local_addr);\n\
+                  b.sendto(\"also seen\", a.local_addr);\n\
+                  sleep(0.1);\n\
+                  a.unwatch();\n\
+                  b.sendto(\"for recvfrom\", a.local_addr);\n\
+                  a.settimeout(1);\n\
+                  assert_eq(a.recvfrom().text, \"for recvfrom\");\n\
+                  print(\"replayed\");";
+    Udpsh::eval(script).output().code(0).stdout_has("replayed");
 }
