@@ -80,9 +80,17 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
         let called_between = first.is_some_and(|first| {
             first < at
                 && inputs[first..at].iter().any(|i| {
+                    // A failed input is a comment: its calls do not run.
+                    if matches!(i.outcome, Outcome::Failed { .. }) {
+                        return false;
+                    }
                     let toks = lex::tokens(engine, &i.source);
-                    toks.windows(2)
-                        .any(|w| w[0].ident() == Some(name.as_str()) && w[1].opens_call())
+                    // A call, not the `fn name(` of a definition.
+                    toks.iter().enumerate().any(|(k, t)| {
+                        t.ident() == Some(name.as_str())
+                            && toks.get(k + 1).is_some_and(Tok::opens_call)
+                            && !(k > 0 && toks[k - 1].is(&Token::Fn))
+                    })
                 })
         });
         if called_between && !saved.redefined.contains(name) {
@@ -95,7 +103,7 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
         let (keep, dropped): (Vec<&FnDef>, Vec<&FnDef>) = defs[i]
             .iter()
             .partition(|d| last.get(&(d.name.clone(), d.arity)) == Some(&i));
-        let mut text = without(&input.source, &dropped, &last);
+        let mut text = without(&input.source, &dropped, &last, inputs);
         match &input.outcome {
             Outcome::Failed { message, .. } => {
                 saved.failed += 1;
@@ -158,12 +166,19 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
 }
 
 /// The input without the definitions that a later input replaces.
-fn without(source: &str, dropped: &[&FnDef], last: &HashMap<(String, usize), usize>) -> String {
+fn without(
+    source: &str,
+    dropped: &[&FnDef],
+    last: &HashMap<(String, usize), usize>,
+    inputs: &[Input],
+) -> String {
     let mut out = String::new();
     let mut at = 0;
     for d in dropped {
         out.push_str(&source[at..d.start]);
-        let later = last.get(&(d.name.clone(), d.arity)).map_or(0, |i| i + 1);
+        let later = last
+            .get(&(d.name.clone(), d.arity))
+            .map_or(0, |&i| inputs[i].number);
         out.push_str(&format!(
             "// fn {}: defined again in input #{later}, which is kept",
             d.name
@@ -391,11 +406,13 @@ mod tests {
                 },
             ),
             ran(3, "fn f(x) { x * 2 }", false),
+            ran(6, "fn g(x) { x }", false),
+            ran(7, "fn g(y) { y }", false),
             ran(4, "f(a)", true),
             ran(5, "it + 1", true),
         ];
         let saved = script(&e, &inputs, "t.rhai");
-        assert_eq!((saved.inputs, saved.failed), (4, 1));
+        assert_eq!((saved.inputs, saved.failed), (6, 1));
         assert_eq!(saved.redefined, ["f"]);
         let text = &saved.text;
         assert!(

@@ -136,6 +136,8 @@ struct Watch {
     stop: Arc<AtomicBool>,
     how: Arc<RwLock<How>>,
     hidden: Arc<AtomicU64>,
+    /// The input that asked last: datagrams are recorded in its name.
+    ctx: Arc<RwLock<Arc<ScriptCtx>>>,
 }
 
 pub struct Watches {
@@ -180,16 +182,19 @@ impl Watches {
         list.retain(|w| !w.stop.load(Ordering::Relaxed));
         if let Some(w) = list.iter().find(|w| same(&w.sock, sock)) {
             *w.how.write().unwrap_or_else(|p| p.into_inner()) = how;
+            *w.ctx.write().unwrap_or_else(|p| p.into_inner()) = ctx.clone();
             return false;
         }
         let stop = Arc::new(AtomicBool::new(false));
         let how = Arc::new(RwLock::new(how));
         let hidden = Arc::new(AtomicU64::new(0));
+        let shared_ctx = Arc::new(RwLock::new(ctx.clone()));
         list.push(Watch {
             sock: sock.clone(),
             stop: stop.clone(),
             how: how.clone(),
             hidden: hidden.clone(),
+            ctx: shared_ctx.clone(),
         });
         let job = Job {
             sock: sock.clone(),
@@ -198,7 +203,7 @@ impl Watches {
             hidden,
             gate: self.gate.clone(),
             printer: self.printer.clone(),
-            ctx: ctx.clone(),
+            ctx: shared_ctx,
             color: self.color,
             orders: self.orders.clone(),
             modules: self.modules.clone(),
@@ -261,13 +266,17 @@ struct Job {
     hidden: Arc<AtomicU64>,
     gate: Arc<RwLock<()>>,
     printer: Arc<Printer>,
-    ctx: Arc<ScriptCtx>,
+    ctx: Arc<RwLock<Arc<ScriptCtx>>>,
     color: bool,
     orders: Arc<RwLock<KeyOrders>>,
     modules: Modules,
 }
 
 impl Job {
+    fn ctx(&self) -> Arc<ScriptCtx> {
+        self.ctx.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     fn run(self) {
         // Made once, when a closure first needs it.
         let mut caller: Option<Caller> = None;
@@ -287,7 +296,7 @@ impl Job {
                 if self.stop.load(Ordering::Relaxed) {
                     break;
                 }
-                self.sock.poll_receive(&self.ctx)
+                self.sock.poll_receive(&self.ctx())
             };
             match got {
                 Ok(Some(d)) => {
@@ -295,9 +304,9 @@ impl Job {
                     // watch has a view of its own).
                     let how = self.how.read().unwrap_or_else(|p| p.into_inner()).clone();
                     let own_view = how.compact || how.format.is_some() || how.filter.is_some();
-                    if !self.ctx.run.verbose || own_view {
+                    if !self.ctx().run.verbose || own_view {
                         let caller =
-                            caller.get_or_insert_with(|| Caller::new(&self.ctx, &self.modules));
+                            caller.get_or_insert_with(|| Caller::new(&self.ctx(), &self.modules));
                         if let Some(text) = self.render(&d, &how, caller) {
                             self.printer.line(&self.line(&text));
                         }
@@ -306,7 +315,7 @@ impl Job {
                 // A line that ran meanwhile took it.
                 Ok(None) => {}
                 Err(e) => {
-                    let why = crate::api::diagnose::from_eval(&e, &self.ctx.name);
+                    let why = crate::api::diagnose::from_eval(&e, &self.ctx().name);
                     self.printer
                         .line(&self.line(&format!("watch ended: {}", why.message)));
                     self.stop.store(true, Ordering::Relaxed);
@@ -365,7 +374,7 @@ impl Job {
     }
 
     fn failed(&self, what: &str, err: &EvalAltResult, d: &Datagram) -> String {
-        let why = crate::api::diagnose::from_eval(err, &self.ctx.name);
+        let why = crate::api::diagnose::from_eval(err, &self.ctx().name);
         format!(
             "{what} failed ({}); shown: {}",
             why.message,
