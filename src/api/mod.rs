@@ -10,7 +10,9 @@ pub mod error;
 mod helpers;
 mod load;
 mod registry;
+mod request;
 mod socket;
+mod sockopts;
 mod spawn;
 mod values;
 
@@ -48,6 +50,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     values::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
+    request::register(&mut engine, ctx);
     load::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);

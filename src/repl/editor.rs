@@ -366,14 +366,14 @@ mod tests {
         assert_eq!(complete(&h, "let x = s.local"), ["local_addr"]);
         assert_eq!(complete(&h, "d.te"), ["text"]);
         assert!(complete(&h, "d.re").is_empty());
-        assert_eq!(complete(&h, "s.recvfrom(10).tr"), ["truncated"]);
+        assert_eq!(complete(&h, "s.recvfrom(10).tr"), ["truncated", "tries"]);
         assert_eq!(complete(&h, "udp(0).setb"), ["setbroadcast("]);
     }
 
     #[test]
     fn words_complete_functions_variables_keywords() {
         let h = helper(&[("server", VarKind::Socket)]);
-        assert_eq!(complete(&h, "se"), ["server"]);
+        assert_eq!(complete(&h, "se"), ["select(", "server"]);
         assert_eq!(complete(&h, "let x = ud"), ["udp("]);
         assert_eq!(complete(&h, "gr"), ["greet("]);
         assert_eq!(complete(&h, "whi"), ["while"]);
@@ -386,7 +386,7 @@ mod tests {
         assert_eq!((start, found[0].replacement.as_str()), (0, ":help"));
         let (start, found) = h.meta_candidates(":help recv", 10);
         let names: Vec<_> = found.iter().map(|p| p.replacement.as_str()).collect();
-        assert_eq!((start, names), (6, vec!["recvfrom", "recv"]));
+        assert_eq!((start, names), (6, vec!["recvfrom", "recv", "recv_any"]));
         let (_, found) = h.meta_candidates(":watch ", 7);
         assert_eq!(found.len(), 1);
     }

@@ -12,5 +12,6 @@ mod errors;
 mod netns;
 mod scenarios;
 mod send_receive;
+mod sockets;
 mod suite;
 mod upload;
