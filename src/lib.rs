@@ -9,6 +9,7 @@ pub mod display;
 pub mod kind;
 pub mod net;
 pub mod outcome;
+pub mod process;
 pub mod repl;
 pub mod report;
 pub mod runner;

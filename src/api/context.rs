@@ -56,6 +56,8 @@ pub struct RunCtx {
     /// Capture id of the last datagram recorded by this run, so a failure can annotate it.
     pub last_packet: Mutex<Option<u64>>,
     pub threads: Mutex<Vec<SpawnHandle>>,
+    /// Processes started with `start()`: stopped when the run ends (`children.stop_all()`).
+    pub children: crate::process::Children,
 }
 
 impl RunCtx {
@@ -69,6 +71,7 @@ impl RunCtx {
             received: AtomicU64::new(0),
             last_packet: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
+            children: crate::process::Children::new(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod error;
 mod helpers;
 mod load;
+mod process;
 mod registry;
 mod request;
 mod socket;
@@ -51,6 +52,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
     request::register(&mut engine, ctx);
+    process::register(&mut engine, ctx);
     load::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);

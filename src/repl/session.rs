@@ -362,6 +362,7 @@ impl Session {
     pub fn finish(&self) {
         self.watches.unwatch_all();
         self.ctx.run.stop.finish();
+        self.ctx.run.children.stop_all();
     }
 }
 

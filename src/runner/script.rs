@@ -90,6 +90,7 @@ pub fn run(
     let engine = api::engine(&ctx);
     let mut result = engine.eval_ast::<Dynamic>(&script.ast).map(|_| ());
     stop.finish();
+    run.children.stop_all();
     if result.is_ok() {
         result = reap_threads(&run);
     }

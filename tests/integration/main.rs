@@ -10,6 +10,7 @@ mod chat;
 mod echo;
 mod errors;
 mod netns;
+mod process;
 mod scenarios;
 mod send_receive;
 mod sockets;

@@ -234,6 +234,16 @@ impl Running {
         }
     }
 
+    /// The child's process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
     /// Waits for a `PORT <n>` line on stderr (the Python servers print it when PORT=0).
     pub fn announced_port(&mut self) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(10);
