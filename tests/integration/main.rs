@@ -9,6 +9,7 @@ mod capture;
 mod chat;
 mod echo;
 mod errors;
+mod multicast;
 mod netns;
 mod process;
 mod scenarios;
