@@ -75,7 +75,7 @@ pub const ENTRIES: &[Entry] = &[
         "udp",
         Function,
         "udp() / udp(port) / udp(\"host:port\") / udp(host, port) → socket",
-        "A UDP socket: unbound (the OS picks a port at the first send) or bound. IPv6 with \"[::1]:0\".",
+        "A UDP socket: unbound (IPv4, or IPv6 from its first IPv6 use; the OS picks a port at the first send) or bound. IPv6 with \"[::1]:0\".",
         "let s = udp(\"127.0.0.1:0\");   // any free port\nlet server = udp(8888);         // 0.0.0.0:8888",
     ),
     entry(
@@ -264,8 +264,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "recv",
         Method(Socket),
-        "s.recv(bufsize) → blob",
-        "Like recvfrom, but only the data.",
+        "s.recv(bufsize) / s.recv() → blob",
+        "Like recvfrom, but only the data (for a connected socket, as Python's recv).",
         "let data = s.recv(1024);",
     ),
     entry(

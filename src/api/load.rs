@@ -167,6 +167,9 @@ fn run(
         );
         match result {
             Ok(report) => {
+                if let (Some(dst), true) = (to.as_socket(), report.sent > 0) {
+                    s.note_sent(bytes.len(), net::canonical(dst), watch.line);
+                }
                 if report.icmp_error {
                     // The kernel's note of an earlier refusal went to a send: keep it for
                     // the next receive.

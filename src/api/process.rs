@@ -69,8 +69,9 @@ fn wait_udp(ctx: &ScriptCtx, target: Target, timeout: &Dynamic) -> Fallible<()> 
     ready::wait_bound(target, timeout, &ctx.run.stop).map_err(from_process)
 }
 
-fn target_of(text: &str) -> Fallible<Target> {
-    let addr = net::parse_addr(text, text.contains('[')).map_err(from_net)?;
+fn target_of(ctx: &ScriptCtx, text: &str) -> Fallible<Target> {
+    let addr =
+        net::parse_addr_stoppable(text, text.contains('['), &ctx.run.stop).map_err(from_net)?;
     let ip = (!addr.ip().is_unspecified()).then_some(addr.ip());
     Ok(Target {
         ip,
@@ -90,7 +91,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     });
     let c = ctx.clone();
     engine.register_fn("wait_udp", move |addr: &str, timeout: Dynamic| {
-        wait_udp(&c, target_of(addr)?, &timeout)
+        wait_udp(&c, target_of(&c, addr)?, &timeout)
     });
     let c = ctx.clone();
     engine.register_fn("wait_udp", move |port: i64, timeout: Dynamic| {

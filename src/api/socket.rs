@@ -188,6 +188,12 @@ impl Sock {
         Ok(sent as i64)
     }
 
+    /// Remembers a datagram sent (for the message of a later timeout).
+    pub(super) fn note_sent(&self, len: usize, to: SocketAddr, line: usize) {
+        *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(LastSent { len, to, line });
+    }
+
     fn sent_one(
         &self,
         ctx: &ScriptCtx,
@@ -196,11 +202,7 @@ impl Sock {
         data: &[u8],
         to: SocketAddr,
     ) -> Fallible<()> {
-        *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastSent {
-            len: data.len(),
-            to,
-            line,
-        });
+        self.note_sent(data.len(), to, line);
         let run = &self.0.run;
         run.sent.fetch_add(1, Ordering::Relaxed);
         if run.is_recording() || run.verbose {
