@@ -472,6 +472,27 @@ pub const ENTRIES: &[Entry] = &[
         "assert_approx(r.offset, 0.0, 0.05);",
     ),
     entry(
+        "test",
+        Function,
+        "test(name, || { ... }) / test(name, #{tags, timeout, retries}, || { ... })",
+        "One test case of the file, in every report: runs the closure now, in the script's scope; a failure is reported and the next test runs. Code outside test() is the file's set-up. tags are for --tag/--skip-tag, timeout (seconds) stops only this test, retries tries it again.",
+        "test(\"A record\", || {\n    assert_eq(dns::ask(s, srv, \"example.test\", \"A\").answers[0].data, \"10.1.2.3\");\n});",
+    ),
+    entry(
+        "skip",
+        Function,
+        "skip() / skip(reason)",
+        "Skips the rest of this test (inside test()) or of the file (outside): reported as skipped with the reason, never a failure.",
+        "if !installed { skip(\"snmpd is not installed\") }",
+    ),
+    entry(
+        "skip_if",
+        Function,
+        "skip_if(condition, reason)",
+        "skip(reason) when the condition is true.",
+        "skip_if(var(\"server\", \"\") == \"\", \"no --var server given\");",
+    ),
+    entry(
         "bind",
         Method(Socket),
         "s.bind(\"host:port\") / s.bind(host, port) / s.bind(port)",

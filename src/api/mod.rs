@@ -21,6 +21,7 @@ mod registry;
 mod socket;
 pub mod source;
 mod spawn;
+pub mod suite;
 mod thread;
 mod values;
 pub mod vars;
@@ -75,6 +76,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
+    suite::register(&mut engine, ctx);
     engine
 }
 

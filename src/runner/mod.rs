@@ -1,6 +1,7 @@
 //! `udpsh run` and `udpsh check`: find scripts, compile them all, run them (on up to `-j`
 //! threads), print one line each, the failures, a summary, and write the reports.
 
+pub mod cases;
 pub mod discover;
 pub mod outputs;
 pub mod script;
@@ -9,19 +10,21 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::api::source::ReadError;
 use crate::api::{self, Output, VarValue};
 use crate::capture::Recorder;
-use crate::outcome::{FileResult, Status, exit, exit_code};
+use crate::outcome::{FileResult, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
 pub use script::{Compiled, RunSettings};
 
 pub struct SuiteOptions {
     pub settings: RunSettings,
+    /// `--repeat`: runs of each script.
+    pub repeat: u32,
     pub reports: Vec<ReportSpec>,
     pub jobs: usize,
     pub quiet: bool,
@@ -77,19 +80,69 @@ pub enum Captures {
     None,
     /// `--pcap FILE`: every script into one file.
     Shared(Recorder),
-    /// `--pcap-dir`: the path of each script's capture, in the order of the scripts.
-    PerScript(Vec<PathBuf>),
+    /// `--pcap-dir`: one capture per script run, in this folder.
+    PerScript(PathBuf),
+}
+
+/// One run of one script: with `--repeat 3`, each script is three jobs.
+struct Job<'a> {
+    script: &'a Compiled,
+    /// `x.rhai`, or `x.rhai [2/3]` when repeated.
+    name: String,
+}
+
+fn jobs(scripts: &[Compiled], repeat: u32) -> Vec<Job<'_>> {
+    (1..=repeat)
+        .flat_map(|k| {
+            scripts.iter().map(move |script| Job {
+                script,
+                name: if repeat > 1 {
+                    format!("{} [{k}/{repeat}]", script.name)
+                } else {
+                    script.name.clone()
+                },
+            })
+        })
+        .collect()
+}
+
+/// `--list`: what would run, one `file › test` (or `file`) a line.
+pub fn list(scripts: &[Compiled], selection: &crate::select::Selection) {
+    let mut out = std::io::stdout().lock();
+    for script in scripts {
+        let name = crate::display::one_line(&script.name);
+        if script.declared.is_empty() {
+            let _ = writeln!(out, "{name}");
+        }
+        for test in script.selected_tests(selection) {
+            let _ = writeln!(out, "{name} › {}", crate::display::one_line(&test.name));
+        }
+    }
 }
 
 /// Runs a compiled suite; returns the exit code.
 pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions) -> i32 {
+    let jobs = jobs(scripts, opts.repeat);
+    let capture_paths = match captures {
+        Captures::PerScript(dir) => {
+            let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+            match outputs::capture_paths(dir, &names) {
+                Ok(paths) => paths,
+                Err(e) => {
+                    crate::display::print_error(e);
+                    return exit::USAGE;
+                }
+            }
+        }
+        _ => Vec::new(),
+    };
     let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
     let lines = Lines {
         to_stderr: tap_on_stdout,
         lock: Mutex::new(()),
     };
     let started = Instant::now();
-    let outcomes = run_all(scripts, opts, captures, &lines, started);
+    let outcomes = run_all(&jobs, opts, (captures, &capture_paths), &lines, started);
     let total = started.elapsed();
     let mut text = String::new();
     let failures = if streamed_live(opts, &lines) {
@@ -138,21 +191,25 @@ impl Lines {
 }
 
 fn run_all(
-    scripts: &[Compiled],
+    jobs: &[Job],
     opts: &SuiteOptions,
-    captures: &Captures,
+    captures: (&Captures, &[PathBuf]),
     lines: &Lines,
     started: Instant,
 ) -> Vec<FileResult> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; scripts.len()]);
-    let workers = opts.jobs.clamp(1, scripts.len().max(1));
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; jobs.len()]);
+    let workers = opts.jobs.clamp(1, jobs.len().max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
-    let progress = Progress::new(live.is_none(), scripts.len());
+    let progress = Progress::new(live.is_none(), jobs.len());
     let work = || {
         loop {
+            if opts.settings.suite.fail_fast && failed.load(Ordering::Relaxed) {
+                break;
+            }
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(script) = scripts.get(i) else { break };
+            let Some(job) = jobs.get(i) else { break };
             let recorder = match recorder_for(i, captures) {
                 Ok(r) => r,
                 Err(e) => {
@@ -160,9 +217,12 @@ fn run_all(
                     None
                 }
             };
-            progress.started(&script.name);
-            let outcome = script::run(script, &opts.settings, recorder, live.clone());
+            progress.started(&job.name);
+            let outcome = run_job(job, &opts.settings, recorder, live.clone());
             progress.finished();
+            if !outcome.status().is_ok() {
+                failed.store(true, Ordering::Relaxed);
+            }
             report_one(&outcome, opts, workers, lines);
             let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
             all[i] = Some(outcome);
@@ -237,29 +297,60 @@ fn streamed_live(opts: &SuiteOptions, lines: &Lines) -> bool {
 }
 
 fn report_one(outcome: &FileResult, opts: &SuiteOptions, workers: usize, lines: &Lines) {
-    let passed = outcome.status() == Status::Passed;
-    if opts.quiet && passed {
+    if opts.quiet && outcome.status().is_ok() {
         return;
     }
     let mut text = String::new();
     if workers > 1 && !opts.quiet && !outcome.output.is_empty() {
         text.push_str(&crate::display::terminal_safe(&outcome.output));
     }
-    for case in outcome.cases() {
+    for case in outcome
+        .cases()
+        .filter(|c| !opts.quiet || !c.status().is_ok())
+    {
         text.push_str(&terminal::result_line(&case, opts.color));
         text.push('\n');
     }
     lines.print(&text);
 }
 
-fn recorder_for(i: usize, captures: &Captures) -> Result<Option<Recorder>, String> {
-    match captures {
-        Captures::None => Ok(None),
-        Captures::Shared(r) => Ok(Some(r.clone())),
-        Captures::PerScript(paths) => Recorder::create(&paths[i])
-            .map(Some)
-            .map_err(|e| e.to_string()),
+fn recorder_for(
+    i: usize,
+    (captures, paths): (&Captures, &[PathBuf]),
+) -> Result<Option<Recorder>, String> {
+    match (captures, paths.get(i)) {
+        (Captures::Shared(r), _) => Ok(Some(r.clone())),
+        (Captures::PerScript(_), Some(path)) => {
+            Recorder::create(path).map(Some).map_err(|e| e.to_string())
+        }
+        _ => Ok(None),
     }
+}
+
+/// Runs one job; a file that is one test and fails is run again up to `--retry` times, its
+/// attempts kept (a test() file retries each test itself).
+fn run_job(
+    job: &Job,
+    settings: &RunSettings,
+    recorder: Option<Recorder>,
+    live: Option<Output>,
+) -> FileResult {
+    let mut result = script::run(job.script, settings, recorder.clone(), live.clone());
+    let mut tries = 0;
+    while tries < settings.suite.retries
+        && !result.has_named_cases()
+        && !result.status().is_ok()
+        && result.status() != crate::outcome::Status::Interrupted
+    {
+        tries += 1;
+        let again = script::run(job.script, settings, recorder.clone(), live.clone());
+        let mut attempts = std::mem::take(&mut result.cases[0].attempts);
+        attempts.extend(again.cases[0].attempts.iter().cloned());
+        result = again;
+        result.cases[0].attempts = attempts;
+    }
+    result.name = job.name.clone();
+    result
 }
 
 /// `udpsh check`: compile only.
