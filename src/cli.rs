@@ -31,6 +31,11 @@ pub enum Command {
     Repl(Common),
     /// Run scripts (files, or every *.rhai below folders) with assertions.
     Run(Box<RunArgs>),
+    /// Print shell completions: `source <(udpsh completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Compile scripts and report syntax errors; run nothing.
     Check {
         #[arg(required = true)]

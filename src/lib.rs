@@ -50,6 +50,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             install_interrupt_handler();
             run_command(*args, color)
         }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "udpsh", &mut out);
+            exit::OK
+        }
         Some(Command::Check { paths }) => runner::check(&paths, color),
         Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
         None => repl::run(options::repl(&cli.common, color)),

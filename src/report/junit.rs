@@ -98,13 +98,13 @@ fn status(c: &Case) -> TestCaseStatus {
 }
 
 fn rerun(attempt: &crate::outcome::Attempt) -> TestRerun {
-    let kind = if attempt.status == Status::Failed {
-        NonSuccessKind::Failure
+    let (kind, ty) = if attempt.status == Status::Failed {
+        (NonSuccessKind::Failure, "assertion")
     } else {
-        NonSuccessKind::Error
+        (NonSuccessKind::Error, "error")
     };
     let mut rerun = TestRerun::new(kind);
-    rerun.set_time(attempt.duration);
+    rerun.set_time(attempt.duration).set_type(ty);
     if let Some(f) = &attempt.failure {
         rerun
             .set_message(one_line(&f.message).as_ref())

@@ -137,12 +137,10 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
         _ => Vec::new(),
     };
     let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
-    let lines = Lines {
-        to_stderr: tap_on_stdout,
-        lock: Mutex::new(()),
-    };
+    let lines = Lines::new(tap_on_stdout);
     let started = Instant::now();
     let outcomes = run_all(&jobs, opts, (captures, &capture_paths), &lines, started);
+    lines.finish();
     let total = started.elapsed();
     let mut text = String::new();
     let failures = if streamed_live(opts, &lines) {
@@ -166,15 +164,24 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
     exit_code(&outcomes)
 }
 
-/// The runner's own lines: never interleaved, on stderr when TAP owns stdout.
+/// The runner's own lines: never interleaved, on stderr when TAP owns stdout; on a terminal,
+/// a live progress line below them.
 struct Lines {
     to_stderr: bool,
-    lock: Mutex<()>,
+    progress: Mutex<Progress>,
 }
 
 impl Lines {
+    fn new(to_stderr: bool) -> Lines {
+        Lines {
+            to_stderr,
+            progress: Mutex::new(Progress::default()),
+        }
+    }
+
     fn print(&self, text: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        progress.erase();
         let text = if text.ends_with('\n') {
             text.to_string()
         } else {
@@ -187,7 +194,78 @@ impl Lines {
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }
+        progress.draw();
     }
+
+    /// Changes the progress line and draws it again.
+    fn progress(&self, change: impl FnOnce(&mut Progress)) {
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        progress.erase();
+        change(&mut progress);
+        progress.draw();
+    }
+
+    fn finish(&self) {
+        self.progress(|p| p.shown = false);
+    }
+}
+
+/// `[5/12] 1 failed · running dns.rhai, ntp.rhai…` on a terminal's stderr, never in a pipe
+/// or a CI log.
+#[derive(Default)]
+struct Progress {
+    shown: bool,
+    total: usize,
+    done: usize,
+    failed: usize,
+    running: Vec<String>,
+}
+
+impl Progress {
+    fn wanted(total: usize) -> bool {
+        use std::io::IsTerminal;
+        total > 1 && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+    }
+
+    fn text(&self) -> String {
+        let mut line = format!("[{}/{}]", self.done, self.total);
+        if self.failed > 0 {
+            line += &format!(" {} failed", self.failed);
+        }
+        if !self.running.is_empty() {
+            let names: Vec<String> = self
+                .running
+                .iter()
+                .map(|n| crate::display::one_line(n).into_owned())
+                .collect();
+            line += &format!(" · running {}…", names.join(", "));
+        }
+        // One terminal line: a wrapped line could not be erased.
+        let width = terminal_width().saturating_sub(1).max(20);
+        if line.chars().count() > width {
+            line = line.chars().take(width - 1).collect::<String>() + "…";
+        }
+        line
+    }
+
+    fn draw(&self) {
+        if self.shown {
+            eprint!("{}", self.text());
+        }
+    }
+
+    fn erase(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(80)
 }
 
 fn run_all(
@@ -202,7 +280,11 @@ fn run_all(
     let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; jobs.len()]);
     let workers = opts.jobs.clamp(1, jobs.len().max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
-    let progress = Progress::new(live.is_none(), jobs.len());
+    let shown = live.is_none() && Progress::wanted(jobs.len());
+    lines.progress(|p| {
+        p.shown = shown;
+        p.total = jobs.len();
+    });
     let work = || {
         loop {
             if opts.settings.suite.fail_fast && failed.load(Ordering::Relaxed) {
@@ -217,12 +299,17 @@ fn run_all(
                     None
                 }
             };
-            progress.started(&job.name);
+            lines.progress(|p| p.running.push(job.name.clone()));
             let outcome = run_job(job, &opts.settings, recorder, live.clone());
-            progress.finished();
-            if !outcome.status().is_ok() {
+            let ok = outcome.status().is_ok();
+            if !ok {
                 failed.store(true, Ordering::Relaxed);
             }
+            lines.progress(|p| {
+                p.done += 1;
+                p.failed += usize::from(!ok);
+                p.running.retain(|n| *n != job.name);
+            });
             report_one(&outcome, opts, workers, lines);
             let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
             all[i] = Some(outcome);
@@ -253,42 +340,6 @@ fn run_all(
         .into_iter()
         .flatten()
         .collect()
-}
-
-/// A `[3/8] running name…` line on a terminal's stderr, erased before each result line.
-struct Progress {
-    shown: bool,
-    total: usize,
-    started: AtomicUsize,
-}
-
-impl Progress {
-    fn new(wanted: bool, total: usize) -> Progress {
-        use std::io::IsTerminal;
-        Progress {
-            shown: wanted && total > 1 && std::io::stderr().is_terminal(),
-            total,
-            started: AtomicUsize::new(0),
-        }
-    }
-
-    fn started(&self, name: &str) {
-        if !self.shown {
-            return;
-        }
-        let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
-        eprint!(
-            "\r\x1b[K[{n}/{}] running {}…",
-            self.total,
-            crate::display::one_line(name)
-        );
-    }
-
-    fn finished(&self) {
-        if self.shown {
-            eprint!("\r\x1b[K");
-        }
-    }
 }
 
 /// With one job, output streams as it is printed; with more, it is kept with the result.

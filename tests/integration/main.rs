@@ -8,6 +8,7 @@ mod support;
 mod binary;
 mod broadcast;
 mod capture;
+mod cases;
 mod chat;
 mod echo;
 mod errors;
