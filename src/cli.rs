@@ -30,7 +30,12 @@ pub enum Command {
     /// Interactive shell (the default).
     Repl(Common),
     /// Run scripts (files, or every *.rhai below folders) with assertions.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Print shell completions: `source <(udpsh completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Compile scripts and report syntax errors; run nothing.
     Check {
         #[arg(required = true)]
@@ -56,6 +61,10 @@ pub struct Common {
     /// Show every datagram sent and received.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// How large a script's strings, arrays, blobs and maps may grow (default 256M).
+    #[arg(long, value_name = "SIZE", value_parser = crate::api::limits::parse_size)]
+    pub max_memory: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -84,9 +93,38 @@ pub struct RunArgs {
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Only scripts whose name contains PATTERN (`*` matches anything).
+    /// Only tests whose `file › test` name contains PATTERN (`*` matches anything); repeatable.
     #[arg(long, value_name = "PATTERN")]
-    pub filter: Option<String>,
+    pub filter: Vec<String>,
+
+    /// Leave out tests whose name contains PATTERN; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+
+    /// Only tests with this tag; repeatable (any of them).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+
+    /// Leave out tests with this tag; repeatable.
+    #[arg(long, value_name = "TAG")]
+    pub skip_tag: Vec<String>,
+
+    /// Print what would run (one `file › test` a line), run nothing.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Run a failed test again, up to N more times; one that then passes is flaky.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+
+    /// Run every script N times (soak, flakiness hunting); every run is counted.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+
+    /// Stop at the first failure: no later test or script starts.
+    #[arg(long)]
+    pub fail_fast: bool,
 
     /// Run the I-th of N deterministic slices of the suite.
     #[arg(long, value_name = "I/N", value_parser = crate::runner::discover::parse_shard)]

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 use unicode_width::UnicodeWidthStr;
 
+use crate::display::{one_line, terminal_safe};
 use crate::kind::ErrorKind;
 use crate::stop::StopReason;
 
@@ -49,50 +50,64 @@ impl Diagnostic {
             "{}{} {}",
             paint(red, header),
             paint(bold, ":"),
-            paint(bold, &self.message)
+            paint(bold, &one_line(&self.message))
         );
-        let source_line = (self.line > 0)
+        let file = one_line(&self.file);
+        // Rhai counts lines and columns in 16 bits: past that it says 65535 for any of them.
+        let line_known = self.line > 0 && self.line < SATURATED;
+        let col_known = self.col > 0 && self.col < SATURATED;
+        let source_line = line_known
             .then(|| source.lines().nth(self.line - 1))
             .flatten();
-        let number = self.line.to_string();
-        let gutter = " ".repeat(number.len());
-        if self.line > 0 {
-            let _ = writeln!(
-                out,
-                "{gutter}{} {}:{}:{}",
-                paint(blue, "-->"),
-                self.file,
-                self.line,
-                self.col
-            );
+        let number = if line_known {
+            self.line.to_string()
         } else {
-            let _ = writeln!(out, "{gutter}{} {}", paint(blue, "-->"), self.file);
-        }
+            String::new()
+        };
+        let gutter = " ".repeat(number.len());
+        let arrow = paint(blue, "-->");
+        let _ = match (self.line, line_known, col_known) {
+            (0, _, _) => writeln!(out, "{gutter}{arrow} {file}"),
+            (_, false, _) => writeln!(out, "{gutter}{arrow} {file}:line ≥ {SATURATED}"),
+            (_, true, false) if self.col >= SATURATED => writeln!(
+                out,
+                "{gutter}{arrow} {file}:{}:column ≥ {SATURATED}",
+                self.line
+            ),
+            _ => writeln!(out, "{gutter}{arrow} {file}:{}:{}", self.line, self.col),
+        };
         if let Some(text) = source_line {
-            let text = text.replace('\t', "    ");
+            let shown = |part: &str| terminal_safe(&part.replace('\t', "    ")).into_owned();
             let _ = writeln!(out, "{gutter} {}", paint(blue, "|"));
             let _ = writeln!(
                 out,
                 "{} {} {}",
                 paint(blue, &number),
                 paint(blue, "|"),
-                text
+                shown(text)
             );
-            let before: String = text.chars().take(self.col.saturating_sub(1)).collect();
-            let width = token_width(&text, self.col);
-            let _ = writeln!(
-                out,
-                "{gutter} {} {}{}",
-                paint(blue, "|"),
-                " ".repeat(before.width()),
-                paint(red, &"^".repeat(width))
-            );
+            if col_known {
+                let before: String = text.chars().take(self.col - 1).collect();
+                let width = token_width(&shown(text.get(before.len()..).unwrap_or("")));
+                let _ = writeln!(
+                    out,
+                    "{gutter} {} {}{}",
+                    paint(blue, "|"),
+                    " ".repeat(shown(&before).width()),
+                    paint(red, &"^".repeat(width))
+                );
+            }
         }
         for note in &self.notes {
-            let _ = writeln!(out, "{gutter} {} note: {note}", paint(blue, "="));
+            let _ = writeln!(
+                out,
+                "{gutter} {} note: {}",
+                paint(blue, "="),
+                one_line(note)
+            );
         }
         if let Some(detail) = &self.detail {
-            for line in detail.lines() {
+            for line in terminal_safe(detail).lines() {
                 let _ = writeln!(out, "{gutter}   {line}");
             }
         }
@@ -100,9 +115,11 @@ impl Diagnostic {
     }
 }
 
-/// Width of the identifier (or single character) that starts at `col`.
-fn token_width(text: &str, col: usize) -> usize {
-    let rest: String = text.chars().skip(col.saturating_sub(1)).collect();
+/// Positions Rhai reports as this are "this or more".
+const SATURATED: usize = u16::MAX as usize;
+
+/// Width of the identifier (or single character) that starts `rest`.
+fn token_width(rest: &str) -> usize {
     let ident: String = rest
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')

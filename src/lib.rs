@@ -1,6 +1,7 @@
 //! udpsh: a scriptable UDP test harness and packet REPL. `main.rs` calls [`run`].
 
 pub mod api;
+pub mod binary;
 pub mod blast;
 pub mod capture;
 pub mod cli;
@@ -8,24 +9,24 @@ pub mod diagnostic;
 pub mod display;
 pub mod kind;
 pub mod net;
+pub mod options;
 pub mod outcome;
 pub mod process;
+pub mod protocols;
 pub mod repl;
 pub mod report;
 pub mod runner;
+pub mod select;
 pub mod stop;
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
-use api::VarValue;
 use cli::{Cli, Command, Common};
 use outcome::exit;
-use runner::{RunSettings, SuiteOptions, discover};
+use runner::discover;
 
 /// Runs udpsh with these arguments; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
@@ -48,11 +49,17 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     match cli.command {
         Some(Command::Run(args)) => {
             install_interrupt_handler();
-            run_command(args, color)
+            run_command(*args, color)
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "udpsh", &mut out);
+            exit::OK
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
-        Some(Command::Repl(common)) => repl::run(&common, color),
-        None => repl::run(&cli.common, color),
+        Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
+        None => repl::run(options::repl(&cli.common, color)),
     }
 }
 
@@ -73,73 +80,73 @@ fn install_interrupt_handler() {
     });
 }
 
-/// `--var` values, as the API takes them.
-pub(crate) fn cli_vars(common: &Common) -> BTreeMap<String, VarValue> {
-    common
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), VarValue::Text(v.clone())))
-        .collect()
-}
-
 /// Opens the `--pcap` file if one was given; a path that cannot be written is a usage error
 /// (exit 2), reported before anything runs.
-pub(crate) fn open_capture(
-    path: Option<&std::path::Path>,
-) -> Result<Option<capture::Recorder>, i32> {
+fn open_capture(path: Option<&std::path::Path>) -> Result<Option<capture::Recorder>, i32> {
     path.map(capture::Recorder::create)
         .transpose()
         .map_err(|e| {
-            eprintln!("error: {e}");
+            crate::display::print_error(e);
             exit::USAGE
         })
 }
 
-fn settings(common: &Common) -> RunSettings {
-    RunSettings {
-        vars: cli_vars(common),
-        timeout: common.timeout.map(Duration::from_secs_f64),
-        verbose: common.verbose,
-    }
-}
-
 fn run_command(args: cli::RunArgs, color: bool) -> i32 {
-    let mut files = match discover::discover(&args.paths) {
+    let files = match discover::discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::display::print_error(e);
             return exit::USAGE;
         }
     };
-    if let Some(pattern) = &args.filter {
-        files = discover::filter(files, pattern);
-    }
-    if let Some(shard) = args.shard {
-        files = discover::shard(files, shard);
-    }
-    if files.is_empty() {
-        eprintln!("error: no scripts match");
+    if let Err(e) = check_outputs(&args, &files) {
+        crate::display::print_error(e);
         return exit::USAGE;
     }
-    let compiled = match runner::compile_all(&files, color) {
+    let mut compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let opts = SuiteOptions {
-        settings: settings(&args.common),
-        pcap: args.common.pcap.clone(),
-        pcap_dir: args.pcap_dir,
-        reports: args.reports,
-        jobs: usize::from(args.jobs),
-        quiet: args.quiet,
-        color,
+    let selection = options::selection(&args);
+    compiled.retain(|c| c.is_selected(&selection));
+    if let Some(shard) = args.shard {
+        compiled = discover::shard(compiled, shard);
+    }
+    if args.list {
+        runner::list(&compiled, &selection);
+        return exit::OK;
+    }
+    if compiled.is_empty() {
+        crate::display::print_error("no tests match");
+        return exit::USAGE;
+    }
+    let captures = match (&args.pcap_dir, open_capture(args.common.pcap.as_deref())) {
+        (_, Err(code)) => return code,
+        (_, Ok(Some(shared))) => runner::Captures::Shared(shared),
+        (Some(dir), Ok(None)) => runner::Captures::PerScript(dir.clone()),
+        (None, Ok(None)) => runner::Captures::None,
     };
-    runner::run_suite(&compiled, &opts)
+    runner::run_suite(&compiled, &captures, &options::suite(&args, color))
+}
+
+/// Before anything runs: no output overwrites a script, no two outputs share a file.
+fn check_outputs(args: &cli::RunArgs, files: &[discover::ScriptFile]) -> Result<(), String> {
+    let inputs: Vec<&std::path::Path> = files.iter().map(|f| f.path.as_path()).collect();
+    let mut outputs: Vec<(String, &std::path::Path)> = Vec::new();
+    if let Some(pcap) = &args.common.pcap {
+        outputs.push(("--pcap".into(), pcap));
+    }
+    for spec in &args.reports {
+        if let Some(path) = spec.path() {
+            outputs.push((format!("--report {}", spec.format()), path));
+        }
+    }
+    runner::outputs::check_distinct(&inputs, &outputs)
 }
 
 /// `udpsh -e 'SCRIPT'`: like a one-script run, but quiet unless it fails.
 fn eval_one(source: String, common: &Common, color: bool) -> i32 {
-    let engine = runner::script::compiler();
+    let engine = api::compiler();
     let script =
         match runner::script::compile(&engine, PathBuf::from("<-e>"), "<-e>".into(), &source) {
             Ok(s) => s,
@@ -148,18 +155,24 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
                 return exit::USAGE;
             }
         };
+    if let Some(d) = api::vars::check(&script.ast, &options::vars(common), "<-e>") {
+        eprint!("{}", d.render(&source, color));
+        return exit::USAGE;
+    }
     let recorder = match open_capture(common.pcap.as_deref()) {
         Ok(r) => r,
         Err(code) => return code,
     };
     let outcome = runner::script::run(
         &script,
-        &settings(common),
+        &options::settings(common),
         recorder,
         Some(api::Output::stdout()),
     );
-    if let Some(failure) = &outcome.failure {
-        eprint!("{}", failure.rendered);
+    for case in outcome.cases() {
+        if let Some(failure) = case.failure() {
+            eprint!("{}", failure.rendered);
+        }
     }
     outcome::exit_code(std::slice::from_ref(&outcome))
 }

@@ -1,3 +1,17 @@
 fn main() {
-    std::process::exit(udpsh::run(std::env::args_os()));
+    // Like cat and grep: when the reader of our output goes away (`| head -1`), end quietly
+    // instead of failing on every later print. Rust ignores SIGPIPE by default.
+    // SAFETY: setting a signal's disposition to its default, before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // Scripts run on this thread: it gets the stack deep data needs (see SCRIPT_STACK).
+    let run = || udpsh::run(std::env::args_os());
+    let code = std::thread::Builder::new()
+        .name("udpsh".into())
+        .stack_size(udpsh::api::SCRIPT_STACK)
+        .spawn(run)
+        .map_or_else(
+            |_| run(),
+            |t| t.join().unwrap_or(udpsh::outcome::exit::ERROR),
+        );
+    std::process::exit(code);
 }

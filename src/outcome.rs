@@ -1,4 +1,5 @@
-//! The result of running one script: what the runner hands to the terminal and report writers.
+//! The results of a run, file → cases → attempts: what the runner hands to the terminal and
+//! the report writers.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub enum Status {
     Timeout,
     /// Stopped by Ctrl-C (exit code 3).
     Interrupted,
+    /// `skip(reason)`, or not run because the file's set-up skipped (exit code 0).
+    Skipped,
 }
 
 impl Status {
@@ -42,7 +45,7 @@ impl Status {
     pub fn of(d: &Diagnostic) -> Status {
         match (d.kind, d.stop) {
             (ErrorKind::Assertion, _) => Status::Failed,
-            (_, Some(StopReason::Timeout)) => Status::Timeout,
+            (_, Some(StopReason::Timeout | StopReason::TestTimeout)) => Status::Timeout,
             (_, Some(StopReason::Interrupted)) | (ErrorKind::Interrupted, _) => Status::Interrupted,
             _ => Status::Error,
         }
@@ -51,7 +54,7 @@ impl Status {
     /// The exit code of a run that ended so.
     pub fn exit_code(self) -> i32 {
         match self {
-            Status::Passed => exit::OK,
+            Status::Passed | Status::Skipped => exit::OK,
             Status::Failed => exit::FAILED,
             Status::Error | Status::Timeout | Status::Interrupted => exit::ERROR,
         }
@@ -65,12 +68,28 @@ impl Status {
             Status::Error => "ERROR",
             Status::Timeout => "TIMEOUT",
             Status::Interrupted => "INTERRUPTED",
+            Status::Skipped => "skip",
+        }
+    }
+
+    /// Whether the run counts as good: passed, or skipped on purpose.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Status::Passed | Status::Skipped)
+    }
+
+    /// Order for the status of a file made of several cases: its worst.
+    fn severity(self) -> u8 {
+        match self {
+            Status::Skipped => 0,
+            Status::Passed => 1,
+            Status::Failed => 2,
+            Status::Timeout | Status::Error | Status::Interrupted => 3,
         }
     }
 }
 
-/// Where and why a script failed.
-#[derive(Clone, Debug, serde::Serialize)]
+/// Where and why a test failed.
+#[derive(Clone, Debug)]
 pub struct Failure {
     /// One line: "assertion failed: left != right", "timed out after 2s", ...
     pub message: String,
@@ -84,35 +103,158 @@ pub struct Failure {
     pub rendered: String,
 }
 
-/// One script's run.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ScriptOutcome {
+/// One run of one test: a retried test has several, the last one counts (as Hurl keeps them).
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub status: Status,
+    pub duration: Duration,
+    pub failure: Option<Failure>,
+}
+
+/// One test case of a file. A file without `test()` calls is one case: the file itself.
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    /// The `test("name", ...)` name; `None` for a file that is one test.
+    pub name: Option<String>,
+    /// At least one.
+    pub attempts: Vec<Attempt>,
+    /// Why it was skipped (status `Skipped`).
+    pub skip_reason: Option<String>,
+}
+
+impl CaseResult {
+    /// A case that ran once.
+    pub fn once(name: Option<String>, attempt: Attempt) -> CaseResult {
+        CaseResult {
+            name,
+            attempts: vec![attempt],
+            skip_reason: None,
+        }
+    }
+
+    /// A case skipped with `reason`.
+    pub fn skipped(name: Option<String>, reason: String) -> CaseResult {
+        let attempt = Attempt {
+            status: Status::Skipped,
+            duration: Duration::ZERO,
+            failure: None,
+        };
+        CaseResult {
+            skip_reason: Some(reason),
+            ..CaseResult::once(name, attempt)
+        }
+    }
+
+    /// Passed after failing: on a retry.
+    pub fn is_flaky(&self) -> bool {
+        self.status() == Status::Passed && self.attempts.len() > 1
+    }
+
+    /// The attempts before the last one that did not pass.
+    pub fn earlier_failures(&self) -> impl Iterator<Item = &Attempt> {
+        let n = self.attempts.len().saturating_sub(1);
+        self.attempts[..n].iter().filter(|a| !a.status.is_ok())
+    }
+
+    fn last(&self) -> Option<&Attempt> {
+        self.attempts.last()
+    }
+
+    pub fn status(&self) -> Status {
+        self.last().map_or(Status::Passed, |a| a.status)
+    }
+
+    pub fn failure(&self) -> Option<&Failure> {
+        self.last()?.failure.as_ref()
+    }
+
+    /// Every attempt's time together.
+    pub fn duration(&self) -> Duration {
+        self.attempts.iter().map(|a| a.duration).sum()
+    }
+}
+
+/// One script file's run: its cases and what the file as a whole did.
+#[derive(Clone, Debug)]
+pub struct FileResult {
     /// The script's path as given on the command line (or found below a directory).
     pub path: PathBuf,
     /// The path shown to users, relative where possible: `scripts/scenarios/chat.rhai`.
     pub name: String,
-    pub status: Status,
-    #[serde(serialize_with = "as_secs")]
     pub duration: Duration,
     /// What the script printed (`print`, `debug`), in order.
     pub output: String,
-    pub failure: Option<Failure>,
     /// Datagrams sent and received by the script's sockets (spawned threads included).
     pub sent: u64,
     pub received: u64,
     /// The capture file that holds this script's datagrams, if recording.
     pub capture: Option<PathBuf>,
+    pub cases: Vec<CaseResult>,
 }
 
-fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
+impl FileResult {
+    /// The worst status of its cases (skipped only when all are).
+    pub fn status(&self) -> Status {
+        self.cases
+            .iter()
+            .map(CaseResult::status)
+            .max_by_key(|s| s.severity())
+            .unwrap_or(Status::Passed)
+    }
+
+    /// Whether it holds `test()` cases rather than being one test.
+    pub fn has_named_cases(&self) -> bool {
+        self.cases.iter().any(|c| c.name.is_some())
+    }
+
+    /// Each case with its file, in order: what reports list.
+    pub fn cases(&self) -> impl Iterator<Item = Case<'_>> {
+        self.cases.iter().map(move |case| Case { file: self, case })
+    }
+}
+
+/// A case seen with its file, as a report shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct Case<'a> {
+    pub file: &'a FileResult,
+    pub case: &'a CaseResult,
+}
+
+impl<'a> Case<'a> {
+    /// `chat.rhai` for a file that is one test, `dns.rhai › A record` for a `test()`.
+    pub fn name(&self) -> String {
+        match &self.case.name {
+            None => self.file.name.clone(),
+            Some(test) => format!("{} › {test}", self.file.name),
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.case.status()
+    }
+
+    pub fn failure(&self) -> Option<&'a Failure> {
+        self.case.failure()
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.case.duration()
+    }
+
+    pub fn skip_reason(&self) -> Option<&'a str> {
+        self.case.skip_reason.as_deref()
+    }
+}
+
+/// Every case of every file, in order.
+pub fn all_cases(files: &[FileResult]) -> impl Iterator<Item = Case<'_>> {
+    files.iter().flat_map(FileResult::cases)
 }
 
 /// Exit status of a run, as the SPEC says: any error/timeout → 3, else any failure → 1, else 0.
-pub fn exit_code(outcomes: &[ScriptOutcome]) -> i32 {
-    outcomes
-        .iter()
-        .map(|o| o.status.exit_code())
+pub fn exit_code(files: &[FileResult]) -> i32 {
+    all_cases(files)
+        .map(|c| c.status().exit_code())
         .max()
         .unwrap_or(exit::OK)
 }

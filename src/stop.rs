@@ -1,5 +1,6 @@
 //! Why a running script must stop: its `--timeout`, Ctrl-C, or its run having ended.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,8 @@ pub enum StopReason {
     Interrupted,
     /// The script that spawned this thread has ended.
     Finished,
+    /// The `timeout` of one `test()` passed: that test stops, the file goes on.
+    TestTimeout,
 }
 
 impl StopReason {
@@ -28,6 +31,7 @@ impl StopReason {
             StopReason::Timeout => "timeout",
             StopReason::Interrupted => "interrupted",
             StopReason::Finished => "finished",
+            StopReason::TestTimeout => "test timeout",
         }
     }
 
@@ -36,6 +40,7 @@ impl StopReason {
             "timeout" => Some(StopReason::Timeout),
             "interrupted" => Some(StopReason::Interrupted),
             "finished" => Some(StopReason::Finished),
+            "test timeout" => Some(StopReason::TestTimeout),
             _ => None,
         }
     }
@@ -46,13 +51,17 @@ impl StopReason {
 pub struct Stop {
     deadline: Option<Instant>,
     state: AtomicU8,
+    /// The running `test()`'s own deadline, if it has one.
+    test_deadline: Mutex<Option<Instant>>,
+    /// Whether `test_deadline` is set: the hot path looks at this alone.
+    has_test_deadline: AtomicBool,
 }
 
 impl Stop {
     pub fn new(limit: Option<Duration>) -> Stop {
         Stop {
-            deadline: limit.map(|l| Instant::now() + l),
-            state: AtomicU8::new(0),
+            deadline: limit.and_then(deadline_after),
+            ..Stop::default()
         }
     }
 
@@ -76,7 +85,24 @@ impl Stop {
             self.state.store(1, Ordering::Relaxed);
             return Some(StopReason::Timeout);
         }
+        if self.has_test_deadline.load(Ordering::Relaxed)
+            && self
+                .test_deadline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some_and(|d| Instant::now() >= d)
+        {
+            return Some(StopReason::TestTimeout);
+        }
         None
+    }
+
+    /// Sets (or clears) the deadline of the `test()` about to run.
+    pub fn set_test_deadline(&self, limit: Option<Duration>) {
+        let deadline = limit.and_then(deadline_after);
+        *self.test_deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+        self.has_test_deadline
+            .store(deadline.is_some(), Ordering::Relaxed);
     }
 
     pub fn finish(&self) {
@@ -107,14 +133,19 @@ pub fn interrupt_this_thread_only() {
     THIS_THREAD_ONLY.store(true, Ordering::Relaxed);
 }
 
+/// The moment `wait` from now; `None` when that is past what the clock can count (never).
+pub fn deadline_after(wait: Duration) -> Option<Instant> {
+    Instant::now().checked_add(wait)
+}
+
 /// Sleeps up to `total`, in slices, returning early with the reason if told to stop.
 pub fn sleep(total: Duration, stop: &Stop) -> Result<(), StopReason> {
-    let end = Instant::now() + total;
+    let end = deadline_after(total);
     loop {
         if let Some(reason) = stop.check() {
             return Err(reason);
         }
-        let left = end.saturating_duration_since(Instant::now());
+        let left = end.map_or(SLICE, |end| end.saturating_duration_since(Instant::now()));
         if left.is_zero() {
             return Ok(());
         }

@@ -11,7 +11,9 @@ use rhai::{AST, Dynamic};
 use crate::capture::Recorder;
 use crate::stop::Stop;
 
-use super::spawn::SpawnHandle;
+use super::background::Registry;
+use super::limits::Limits;
+use super::suite::{CaseLog, SuiteSettings};
 
 /// Where a script's `print` output goes; also carries `-v` datagram lines.
 #[derive(Clone)]
@@ -55,9 +57,9 @@ pub struct RunCtx {
     pub received: AtomicU64,
     /// Capture id of the last datagram recorded by this run, so a failure can annotate it.
     pub last_packet: Mutex<Option<u64>>,
-    pub threads: Mutex<Vec<SpawnHandle>>,
-    /// Processes started with `start()`: stopped when the run ends (`children.stop_all()`).
-    pub children: crate::process::Children,
+    /// Threads (and soon children, proxies) the script started: stopped when it ends.
+    pub background: Registry,
+    pub limits: Limits,
 }
 
 impl RunCtx {
@@ -70,9 +72,15 @@ impl RunCtx {
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
             last_packet: Mutex::new(None),
-            threads: Mutex::new(Vec::new()),
-            children: crate::process::Children::new(),
+            background: Registry::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// With `--max-memory` other than the default.
+    pub fn with_limits(mut self, limits: Limits) -> RunCtx {
+        self.limits = limits;
+        self
     }
 
     /// The capture being written, if any (a cheap clone of a shared handle).
@@ -105,6 +113,14 @@ impl RunCtx {
         )
     }
 
+    /// Notes `text` on the latest datagram recorded (pcapng), so a failure shows beside the
+    /// packet that led to it.
+    pub fn annotate_last(&self, text: &str) {
+        if let (Some(rec), Some(id)) = (self.recorder(), self.last_packet()) {
+            let _ = rec.annotate(id, text);
+        }
+    }
+
     pub fn last_packet(&self) -> Option<u64> {
         *self.last_packet.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -120,6 +136,9 @@ pub struct ScriptCtx {
     pub vars: BTreeMap<String, VarValue>,
     /// The compiled script, for running closures on other threads.
     pub ast: RwLock<Option<Arc<AST>>>,
+    pub suite: Arc<SuiteSettings>,
+    /// The `test()`s it ran.
+    pub cases: CaseLog,
 }
 
 impl ScriptCtx {
@@ -129,12 +148,25 @@ impl ScriptCtx {
         dir: &Path,
         vars: BTreeMap<String, VarValue>,
     ) -> Arc<ScriptCtx> {
+        ScriptCtx::in_suite(run, name, dir, vars, Arc::default())
+    }
+
+    /// A script of a suite run, whose `test()`s are chosen and retried by `suite`.
+    pub fn in_suite(
+        run: Arc<RunCtx>,
+        name: String,
+        dir: &Path,
+        vars: BTreeMap<String, VarValue>,
+        suite: Arc<SuiteSettings>,
+    ) -> Arc<ScriptCtx> {
         Arc::new(ScriptCtx {
             run,
             name,
             dir: dir.to_path_buf(),
             vars,
             ast: RwLock::new(None),
+            suite,
+            cases: CaseLog::default(),
         })
     }
 

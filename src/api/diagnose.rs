@@ -109,6 +109,13 @@ fn describe(err: &EvalAltResult) -> Described {
                 detail: None,
             }
         }
+        EvalAltResult::ErrorDataTooLarge(what, _) => plain(
+            ErrorKind::Value,
+            format!(
+                "{} is over the memory limit: raise it with --max-memory (256M by default)",
+                what.to_lowercase()
+            ),
+        ),
         other => plain(ErrorKind::Script, without_position(&other.to_string())),
     }
 }

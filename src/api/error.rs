@@ -44,9 +44,10 @@ pub fn fields(value: &Dynamic) -> Option<(ErrorKind, String)> {
     Some((kind, message))
 }
 
-/// Whether `err` is a catchable error of this kind.
+/// Whether `err` (or the error inside the calls it passed through) is a catchable error of
+/// this kind.
 pub fn is_kind(err: &EvalAltResult, kind: ErrorKind) -> bool {
-    match err {
+    match err.unwrap_inner() {
         EvalAltResult::ErrorRuntime(v, _) => fields(v).is_some_and(|(k, _)| k == kind),
         _ => false,
     }

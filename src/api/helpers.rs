@@ -1,7 +1,7 @@
 //! The plain functions: `var`, `sleep`, `now`, `hex`, `to_hex`, files, `script_dir`, `input`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rhai::{Blob, Dynamic, Engine, ImmutableString};
 
@@ -29,10 +29,6 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn("hex", parse_hex);
     engine.register_fn("to_hex", |b: Blob| to_hex(&b));
     engine.register_fn("to_hex", |s: &str| to_hex(s.as_bytes()));
-    engine.register_fn("read_file", read_file);
-    engine.register_fn("write_file", |path: &str, data: Dynamic| {
-        super::values::with_payload(&data, |bytes| write_file(path, bytes))
-    });
     let c = ctx.clone();
     engine.register_fn("input", move || input(&c, None));
     let c = ctx.clone();
@@ -81,55 +77,41 @@ pub fn parse_var(name: &str, text: &str, default: &Dynamic) -> Fallible<Dynamic>
 }
 
 fn pause(ctx: &ScriptCtx, secs: f64) -> Fallible<()> {
-    let time = Duration::try_from_secs_f64(secs).map_err(|_| {
-        script_error(
-            ErrorKind::Value,
-            format!("sleep({secs:?}): not a number of seconds"),
-        )
-    })?;
+    let time = super::values::seconds(secs, "sleep")?;
     stop::sleep(time, &ctx.run.stop).map_err(stopped)
 }
 
-/// `hex("48 65 6c")` → blob; spaces, colons and a `0x` prefix are allowed.
+/// `hex("48 65 6c")` → blob; spaces, colons, dashes and a `0x` prefix are allowed.
 pub fn parse_hex(text: &str) -> Fallible<Blob> {
-    let digits: String = text
+    let bad = |why: String| {
+        script_error(
+            ErrorKind::Value,
+            format!("hex({}): {why}", crate::display::quoted(text)),
+        )
+    };
+    let digits: Vec<char> = text
         .trim()
         .trim_start_matches("0x")
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-')
         .collect();
     if !digits.len().is_multiple_of(2) {
-        return Err(script_error(
-            ErrorKind::Value,
-            format!("hex(\"{text}\"): an odd number of hex digits"),
-        ));
+        return Err(bad("an odd number of hex digits".into()));
     }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| {
-                script_error(
-                    ErrorKind::Value,
-                    format!("hex(\"{text}\"): '{}' is not a hex byte", &digits[i..i + 2]),
-                )
-            })
+    digits
+        .chunks(2)
+        .map(|pair| match (pair[0].to_digit(16), pair[1].to_digit(16)) {
+            (Some(hi), Some(lo)) => Ok((hi * 16 + lo) as u8),
+            _ => Err(bad(format!(
+                "'{}' is not a hex byte",
+                pair.iter().collect::<String>()
+            ))),
         })
         .collect()
 }
 
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn read_file(path: &str) -> Fallible<Blob> {
-    std::fs::read(path)
-        .map_err(|e| script_error(ErrorKind::File, format!("cannot read '{path}': {e}")))
-}
-
-fn write_file(path: &str, data: &[u8]) -> Fallible<i64> {
-    std::fs::write(path, data)
-        .map(|_| data.len() as i64)
-        .map_err(|e| script_error(ErrorKind::File, format!("cannot write '{path}': {e}")))
 }
 
 /// A line from stdin (without its newline), or `()` at the end of input; waits in slices
@@ -180,6 +162,9 @@ mod tests {
         assert_eq!(to_hex(b"Hello"), "48656c6c6f");
         assert!(parse_hex("4").is_err());
         assert!(parse_hex("zz").is_err());
+        // Non-ASCII text (a peer's payload) is an error, never a panic.
+        assert!(parse_hex("aéb").is_err());
+        assert!(parse_hex("你好").is_err());
     }
 
     #[test]

@@ -2,29 +2,47 @@
 //! closing over that script's context.
 
 mod assert;
+pub mod background;
+mod binary;
+mod bytes;
 mod context;
 mod datagram;
 pub mod diagnose;
 pub mod docs;
 pub mod error;
+mod exchange;
+mod files;
 mod helpers;
+pub mod limits;
 mod load;
+pub mod modules;
 mod process;
+mod ranges;
 mod registry;
 mod request;
 mod socket;
 mod sockopts;
+pub mod source;
 mod spawn;
+pub mod suite;
+mod thread;
 mod values;
+pub mod vars;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
+pub use limits::Limits;
+pub use ranges::prepared;
 pub use socket::Sock;
-pub use spawn::SpawnHandle;
+pub use thread::{SCRIPT_STACK, SpawnHandle};
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, OptimizationLevel};
+
+use crate::stop::Stop;
 
 /// An engine for one script (or one spawned thread of it).
 pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
@@ -32,7 +50,9 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     // Full optimisation would run our (side-effecting) functions at compile time.
     engine.set_optimization_level(OptimizationLevel::Simple);
     engine.set_max_expr_depths(256, 256);
+    ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
+    engine.set_module_resolver(modules::Resolver::new(&ctx.dir));
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
         // An atomic load on every operation; the clock only every 1024.
@@ -49,15 +69,32 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.on_debug(move |text, _, _| out.line(text));
 
     values::register(&mut engine);
+    binary::register(&mut engine);
+    bytes::register(&mut engine);
+    ranges::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
     request::register(&mut engine, ctx);
     process::register(&mut engine, ctx);
     load::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
+    files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
+    suite::register(&mut engine, ctx);
     engine
+}
+
+/// An engine for compiling only: the API functions exist, but nothing runs.
+pub fn compiler() -> Engine {
+    let run = Arc::new(RunCtx::new(
+        Arc::new(Stop::new(None)),
+        None,
+        false,
+        Output::new(|_| {}),
+    ));
+    let ctx = ScriptCtx::new(run, String::new(), Path::new("."), BTreeMap::new());
+    engine(&ctx)
 }
 
 /// Rhai reserves `spawn` and `var` for future features; the SPEC names two of our functions

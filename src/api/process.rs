@@ -17,15 +17,27 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult};
 
 use crate::net;
 use crate::process::ready::{self, Target};
-use crate::process::{Child, ProcessError, code_of, registry::GRACE};
+use crate::process::{Child, GRACE, ProcessError, code_of};
 
+use super::background::Background;
 use super::context::ScriptCtx;
 use super::error::{ErrorKind, Fallible, from_net, script_error, stopped};
-use super::socket::{optional_seconds, seconds};
+use super::socket::optional_seconds;
+use super::values::seconds;
 
 /// A script's handle on a child: cheap to clone.
 #[derive(Clone)]
 pub struct Process(Arc<Child>);
+
+/// A child still running when its script ends gets TERM, then KILL after [`GRACE`].
+impl Background for Process {
+    fn stop(&self, _grace: Duration) -> Option<Box<EvalAltResult>> {
+        if self.0.alive() {
+            self.0.stop(GRACE);
+        }
+        None
+    }
+}
 
 fn from_process(err: ProcessError) -> Box<EvalAltResult> {
     match err {
@@ -59,9 +71,11 @@ fn start(ctx: &ScriptCtx, program: &str, args: &Array) -> Fallible<Process> {
             }
         })
         .collect::<Fallible<_>>()?;
-    let child = Arc::new(Child::start(program, &args).map_err(from_process)?);
-    ctx.run.children.add(child.clone());
-    Ok(Process(child))
+    let child = Process(Arc::new(
+        Child::start(program, &args).map_err(from_process)?,
+    ));
+    ctx.run.background.add(Arc::new(child.clone()));
+    Ok(child)
 }
 
 fn wait_udp(ctx: &ScriptCtx, target: Target, timeout: &Dynamic) -> Fallible<()> {
@@ -103,10 +117,10 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_get("pid", |p: &mut Process| i64::from(p.0.pid()));
     engine.register_fn("stop", |p: &mut Process| code_of(p.0.stop(GRACE)));
     engine.register_fn("stop", |p: &mut Process, grace: f64| {
-        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop(seconds(grace)?)))
+        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop(seconds(grace, "stop")?)))
     });
     engine.register_fn("stop", |p: &mut Process, grace: i64| {
-        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop(seconds(grace as f64)?)))
+        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop(seconds(grace as f64, "stop")?)))
     });
     let c = ctx.clone();
     engine.register_fn("wait", move |p: &mut Process| {

@@ -362,6 +362,7 @@ impl Sock {
             src: seen.src,
             dst: seen.dst,
             payload: seen.data,
+            len: seen.len,
             direction: seen.direction,
             comment: recorder
                 .keeps_comments()
@@ -458,24 +459,12 @@ pub(super) fn line_of(ctx: &NativeCallContext) -> usize {
     ctx.call_position().line().unwrap_or(0)
 }
 
-/// Seconds from a script: negative or NaN is an error, anything too long for the clock
-/// (`1e19`, infinity) waits without end.
-pub(super) fn seconds(value: f64) -> Fallible<Duration> {
-    if value.is_nan() || value < 0.0 {
-        return Err(script_error(
-            ErrorKind::Value,
-            format!("{value:?} is not a number of seconds (0 or more)"),
-        ));
-    }
-    Ok(Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX))
-}
-
 /// Seconds or `()` (no limit) from a script value.
 pub(super) fn optional_seconds(value: &Dynamic, name: &str) -> Fallible<Option<Duration>> {
     if value.is_unit() {
         return Ok(None);
     }
-    seconds(values::float(value, name)?).map(Some)
+    values::seconds(values::float(value, name)?, name).map(Some)
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
@@ -622,14 +611,24 @@ fn register_receive(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn(
         "collect",
         move |nc: NativeCallContext, s: &mut Sock, secs: f64| {
-            s.collect(&c, line_of(&nc), usize::MAX, Some(seconds(secs)?))
+            s.collect(
+                &c,
+                line_of(&nc),
+                usize::MAX,
+                Some(values::seconds(secs, "collect")?),
+            )
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "collect",
         move |nc: NativeCallContext, s: &mut Sock, secs: i64| {
-            s.collect(&c, line_of(&nc), usize::MAX, Some(seconds(secs as f64)?))
+            s.collect(
+                &c,
+                line_of(&nc),
+                usize::MAX,
+                Some(values::seconds(secs as f64, "collect")?),
+            )
         },
     );
     let c = ctx.clone();
@@ -742,18 +741,6 @@ impl Sock {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds_saturate_and_refuse_nonsense() {
-        assert_eq!(
-            seconds(1e19).unwrap(),
-            Duration::try_from_secs_f64(1e19).unwrap()
-        );
-        assert_eq!(seconds(f64::INFINITY).unwrap(), Duration::MAX);
-        assert_eq!(seconds(1e300).unwrap(), Duration::MAX);
-        assert!(seconds(-1.0).is_err());
-        assert!(seconds(f64::NAN).is_err());
-    }
 
     #[test]
     fn a_dual_stack_any_address_faces_v4_peers_as_v4() {

@@ -18,7 +18,8 @@ use rhai::{Dynamic, Engine};
 use crate::net::{self, Interface};
 
 use super::error::{ErrorKind, Fallible, from_net, script_error};
-use super::socket::{Sock, describe, seconds};
+use super::socket::{Sock, describe};
+use super::values::seconds;
 
 pub fn register(engine: &mut Engine) {
     register_properties(engine);
@@ -46,11 +47,13 @@ fn register_properties(engine: &mut Engine) {
 
 fn register_basic(engine: &mut Engine) {
     engine.register_fn("settimeout", |s: &mut Sock, secs: f64| {
-        s.net().set_timeout(Some(seconds(secs)?)).map_err(from_net)
+        s.net()
+            .set_timeout(Some(seconds(secs, "settimeout")?))
+            .map_err(from_net)
     });
     engine.register_fn("settimeout", |s: &mut Sock, secs: i64| {
         s.net()
-            .set_timeout(Some(seconds(secs as f64)?))
+            .set_timeout(Some(seconds(secs as f64, "settimeout")?))
             .map_err(from_net)
     });
     engine.register_fn("settimeout", |s: &mut Sock, _: ()| {

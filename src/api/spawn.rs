@@ -2,110 +2,21 @@
 //! engine, sharing the run's stop flag, recorder and counters. `join()` waits (stoppably).
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map};
 
 use crate::diagnostic::Diagnostic;
-use crate::stop::{SLICE, StopReason};
 
 use super::context::{ScriptCtx, VarValue};
-use super::error::{ErrorKind, Fallible, script_error, stopped, with_fields};
-
-type Outcome = Result<Dynamic, Box<EvalAltResult>>;
-
-/// A spawned thread; `join()` gives its result once, then the same result again.
-#[derive(Clone)]
-pub struct SpawnHandle(Arc<HandleState>);
-
-struct HandleState {
-    name: String,
-    done: Mutex<Receiver<Outcome>>,
-    result: Mutex<Option<Outcome>>,
-    joined: std::sync::atomic::AtomicBool,
-}
-
-impl SpawnHandle {
-    fn start(name: String, work: impl FnOnce() -> Outcome + Send + 'static) -> SpawnHandle {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(work());
-        });
-        SpawnHandle(Arc::new(HandleState {
-            name,
-            done: Mutex::new(rx),
-            result: Mutex::new(None),
-            joined: Default::default(),
-        }))
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    pub fn was_joined(&self) -> bool {
-        self.0.joined.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Waits for the thread; gives up with the reason when `should_stop` says so.
-    pub fn wait(&self, should_stop: impl Fn() -> Option<StopReason>) -> Result<(), StopReason> {
-        let mut result = self.0.result.lock().unwrap_or_else(|p| p.into_inner());
-        if result.is_some() {
-            return Ok(());
-        }
-        let rx = self.0.done.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            match rx.recv_timeout(SLICE) {
-                Ok(outcome) => {
-                    *result = Some(outcome);
-                    return Ok(());
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    *result = Some(Err(script_error(
-                        ErrorKind::Thread,
-                        "the spawned thread panicked",
-                    )));
-                    return Ok(());
-                }
-            }
-            if let Some(reason) = should_stop() {
-                return Err(reason);
-            }
-        }
-    }
-
-    /// The thread's result, once; later calls see its value again, or that it failed.
-    pub fn take(&self) -> Option<Outcome> {
-        let mut slot = self.0.result.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = slot.take()?;
-        *slot = Some(match &outcome {
-            Ok(value) => Ok(value.clone()),
-            Err(_) => Err(script_error(
-                ErrorKind::Thread,
-                "the thread failed (reported at its first join)",
-            )),
-        });
-        Some(outcome)
-    }
-
-    fn join(&self, ctx: &ScriptCtx) -> Outcome {
-        self.0
-            .joined
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.wait(|| ctx.run.stop.check()).map_err(stopped)?;
-        self.take()
-            .unwrap_or_else(|| Err(script_error(ErrorKind::Thread, "the thread has no result")))
-    }
-}
+use super::error::{ErrorKind, Fallible, script_error, with_fields};
+use super::source::ReadError;
+use super::thread::SpawnHandle;
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_type_with_name::<SpawnHandle>("thread");
     let c = ctx.clone();
-    engine.register_fn("spawn", move |f: FnPtr| {
-        Ok::<_, Box<EvalAltResult>>(spawn_closure(&c, f))
-    });
+    engine.register_fn("spawn", move |f: FnPtr| spawn_closure(&c, f));
     let c = ctx.clone();
     engine.register_fn("spawn", move |path: &str| spawn_file(&c, path, Map::new()));
     let c = ctx.clone();
@@ -113,10 +24,8 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
         spawn_file(&c, path, vars)
     });
     let c = ctx.clone();
-    engine.register_fn("join", move |h: &mut SpawnHandle| h.join(&c));
-    engine.register_get("finished", |h: &mut SpawnHandle| {
-        h.0.result.lock().map(|r| r.is_some()).unwrap_or(false)
-    });
+    engine.register_fn("join", move |h: &mut SpawnHandle| h.join(&c.run.stop));
+    engine.register_get("finished", |h: &mut SpawnHandle| h.finished());
     engine.register_fn("to_string", |h: &mut SpawnHandle| {
         format!("thread({})", h.name())
     });
@@ -126,11 +35,7 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
 }
 
 fn remember(ctx: &ScriptCtx, handle: &SpawnHandle) {
-    ctx.run
-        .threads
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(handle.clone());
+    ctx.run.background.add(Arc::new(handle.clone()));
 }
 
 /// The thread gets its own copies of the captured variables, as a Rust `move` closure
@@ -147,39 +52,35 @@ fn unshare(f: &mut FnPtr, depth: usize) {
     }
 }
 
-fn spawn_closure(ctx: &Arc<ScriptCtx>, mut f: FnPtr) -> SpawnHandle {
+fn spawn_closure(ctx: &Arc<ScriptCtx>, mut f: FnPtr) -> Fallible<SpawnHandle> {
     unshare(&mut f, 4);
     let c = ctx.clone();
     let name = format!("closure in {}", ctx.name);
     let handle = SpawnHandle::start(name, move || {
         let engine = super::engine(&c);
         let ast = c.ast();
-        f.call::<Dynamic>(&engine, &ast, ())
-    });
+        super::modules::call_closure(&engine, &ast, &c.dir, &f)
+    })?;
     remember(ctx, &handle);
-    handle
+    Ok(handle)
 }
 
 fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHandle> {
     let full = clean(&ctx.dir.join(path));
-    let source = std::fs::read_to_string(&full).map_err(|e| {
-        script_error(
-            ErrorKind::File,
-            format!("cannot read script '{}': {e}", full.display()),
-        )
+    let name = full.display().to_string();
+    let source = super::source::read_script(&full, &name).map_err(|e| match e {
+        ReadError::Message(m) => script_error(ErrorKind::File, m),
+        ReadError::Diagnostic(d) => child_failure(&d, ""),
     })?;
     let mut child_vars = ctx.vars.clone();
     for (name, value) in vars {
         child_vars.insert(name.to_string(), VarValue::Value(value));
     }
-    let name = full.display().to_string();
     let dir = full.parent().unwrap_or(Path::new(".")).to_path_buf();
     let child = ScriptCtx::new(ctx.run.clone(), name.clone(), &dir, child_vars);
     let engine = super::engine(&child);
-    let ast = engine.compile(&source).map_err(|e| {
-        let d = super::diagnose::from_parse(&e, &name);
-        child_failure(&d, &source)
-    })?;
+    let ast =
+        super::source::compile(&engine, &source, &name).map_err(|d| child_failure(&d, &source))?;
     let ast = Arc::new(ast);
     child.set_ast(ast.clone());
     let handle = SpawnHandle::start(name.clone(), move || {
@@ -190,7 +91,7 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
             let d = super::diagnose::from_eval(&e, &name);
             child_failure(&d, &source)
         })
-    });
+    })?;
     remember(ctx, &handle);
     Ok(handle)
 }

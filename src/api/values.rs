@@ -1,5 +1,7 @@
 //! Conversions and comparisons of script values shared by the API functions.
 
+use std::time::Duration;
+
 use rhai::{Blob, Dynamic, Engine, ImmutableString, Map};
 
 use crate::display;
@@ -22,6 +24,18 @@ pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> 
             data.type_name()
         ),
     ))
+}
+
+/// A number of seconds from a script: finite and not negative (kind `value` otherwise).
+/// Waits too long for the clock (`1e19`) are kept as "never".
+pub fn seconds(secs: f64, what: &str) -> Fallible<Duration> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(script_error(
+            ErrorKind::Value,
+            format!("{what}({secs:?}): not a number of seconds (0 or more)"),
+        ));
+    }
+    Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 pub fn int(value: &Dynamic, name: &str) -> Fallible<i64> {

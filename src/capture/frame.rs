@@ -43,6 +43,35 @@ pub(super) fn try_frame(
     build(pair, src.port(), dst.port(), payload).map_err(|e| format!("cannot build frame: {e}"))
 }
 
+/// Says in the IP and UDP headers of `frame` (built by [`frame`]) that the datagram was
+/// `wire_len` bytes long, of which the frame keeps only the first ones, as a capture with a
+/// snap length does. The UDP checksum, which needs the bytes not kept, becomes 0 ("none").
+pub(super) fn claim_wire_length(frame: &mut [u8], wire_len: usize) {
+    const ETH: usize = 14;
+    let udp_len = (8 + wire_len).min(usize::from(u16::MAX)) as u16;
+    let udp_at = match frame.get(ETH) {
+        Some(b) if b >> 4 == 4 => {
+            let Ok((mut ip, _)) = etherparse::Ipv4Header::from_slice(&frame[ETH..]) else {
+                return;
+            };
+            ip.total_len = (ip.header_len() + 8 + wire_len).min(65_535) as u16;
+            ip.header_checksum = ip.calc_header_checksum();
+            let bytes = ip.to_bytes();
+            frame[ETH..ETH + bytes.len()].copy_from_slice(&bytes);
+            ETH + bytes.len()
+        }
+        Some(b) if b >> 4 == 6 => {
+            frame[ETH + 4..ETH + 6].copy_from_slice(&udp_len.to_be_bytes());
+            ETH + 40
+        }
+        _ => return,
+    };
+    if let Some(udp) = frame.get_mut(udp_at..udp_at + 8) {
+        udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+        udp[6..8].copy_from_slice(&[0, 0]);
+    }
+}
+
 fn build(pair: Pair, sport: u16, dport: u16, payload: &[u8]) -> Result<Vec<u8>, BuildWriteError> {
     let link = PacketBuilder::ethernet2(NO_MAC, NO_MAC);
     let udp = match pair {
@@ -147,6 +176,21 @@ mod tests {
             );
             assert_eq!(udp.payload(), b"payload");
         }
+    }
+
+    #[test]
+    fn a_truncated_datagram_keeps_its_real_lengths() {
+        let mut v4 = frame(addr("127.0.0.1:40000"), addr("127.0.0.1:9999"), b"hello");
+        claim_wire_length(&mut v4, 100);
+        // IPv4 total length 128, header checksum recomputed; UDP length 108, checksum none.
+        let want = hex("000000000000 000000000000 0800
+             4500 0080 0000 4000 4011 3c6b 7f000001 7f000001
+             9c40 270f 006c 0000 68656c6c6f");
+        assert_eq!(v4, want);
+        let mut v6 = frame(addr("[::1]:40000"), addr("[::1]:9999"), b"hello");
+        claim_wire_length(&mut v6, 100);
+        assert_eq!(&v6[18..20], &[0, 108]);
+        assert_eq!(&v6[54 + 4..54 + 8], &[0, 108, 0, 0]);
     }
 
     #[test]

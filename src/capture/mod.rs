@@ -46,7 +46,11 @@ pub struct Packet<'a> {
     /// Unspecified means loopback when sending (as on Linux); when receiving, the local
     /// address facing the sender.
     pub dst: SocketAddr,
+    /// What was kept of the datagram: all of it, or its first bytes after a short receive.
     pub payload: &'a [u8],
+    /// The datagram's real length; more than `payload.len()` when only a part was kept, which
+    /// the record then says (IP and UDP lengths, original length) as tcpdump's snap length does.
+    pub len: usize,
     pub direction: Direction,
     /// pcapng only (e.g. "chat.rhai:12 sendto"); classic pcap has no place for it.
     pub comment: Option<String>,
@@ -104,16 +108,26 @@ impl Recorder {
     /// (disk full) the file still ends with the last complete record, and recording may go on.
     pub fn record(&self, pkt: &Packet) -> Result<u64, CaptureError> {
         let (src, dst) = wire_addresses(pkt);
-        let frame = frame::try_frame(src, dst, pkt.payload).map_err(|e| self.error(e))?;
+        let mut frame = frame::try_frame(src, dst, pkt.payload).map_err(|e| self.error(e))?;
+        let cut = pkt.len.saturating_sub(pkt.payload.len());
+        if cut > 0 {
+            frame::claim_wire_length(&mut frame, pkt.len);
+        }
+        let wire_len = (frame.len() + cut) as u32;
         // A clock before 1970 is recorded as 1970.
         let timestamp = pkt.timestamp.duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut state = self.lock();
         let id = state.packets + 1;
         let result = match &mut state.format {
-            Format::Pcap(file) => file.record(&frame, timestamp),
-            Format::PcapNg(file) => {
-                file.record(id, frame, timestamp, pkt.direction, pkt.comment.as_deref())
-            }
+            Format::Pcap(file) => file.record(&frame, wire_len, timestamp),
+            Format::PcapNg(file) => file.record(
+                id,
+                frame,
+                wire_len,
+                timestamp,
+                pkt.direction,
+                pkt.comment.as_deref(),
+            ),
         };
         result.map_err(|e| self.error(e))?;
         state.packets = id;

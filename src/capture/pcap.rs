@@ -27,9 +27,14 @@ impl PcapFile {
         Ok(PcapFile { writer })
     }
 
-    /// Appends one record.
-    pub(super) fn record(&mut self, frame: &[u8], timestamp: Duration) -> Result<(), String> {
-        let packet = PcapPacket::new(timestamp, frame.len() as u32, frame)
+    /// Appends one record of a packet `wire_len` bytes long, of which `frame` was kept.
+    pub(super) fn record(
+        &mut self,
+        frame: &[u8],
+        wire_len: u32,
+        timestamp: Duration,
+    ) -> Result<(), String> {
+        let packet = PcapPacket::new(timestamp, wire_len, frame)
             .map_err(|e| format!("cannot record packet: {e}"))?;
         // `flush` commits the record to the file in one write (see RecordFile).
         let result = self

@@ -73,6 +73,7 @@ impl PcapNgFile {
         &mut self,
         id: u64,
         frame: Vec<u8>,
+        wire_len: u32,
         timestamp: Duration,
         direction: Direction,
         comment: Option<&str>,
@@ -86,7 +87,7 @@ impl PcapNgFile {
         let block = Block::EnhancedPacket(EnhancedPacketBlock {
             interface_id: 0,
             timestamp,
-            original_len: frame.len() as u32,
+            original_len: wire_len,
             data: Cow::Owned(frame),
             options,
         });

@@ -120,6 +120,7 @@ fn packet<'a>(
         src: addr(src),
         dst: addr(dst),
         payload,
+        len: payload.len(),
         direction,
         comment: comment.map(str::to_owned),
         timestamp: at(ns),
@@ -352,6 +353,46 @@ fn annotate_an_old_packet_notes_the_latest() {
     assert_eq!(seen.len(), 200);
     assert!(seen[2].comments.is_empty());
     assert_eq!(seen[199].comments, ["frame 3: too old"]);
+}
+
+/// A datagram of 100 bytes of which a `recvfrom(10)` kept 10 is recorded as tcpdump with a
+/// snap length shows it: 10 bytes captured, its real lengths in the record and the headers.
+#[test]
+fn a_short_receive_is_recorded_with_its_real_length() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["cut.pcap", "cut.pcapng"] {
+        let path = dir.path().join(name);
+        let recorder = Recorder::create(&path).unwrap();
+        let mut pkt = packet(
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+            b"0123456789",
+            Direction::Inbound,
+            None,
+            5,
+        );
+        pkt.len = 100;
+        recorder.record(&pkt).unwrap();
+        drop(recorder);
+        let (data, orig_len) = if name.ends_with("ng") {
+            let mut reader = PcapNgReader::new(File::open(&path).unwrap()).unwrap();
+            let mut found = None;
+            while let Some(block) = reader.next_block() {
+                if let Block::EnhancedPacket(epb) = block.unwrap().0 {
+                    found = Some((epb.data.to_vec(), epb.original_len));
+                }
+            }
+            found.unwrap()
+        } else {
+            let mut reader = PcapReader::new(File::open(&path).unwrap()).unwrap();
+            let p = reader.next_packet().unwrap().unwrap();
+            (p.data().to_vec(), p.orig_len())
+        };
+        assert_eq!(data.len(), 14 + 20 + 8 + 10, "{name}");
+        assert_eq!(orig_len as usize, 14 + 20 + 8 + 100, "{name}");
+        assert_eq!(u16::from_be_bytes([data[16], data[17]]), 20 + 8 + 100);
+        assert_eq!(u16::from_be_bytes([data[38], data[39]]), 8 + 100);
+    }
 }
 
 #[test]

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use crate::kind::ErrorKind;
 use crate::stop::{SLICE, Stop, StopReason};
 
+/// How long a child gets after TERM before KILL.
+pub const GRACE: Duration = Duration::from_secs(2);
 /// Output kept per child: a daemon that logs forever must not grow memory without bound.
 pub const KEPT: usize = 1 << 20;
 /// How often a wait looks at the child.

@@ -62,7 +62,7 @@ pub struct ReplHelper {
 impl ReplHelper {
     pub fn new(names: Arc<RwLock<Names>>, color: bool) -> ReplHelper {
         ReplHelper {
-            compiler: crate::runner::script::compiler(),
+            compiler: crate::api::compiler(),
             names,
             files: FilenameCompleter::new(),
             color,

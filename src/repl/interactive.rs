@@ -26,7 +26,7 @@ pub fn run(opts: Options) -> i32 {
     let mut editor = match new_editor(color) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: cannot start the line editor: {e}");
+            crate::display::print_error(format_args!("cannot start the line editor: {e}"));
             return exit::USAGE;
         }
     };
@@ -63,7 +63,7 @@ pub fn run(opts: Options) -> i32 {
             }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::display::print_error(e);
                 break;
             }
         };
@@ -79,7 +79,7 @@ pub fn run(opts: Options) -> i32 {
             match result {
                 Ok(text) if text.is_empty() => {}
                 Ok(text) => println!("{text}"),
-                Err(text) => eprintln!("error: {text}"),
+                Err(text) => crate::display::print_error(text),
             }
             if let Next::Quit = next {
                 break;

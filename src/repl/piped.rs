@@ -22,7 +22,7 @@ pub fn run(opts: Options) -> i32 {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                eprintln!("error: cannot read stdin: {e}");
+                crate::display::print_error(format_args!("cannot read stdin: {e}"));
                 worst = worst.max(exit::ERROR);
                 break;
             }
@@ -87,7 +87,7 @@ fn run_meta(session: &mut Session, line: &str) -> (Next, i32) {
             exit::OK
         }
         Err(text) => {
-            eprintln!("error: {text}");
+            crate::display::print_error(text);
             exit::USAGE
         }
     };

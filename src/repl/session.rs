@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Scope};
 
-use crate::api::{self, Datagram, Output, RunCtx, ScriptCtx, Sock, VarValue};
+use crate::api::{self, Datagram, Limits, Output, RunCtx, ScriptCtx, Sock, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
 use crate::display;
@@ -26,6 +26,7 @@ use super::watch::Watches;
 /// What the session was started with.
 pub struct Options {
     pub vars: BTreeMap<String, VarValue>,
+    pub limits: Limits,
     pub recorder: Option<Recorder>,
     pub timeout: Option<Duration>,
     pub verbose: bool,
@@ -89,12 +90,15 @@ impl Session {
     pub fn new(opts: Options, printer: &Arc<Printer>) -> Session {
         let out = printer.clone();
         let output = Output::new(move |line| out.line(&display::terminal_safe(line)));
-        let run = Arc::new(RunCtx::new(
-            Arc::new(Stop::new(None)),
-            opts.recorder,
-            opts.verbose,
-            output,
-        ));
+        let run = Arc::new(
+            RunCtx::new(
+                Arc::new(Stop::new(None)),
+                opts.recorder,
+                opts.verbose,
+                output,
+            )
+            .with_limits(opts.limits),
+        );
         let ctx = ScriptCtx::new(run, opts.file.to_string(), Path::new("."), opts.vars);
         let watches = Watches::new(printer.clone(), opts.color);
         let mut engine = api::engine(&ctx);
@@ -177,7 +181,9 @@ impl Session {
             first_line: self.lines + 1,
         });
         self.lines += source.lines().count().max(1);
-        let compiled = match self.engine.compile_with_scope(&self.scope, source) {
+        let compiled = match crate::api::prepared(source, |source| {
+            self.engine.compile_with_scope(&self.scope, source)
+        }) {
             Ok(ast) => ast,
             Err(e) => {
                 let d = api::diagnose::from_parse(&e, self.file);
@@ -228,7 +234,7 @@ impl Session {
         let watches = self.watches.clone();
         let _paused = watches.pause();
         stop::clear_interrupt();
-        super::EVALUATING.store(true, Ordering::SeqCst);
+        super::interrupt::EVALUATING.store(true, Ordering::SeqCst);
         let timed_out = Arc::new(AtomicBool::new(false));
         let (done, limit_rx) = channel::<()>();
         let timer = self.timeout.map(|limit| {
@@ -245,8 +251,8 @@ impl Session {
         if let Some(t) = timer {
             let _ = t.join();
         }
-        super::EVALUATING.store(false, Ordering::SeqCst);
-        super::evaluation_ended();
+        super::interrupt::EVALUATING.store(false, Ordering::SeqCst);
+        super::interrupt::evaluation_ended();
         stop::clear_interrupt();
         result.map_err(|e| (e, timed_out.load(Ordering::SeqCst)))
     }
@@ -362,7 +368,8 @@ impl Session {
     pub fn finish(&self) {
         self.watches.unwatch_all();
         self.ctx.run.stop.finish();
-        self.ctx.run.children.stop_all();
+        // Children started here (and threads) end with the session.
+        let _ = self.ctx.run.background.stop_all(crate::process::GRACE);
     }
 }
 

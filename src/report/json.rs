@@ -8,30 +8,28 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Counts, Reporter, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Pretty-printed JSON, stable field order, durations in seconds (f64).
 pub struct JsonReport;
 
 impl Reporter for JsonReport {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        let c = Counts::of(outcomes);
+    fn write(&self, files: &[FileResult], total: Duration, out: &mut dyn Write) -> io::Result<()> {
+        let c = Counts::of(files);
+        let scripts: Vec<Script> = all_cases(files).map(Script::from).collect();
         let report = Report {
-            scripts: outcomes.iter().map(Script::from).collect(),
             summary: Summary {
-                total: outcomes.len(),
+                total: scripts.len(),
                 passed: c.passed,
                 failed: c.failed,
                 errors: c.errors,
                 timeouts: c.timeouts,
                 interrupted: c.interrupted,
+                skipped: c.skipped,
+                flaky: c.flaky,
                 duration: total.as_secs_f64(),
             },
+            scripts,
         };
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)
@@ -46,10 +44,19 @@ struct Report<'a> {
 
 #[derive(Serialize)]
 struct Script<'a> {
-    name: &'a str,
+    /// `file` for a file that is one test, `file › test` for a `test()`.
+    name: String,
+    /// The `test()` name, or null.
+    test: Option<&'a str>,
     path: Cow<'a, str>,
     status: Status,
     duration: f64,
+    /// How many times it ran (more than 1 with `--retry`).
+    attempts: usize,
+    /// Passed on a retry.
+    flaky: bool,
+    /// Why it was skipped, or null.
+    reason: Option<Cow<'a, str>>,
     error: Option<Error<'a>>,
     sent: u64,
     received: u64,
@@ -59,7 +66,7 @@ struct Script<'a> {
 /// Where a script stopped; `line`/`col` are null when the error has no position.
 #[derive(Serialize)]
 struct Error<'a> {
-    message: &'a str,
+    message: Cow<'a, str>,
     file: Cow<'a, str>,
     line: Option<usize>,
     col: Option<usize>,
@@ -73,23 +80,31 @@ struct Summary {
     errors: usize,
     timeouts: usize,
     interrupted: usize,
+    skipped: usize,
+    flaky: usize,
     duration: f64,
 }
 
-impl<'a> From<&'a ScriptOutcome> for Script<'a> {
-    fn from(o: &'a ScriptOutcome) -> Self {
+impl<'a> From<Case<'a>> for Script<'a> {
+    fn from(case: Case<'a>) -> Self {
         let position = |n: usize| (n > 0).then_some(n);
-        let error = (o.status != Status::Passed).then(|| Error {
-            message: message(o),
-            file: lossy(o.failure.as_ref().map_or(&o.path, |f| &f.file)),
-            line: o.failure.as_ref().and_then(|f| position(f.line)),
-            col: o.failure.as_ref().and_then(|f| position(f.col)),
+        let o = case.file;
+        let failure = case.failure();
+        let error = (!case.status().is_ok()).then(|| Error {
+            message: message(&case),
+            file: lossy(failure.map_or(&o.path, |f| &f.file)),
+            line: failure.and_then(|f| position(f.line)),
+            col: failure.and_then(|f| position(f.col)),
         });
         Script {
-            name: &o.name,
+            name: case.name(),
+            test: case.case.name.as_deref(),
             path: lossy(&o.path),
-            status: o.status,
-            duration: o.duration.as_secs_f64(),
+            status: case.status(),
+            duration: case.duration().as_secs_f64(),
+            attempts: case.case.attempts.len(),
+            flaky: case.case.is_flaky(),
+            reason: case.skip_reason().map(crate::display::one_line),
             error,
             sent: o.sent,
             received: o.received,
@@ -109,7 +124,7 @@ mod tests {
     use crate::report::sample;
     use serde_json::{Value, json};
 
-    fn report(outcomes: &[ScriptOutcome]) -> Value {
+    fn report(outcomes: &[FileResult]) -> Value {
         let mut out = Vec::new();
         JsonReport
             .write(outcomes, Duration::from_millis(2310), &mut out)
@@ -136,7 +151,7 @@ mod tests {
         let v = report(&sample::suite());
         let summary = json!({
             "total": 5, "passed": 2, "failed": 1, "errors": 1, "timeouts": 1, "interrupted": 0,
-            "duration": 2.31
+            "skipped": 0, "flaky": 0, "duration": 2.31
         });
         assert_eq!(v["summary"], summary);
         assert_eq!(v["scripts"].as_array().unwrap().len(), 5);
@@ -146,9 +161,10 @@ mod tests {
     fn scripts_carry_status_error_counts_and_capture() {
         let v = report(&sample::suite());
         let chat = json!({
-            "name": "scripts/scenarios/chat.rhai", "path": "scripts/scenarios/chat.rhai",
-            "status": "passed", "duration": 0.12, "error": null, "sent": 2, "received": 2,
-            "capture": "captures/chat.pcapng"
+            "name": "scripts/scenarios/chat.rhai", "test": null,
+            "path": "scripts/scenarios/chat.rhai", "status": "passed", "duration": 0.12,
+            "attempts": 1, "flaky": false, "reason": null, "error": null, "sent": 2,
+            "received": 2, "capture": "captures/chat.pcapng"
         });
         assert_eq!(v["scripts"][0], chat);
         let upload = &v["scripts"][2];

@@ -4,10 +4,13 @@ use std::io::{self, Write};
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use super::{Reporter, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::display::{one_line, terminal_safe};
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 const SUITE: &str = "udpsh";
 
@@ -15,33 +18,45 @@ const SUITE: &str = "udpsh";
 pub struct JunitReport;
 
 impl Reporter for JunitReport {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
+    fn write(&self, files: &[FileResult], total: Duration, out: &mut dyn Write) -> io::Result<()> {
         let mut suite = TestSuite::new(SUITE);
         suite.set_time(total);
-        suite.add_test_cases(outcomes.iter().map(test_case));
+        suite.add_test_cases(all_cases(files).map(|c| test_case(&c)));
         let mut report = Report::new(SUITE);
         report.set_time(total).add_test_suite(suite);
         report.serialize(out).map_err(io::Error::other)
     }
 }
 
-fn test_case(o: &ScriptOutcome) -> TestCase {
-    let mut case = TestCase::new(o.name.as_str(), status(o));
-    case.set_classname(classname(&o.name)).set_time(o.duration);
-    case.extra.insert("file".into(), o.name.as_str().into());
-    let mut out = o.output.clone();
+/// A file that is one test is named by its path, grouped by its folder (`scripts.scenarios`);
+/// a `test()` case is named by its test, grouped by its file (`scripts.protocols.dns`), as
+/// Jenkins and GitLab show a class and its methods.
+fn test_case(c: &Case) -> TestCase {
+    let o = c.file;
+    let (name, class) = match &c.case.name {
+        None => (one_line(&o.name).into_owned(), classname(&o.name)),
+        Some(test) => (one_line(test).into_owned(), file_classname(&o.name)),
+    };
+    let mut case = TestCase::new(name, status(c));
+    case.set_classname(one_line(&class)).set_time(c.duration());
+    case.extra
+        .insert("file".into(), one_line(&o.name).as_ref().into());
+    // A test's own output is not told apart from its file's: shown where it helps, with
+    // the file's only case, or a case that did not pass.
+    let show_output = !o.has_named_cases() || !c.status().is_ok();
+    let mut out = if show_output {
+        terminal_safe(&o.output).into_owned()
+    } else {
+        String::new()
+    };
     if let Some(capture) = &o.capture {
-        case.add_property(Property::new("capture", capture.display().to_string()));
+        let capture = one_line(&capture.to_string_lossy()).into_owned();
+        case.add_property(Property::new("capture", capture.as_str()));
         // The attachment line GitLab and Jenkins (junit-attachments) link to; on a line of its own.
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
         }
-        out.push_str(&format!("[[ATTACHMENT|{}]]\n", capture.display()));
+        out.push_str(&format!("[[ATTACHMENT|{capture}]]\n"));
     }
     if !out.is_empty() {
         case.set_system_out(out);
@@ -49,24 +64,66 @@ fn test_case(o: &ScriptOutcome) -> TestCase {
     case
 }
 
-fn status(o: &ScriptOutcome) -> TestCaseStatus {
-    let (kind, ty) = match o.status {
-        Status::Passed => return TestCaseStatus::success(),
+/// The case's status with its earlier attempts: `flakyFailure`s when it passed on a retry,
+/// `rerunFailure`s when it never did.
+fn status(c: &Case) -> TestCaseStatus {
+    let (kind, ty) = match c.status() {
+        Status::Passed => {
+            let mut status = TestCaseStatus::success();
+            status.add_reruns(c.case.earlier_failures().map(rerun));
+            return status;
+        }
+        Status::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(message(c).as_ref());
+            return status;
+        }
         Status::Failed => (NonSuccessKind::Failure, "assertion"),
         Status::Error => (NonSuccessKind::Error, "error"),
         Status::Timeout => (NonSuccessKind::Error, "timeout"),
         Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
     };
-    let body = o
-        .failure
-        .as_ref()
-        .map_or(message(o), |f| f.rendered.as_str());
+    let message = message(c);
+    let body = c
+        .failure()
+        .map_or(message.clone(), |f| terminal_safe(&f.rendered));
     let mut status = TestCaseStatus::non_success(kind);
     status
-        .set_message(message(o))
+        .set_message(message.as_ref())
         .set_type(ty)
-        .set_description(body);
+        .set_description(body.as_ref());
+    status.set_rerun_kind(FlakyOrRerun::Rerun);
+    status.add_reruns(c.case.earlier_failures().map(rerun));
     status
+}
+
+fn rerun(attempt: &crate::outcome::Attempt) -> TestRerun {
+    let (kind, ty) = if attempt.status == Status::Failed {
+        (NonSuccessKind::Failure, "assertion")
+    } else {
+        (NonSuccessKind::Error, "error")
+    };
+    let mut rerun = TestRerun::new(kind);
+    rerun.set_time(attempt.duration).set_type(ty);
+    if let Some(f) = &attempt.failure {
+        rerun
+            .set_message(one_line(&f.message).as_ref())
+            .set_description(terminal_safe(&f.rendered).as_ref());
+    }
+    rerun
+}
+
+/// `scripts/protocols/dns.rhai` → `scripts.protocols.dns`: the file as a class.
+fn file_classname(name: &str) -> String {
+    let stem = name.strip_suffix(".rhai").unwrap_or(name);
+    Path::new(stem)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().replace('.', "_")),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `scripts/scenarios/chat.rhai` → `scripts.scenarios`, the package path Jenkins groups by;
@@ -168,7 +225,7 @@ mod tests {
         }
     }
 
-    fn report(outcomes: &[ScriptOutcome]) -> String {
+    fn report(outcomes: &[FileResult]) -> String {
         let mut out = Vec::new();
         JunitReport
             .write(outcomes, Duration::from_millis(2310), &mut out)
@@ -225,7 +282,11 @@ mod tests {
             "assertion failed: \"bye\" != \"<done>\""
         );
         assert_eq!(failure.attrs["type"], "assertion");
-        let rendered = sample::suite()[2].failure.clone().unwrap().rendered;
+        let rendered = sample::suite()[2].cases[0]
+            .failure()
+            .unwrap()
+            .rendered
+            .clone();
         assert_eq!(failure.text, rendered);
         let out = find(&all, "testsuites/testsuite/testcase/system-out");
         assert!(

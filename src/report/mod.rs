@@ -8,13 +8,15 @@ pub mod terminal;
 #[cfg(test)]
 mod sample;
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::outcome::{ScriptOutcome, Status};
+use crate::display::one_line;
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 pub use json::JsonReport;
 pub use junit::JunitReport;
@@ -22,12 +24,7 @@ pub use tap::TapReport;
 
 /// One machine-readable format: renders a finished run, whole, to a writer.
 pub trait Reporter {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()>;
+    fn write(&self, files: &[FileResult], total: Duration, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// A `--report` flag: which format, and where it goes.
@@ -76,6 +73,15 @@ impl ReportSpec {
         }
     }
 
+    /// `junit`, `tap` or `json`.
+    pub fn format(&self) -> &'static str {
+        match self {
+            ReportSpec::Junit(_) => "junit",
+            ReportSpec::Tap(_) => "tap",
+            ReportSpec::Json(_) => "json",
+        }
+    }
+
     /// True when the report takes stdout, so the runner must keep its own lines off it.
     pub fn uses_stdout(&self) -> bool {
         self.path().is_none()
@@ -93,12 +99,28 @@ impl ReportSpec {
 /// Writes every report; one that fails does not stop the others. Errors name the file.
 pub fn write_reports(
     specs: &[ReportSpec],
-    outcomes: &[ScriptOutcome],
+    files: &[FileResult],
+    total: Duration,
+) -> Result<(), String> {
+    write_some(specs.iter(), files, total)
+}
+
+/// Rewrites the reports that go to files (not stdout) with the files run so far.
+pub fn write_report_files(
+    specs: &[ReportSpec],
+    files: &[FileResult],
+    total: Duration,
+) -> Result<(), String> {
+    write_some(specs.iter().filter(|s| !s.uses_stdout()), files, total)
+}
+
+fn write_some<'a>(
+    specs: impl Iterator<Item = &'a ReportSpec>,
+    files: &[FileResult],
     total: Duration,
 ) -> Result<(), String> {
     let errors: Vec<String> = specs
-        .iter()
-        .filter_map(|spec| write_one(spec, outcomes, total).err())
+        .filter_map(|spec| write_one(spec, files, total).err())
         .collect();
     if errors.is_empty() {
         Ok(())
@@ -107,14 +129,14 @@ pub fn write_reports(
     }
 }
 
-fn write_one(spec: &ReportSpec, outcomes: &[ScriptOutcome], total: Duration) -> Result<(), String> {
+fn write_one(spec: &ReportSpec, files: &[FileResult], total: Duration) -> Result<(), String> {
     let reporter = spec.reporter();
     match spec.path() {
         None => {
             let mut out = io::stdout().lock();
-            (reporter.write(outcomes, total, &mut out)).and_then(|()| out.flush())
+            (reporter.write(files, total, &mut out)).and_then(|()| out.flush())
         }
-        Some(path) => write_file(path, |out| reporter.write(outcomes, total, out)),
+        Some(path) => write_file(path, |out| reporter.write(files, total, out)),
     }
     .map_err(|e| match spec.path() {
         Some(path) => format!("cannot write report {}: {e}", path.display()),
@@ -122,26 +144,41 @@ fn write_one(spec: &ReportSpec, outcomes: &[ScriptOutcome], total: Duration) -> 
     })
 }
 
-/// Creates the file (and its folder, as CI paths like `reports/junit.xml` expect), then writes.
+/// Creates the file (and its folder, as CI paths like `reports/junit.xml` expect), then
+/// writes. The new report replaces the old one whole (a temporary file renamed over it), so a
+/// run killed while writing still leaves the last complete report.
 fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.udpsh-{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut out = BufWriter::new(fs::File::create(&temp)?);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
     }
-    let mut out = BufWriter::new(fs::File::create(path)?);
-    write(&mut out)?;
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    written
 }
 
-/// The one-line reason a script did not pass, with a default when the runner gave none.
-fn message(o: &ScriptOutcome) -> &str {
-    match (&o.failure, o.status) {
-        (Some(f), _) => &f.message,
+/// The one-line reason a test did not pass (escaped: it may quote the network), with a
+/// default when the runner gave none.
+fn message<'a>(c: &Case<'a>) -> Cow<'a, str> {
+    Cow::Borrowed(match (c.failure(), c.status()) {
+        (Some(f), _) => return one_line(&f.message),
         (None, Status::Passed) => "",
         (None, Status::Failed) => "assertion failed",
         (None, Status::Error) => "runtime error",
         (None, Status::Timeout) => "timed out",
         (None, Status::Interrupted) => "interrupted",
-    }
+        (None, Status::Skipped) => return one_line(c.skip_reason().unwrap_or("skipped")),
+    })
 }
 
 /// Counts per status, in the order reports list them.
@@ -152,19 +189,26 @@ struct Counts {
     errors: usize,
     timeouts: usize,
     interrupted: usize,
+    skipped: usize,
+    /// Passed on a retry (also counted in `passed`).
+    flaky: usize,
 }
 
 impl Counts {
-    fn of(outcomes: &[ScriptOutcome]) -> Counts {
+    fn of(files: &[FileResult]) -> Counts {
         let mut c = Counts::default();
-        for o in outcomes {
-            *match o.status {
+        for case in all_cases(files) {
+            *match case.status() {
                 Status::Passed => &mut c.passed,
                 Status::Failed => &mut c.failed,
                 Status::Error => &mut c.errors,
                 Status::Timeout => &mut c.timeouts,
                 Status::Interrupted => &mut c.interrupted,
+                Status::Skipped => &mut c.skipped,
             } += 1;
+            if case.case.is_flaky() {
+                c.flaky += 1;
+            }
         }
         c
     }
@@ -258,6 +302,8 @@ mod tests {
             errors: 1,
             timeouts: 1,
             interrupted: 0,
+            skipped: 0,
+            flaky: 0,
         };
         assert_eq!(c, expected);
     }

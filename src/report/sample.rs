@@ -3,21 +3,31 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::outcome::{Failure, ScriptOutcome, Status};
+use crate::outcome::{Attempt, CaseResult, Failure, FileResult, Status};
 
-/// A script outcome with no output, failure or capture.
-pub fn outcome(name: &str, status: Status, millis: u64) -> ScriptOutcome {
-    ScriptOutcome {
+/// A script that is one test, with no output, failure or capture.
+pub fn outcome(name: &str, status: Status, millis: u64) -> FileResult {
+    let duration = Duration::from_millis(millis);
+    let attempt = Attempt {
+        status,
+        duration,
+        failure: None,
+    };
+    FileResult {
         path: PathBuf::from(name),
         name: name.to_string(),
-        status,
-        duration: Duration::from_millis(millis),
+        duration,
         output: String::new(),
-        failure: None,
         sent: 0,
         received: 0,
         capture: None,
+        cases: vec![CaseResult::once(None, attempt)],
     }
+}
+
+/// Sets the failure of a script that is one test.
+fn fail(file: &mut FileResult, failure: Failure) {
+    file.cases[0].attempts[0].failure = Some(failure);
 }
 
 /// A failure at `file:line:col` whose rendering names the position, like the diagnostic renderer.
@@ -36,7 +46,7 @@ pub fn failure(message: &str, file: &str, line: usize, col: usize, source: &str)
 }
 
 /// Five scripts: two pass (one recorded), one assertion fails, one errors, one times out.
-pub fn suite() -> Vec<ScriptOutcome> {
+pub fn suite() -> Vec<FileResult> {
     let mut chat = outcome("scripts/scenarios/chat.rhai", Status::Passed, 120);
     (chat.sent, chat.received) = (2, 2);
     chat.output = "got 你好 from 127.0.0.1:40312\n".into();
@@ -48,32 +58,41 @@ pub fn suite() -> Vec<ScriptOutcome> {
     let mut upload = outcome("scripts/scenarios/upload.rhai", Status::Failed, 1030);
     (upload.sent, upload.received) = (3, 1);
     upload.output = "sending fixtures/test.txt\nsent 3 chunks\n".into();
-    upload.failure = Some(failure(
-        "assertion failed: \"bye\" != \"<done>\"",
-        "scripts/scenarios/upload.rhai",
-        12,
-        11,
-        "assert_eq(d.text, \"<done>\");",
-    ));
+    fail(
+        &mut upload,
+        failure(
+            "assertion failed: \"bye\" != \"<done>\"",
+            "scripts/scenarios/upload.rhai",
+            12,
+            11,
+            "assert_eq(d.text, \"<done>\");",
+        ),
+    );
 
     let mut oversize = outcome("scripts/oversize.rhai", Status::Error, 10);
-    oversize.failure = Some(failure(
-        "datagram of 70000 bytes is over the IPv4 limit of 65507",
-        "scripts/oversize.rhai",
-        3,
-        3,
-        "s.sendto(blob(70000), \"127.0.0.1:9\");",
-    ));
+    fail(
+        &mut oversize,
+        failure(
+            "datagram of 70000 bytes is over the IPv4 limit of 65507",
+            "scripts/oversize.rhai",
+            3,
+            3,
+            "s.sendto(blob(70000), \"127.0.0.1:9\");",
+        ),
+    );
 
     let mut slow = outcome("slow.rhai", Status::Timeout, 810);
     slow.sent = 1;
-    slow.failure = Some(Failure {
-        message: "timed out after 0.8s".into(),
-        file: "slow.rhai".into(),
-        line: 0,
-        col: 0,
-        rendered: "error: timed out after 0.8s\n  --> slow.rhai\n".into(),
-    });
+    fail(
+        &mut slow,
+        Failure {
+            message: "timed out after 0.8s".into(),
+            file: "slow.rhai".into(),
+            line: 0,
+            col: 0,
+            rendered: "error: timed out after 0.8s\n  --> slow.rhai\n".into(),
+        },
+    );
 
     vec![chat, echo, upload, oversize, slow]
 }

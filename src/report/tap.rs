@@ -4,29 +4,30 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::{Reporter, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::display::one_line;
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Streams plain TAP 13, as `prove` and CI TAP plugins read it.
 pub struct TapReport;
 
 impl Reporter for TapReport {
-    fn write(
-        &self,
-        outcomes: &[ScriptOutcome],
-        _total: Duration,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
+    fn write(&self, files: &[FileResult], _total: Duration, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "TAP version 13")?;
-        writeln!(out, "1..{}", outcomes.len())?;
-        for (i, o) in outcomes.iter().enumerate() {
-            let ok = if o.status == Status::Passed {
-                "ok"
-            } else {
-                "not ok"
+        writeln!(out, "1..{}", all_cases(files).count())?;
+        for (i, case) in all_cases(files).enumerate() {
+            let good = case.status().is_ok();
+            let ok = if good { "ok" } else { "not ok" };
+            let skip = match case.status() {
+                Status::Skipped => format!(" # SKIP {}", one_line(&message(&case))),
+                _ => String::new(),
             };
-            writeln!(out, "{ok} {} - {}", i + 1, description(&o.name))?;
-            if o.status != Status::Passed {
-                diagnostic(o, out)?;
+            writeln!(out, "{ok} {} - {}{skip}", i + 1, description(&case.name()))?;
+            if case.case.is_flaky() {
+                let tries = case.case.attempts.len();
+                writeln!(out, "# flaky: passed on try {tries}")?;
+            }
+            if !good {
+                diagnostic(&case, out)?;
             }
         }
         out.flush()
@@ -34,40 +35,39 @@ impl Reporter for TapReport {
 }
 
 /// The YAML block under a `not ok` line; strings are double-quoted (JSON strings are valid YAML).
-fn diagnostic(o: &ScriptOutcome, out: &mut dyn Write) -> io::Result<()> {
-    let (severity, status) = match o.status {
-        Status::Passed => unreachable!("only failures have a diagnostic"),
+fn diagnostic(case: &Case, out: &mut dyn Write) -> io::Result<()> {
+    let (severity, status) = match case.status() {
+        Status::Passed | Status::Skipped => unreachable!("only failures have a diagnostic"),
         Status::Failed => ("fail", "failed"),
         Status::Error => ("error", "error"),
         Status::Timeout => ("error", "timeout"),
         Status::Interrupted => ("error", "interrupted"),
     };
     writeln!(out, "  ---")?;
-    writeln!(out, "  message: {}", quote(message(o)))?;
+    writeln!(out, "  message: {}", quote(&message(case)))?;
     writeln!(out, "  severity: {severity}")?;
     writeln!(out, "  status: {status}")?;
-    let file = o.failure.as_ref().map_or(&o.path, |f| &f.file);
+    let file = case.failure().map_or(&case.file.path, |f| &f.file);
     writeln!(out, "  file: {}", quote(&file.display().to_string()))?;
-    if let Some(f) = o.failure.as_ref().filter(|f| f.line > 0) {
+    if let Some(f) = case.failure().filter(|f| f.line > 0) {
         writeln!(out, "  line: {}", f.line)?;
         writeln!(out, "  col: {}", f.col)?;
     }
-    writeln!(out, "  duration_ms: {}", o.duration.as_millis())?;
-    if let Some(capture) = &o.capture {
+    writeln!(out, "  duration_ms: {}", case.duration().as_millis())?;
+    if let Some(capture) = &case.file.capture {
         writeln!(out, "  capture: {}", quote(&capture.display().to_string()))?;
     }
     writeln!(out, "  ...")
 }
 
+/// A YAML value: a JSON string (valid YAML) of the escaped text.
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serializes")
+    serde_json::to_string(&one_line(s)).expect("a string always serializes")
 }
 
 /// A test name on one line, with `#` escaped so it is not read as a TAP directive.
 fn description(name: &str) -> String {
-    name.replace('\\', "\\\\")
-        .replace('#', "\\#")
-        .replace(['\n', '\r'], " ")
+    one_line(&name.replace('\\', "\\\\").replace('#', "\\#")).into_owned()
 }
 
 #[cfg(test)]
@@ -75,7 +75,7 @@ mod tests {
     use super::*;
     use crate::report::sample;
 
-    fn tap(outcomes: &[ScriptOutcome]) -> String {
+    fn tap(outcomes: &[FileResult]) -> String {
         let mut out = Vec::new();
         TapReport.write(outcomes, Duration::ZERO, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -138,7 +138,9 @@ mod tests {
 
     #[test]
     fn names_cannot_fake_a_directive_or_break_lines() {
-        assert_eq!(description("a#b\\c\nd.rhai"), "a\\#b\\\\c d.rhai");
+        // A newline is shown escaped (kept, not dropped), so it cannot start a forged line.
+        assert_eq!(description("a#b\\c\nd.rhai"), "a\\#b\\\\c\\nd.rhai");
+        assert_eq!(description("x\x1b]0;pwned\x07"), "x\\x1b]0;pwned\\x07");
         assert_eq!(tap(&[]), "TAP version 13\n1..0\n");
     }
 }

@@ -7,23 +7,34 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 
 use super::{Counts, message};
-use crate::outcome::{ScriptOutcome, Status};
+use crate::display::{one_line, terminal_safe};
+use crate::outcome::{Case, FileResult, Status, all_cases};
 
 /// Width of the status column: the longest common label, `TIMEOUT`, and a space.
 const LABEL_WIDTH: usize = 7;
 
 /// `ok      scripts/scenarios/chat.rhai (0.12s)`, no newline.
-pub fn result_line(o: &ScriptOutcome, color: bool) -> String {
-    let label = o.status.label();
+pub fn result_line(case: &Case, color: bool) -> String {
+    let status = case.status();
+    let label = status.label();
     let pad = " ".repeat(LABEL_WIDTH.saturating_sub(label.len()));
-    let label = paint(label, status_style(o.status), color);
-    format!("{label}{pad} {} ({})", o.name, secs(o.duration))
+    let label = paint(label, status_style(status), color);
+    let how = match (status, case.skip_reason()) {
+        (Status::Skipped, Some(reason)) => one_line(reason).into_owned(),
+        _ if case.case.is_flaky() => format!(
+            "{}, passed on try {}",
+            secs(case.duration()),
+            case.case.attempts.len()
+        ),
+        _ => secs(case.duration()),
+    };
+    format!("{label}{pad} {} ({how})", one_line(&case.name()))
 }
 
 /// `5 scripts: 3 passed, 1 failed, 1 error in 2.31s`, no newline; after `passed`, non-zero only.
-pub fn summary_line(outcomes: &[ScriptOutcome], total: Duration, color: bool) -> String {
-    let c = Counts::of(outcomes);
-    let n = outcomes.len();
+pub fn summary_line(files: &[FileResult], total: Duration, color: bool) -> String {
+    let c = Counts::of(files);
+    let n = all_cases(files).count();
     let red = AnsiColor::Red.on_default();
     let yellow = AnsiColor::Yellow.on_default();
     let passed_style = if c.passed > 0 {
@@ -37,35 +48,50 @@ pub fn summary_line(outcomes: &[ScriptOutcome], total: Duration, color: bool) ->
         (c.errors, "error", "errors", red),
         (c.timeouts, "timed out", "timed out", yellow),
         (c.interrupted, "interrupted", "interrupted", yellow),
+        (
+            c.skipped,
+            "skipped",
+            "skipped",
+            AnsiColor::Cyan.on_default(),
+        ),
+        (c.flaky, "flaky", "flaky", yellow),
     ];
     for (count, one, many, style) in others.into_iter().filter(|o| o.0 > 0) {
         let word = if count == 1 { one } else { many };
         parts.push(paint(&format!("{count} {word}"), style, color));
     }
-    let scripts = if n == 1 { "script" } else { "scripts" };
+    // Files that are one test each are "scripts", as in version 1; test() cases are "tests".
+    let scripts = match (files.iter().any(FileResult::has_named_cases), n == 1) {
+        (false, true) => "script",
+        (false, false) => "scripts",
+        (true, true) => "test",
+        (true, false) => "tests",
+    };
     format!("{n} {scripts}: {} in {}", parts.join(", "), secs(total))
 }
 
 /// Every script that did not pass: a header, its rendered failure, what it printed, its capture.
 /// Empty when all passed; otherwise each block ends with a blank line, so the summary can follow.
-pub fn failures_section(outcomes: &[ScriptOutcome], color: bool) -> String {
+pub fn failures_section(files: &[FileResult], color: bool) -> String {
     let mut text = String::new();
-    for o in outcomes.iter().filter(|o| o.status != Status::Passed) {
-        let label = paint(o.status.label(), status_style(o.status), color);
-        let _ = writeln!(text, "---- {label} {} ----", o.name);
-        match &o.failure {
+    for case in all_cases(files).filter(|c| !c.status().is_ok()) {
+        let status = case.status();
+        let label = paint(status.label(), status_style(status), color);
+        let _ = writeln!(text, "---- {label} {} ----", one_line(&case.name()));
+        match case.failure() {
             Some(f) => text += f.rendered.trim_end_matches('\n'),
-            None => text += &format!("error: {}", message(o)),
+            None => text += &format!("error: {}", message(&case)),
         }
         text.push('\n');
-        if !o.output.is_empty() {
+        let file = case.file;
+        if !file.output.is_empty() {
             text += "output:\n";
-            for line in o.output.lines() {
+            for line in terminal_safe(&file.output).lines() {
                 let _ = writeln!(text, "    {line}");
             }
         }
-        if let Some(capture) = &o.capture {
-            let _ = writeln!(text, "capture: {}", capture.display());
+        if let Some(capture) = &file.capture {
+            let _ = writeln!(text, "capture: {}", one_line(&capture.to_string_lossy()));
         }
         text.push('\n');
     }
@@ -75,6 +101,7 @@ pub fn failures_section(outcomes: &[ScriptOutcome], color: bool) -> String {
 fn status_style(status: Status) -> Style {
     match status {
         Status::Passed => AnsiColor::Green.on_default(),
+        Status::Skipped => AnsiColor::Cyan.on_default(),
         Status::Failed | Status::Error => AnsiColor::Red.on_default(),
         Status::Timeout | Status::Interrupted => AnsiColor::Yellow.on_default(),
     }
@@ -98,10 +125,10 @@ mod tests {
     use crate::report::sample;
 
     /// The whole terminal report as the runner prints it: list, blank line, failures, summary.
-    fn screen(outcomes: &[ScriptOutcome], color: bool) -> String {
+    fn screen(outcomes: &[FileResult], color: bool) -> String {
         let mut text = String::new();
-        for o in outcomes {
-            text += &result_line(o, color);
+        for o in all_cases(outcomes) {
+            text += &result_line(&o, color);
             text.push('\n');
         }
         text.push('\n');
@@ -123,7 +150,7 @@ mod tests {
     fn result_lines_align_the_name_column() {
         let lines: Vec<_> = sample::suite()
             .iter()
-            .map(|o| result_line(o, false))
+            .map(|o| result_line(&o.cases().next().unwrap(), false))
             .collect();
         assert_eq!(lines[0], "ok      scripts/scenarios/chat.rhai (0.12s)");
         assert_eq!(lines[2], "FAIL    scripts/scenarios/upload.rhai (1.03s)");
@@ -135,15 +162,15 @@ mod tests {
     fn colour_wraps_only_the_label() {
         let suite = sample::suite();
         assert_eq!(
-            result_line(&suite[0], true),
+            result_line(&suite[0].cases().next().unwrap(), true),
             "\x1b[32mok\x1b[0m      scripts/scenarios/chat.rhai (0.12s)"
         );
         assert_eq!(
-            result_line(&suite[2], true),
+            result_line(&suite[2].cases().next().unwrap(), true),
             "\x1b[31mFAIL\x1b[0m    scripts/scenarios/upload.rhai (1.03s)"
         );
         assert_eq!(
-            result_line(&suite[4], true),
+            result_line(&suite[4].cases().next().unwrap(), true),
             "\x1b[33mTIMEOUT\x1b[0m slow.rhai (0.81s)"
         );
         let summary = "5 scripts: \x1b[32m2 passed\x1b[0m, \x1b[31m1 failed\x1b[0m, \

@@ -1,6 +1,7 @@
 //! Which scripts a run means: files as given, `*.rhai` below directories (sorted), then
 //! `--filter` and `--shard`.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// A script file and the name users see for it.
@@ -12,23 +13,29 @@ pub struct ScriptFile {
 
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScriptFile>, String> {
     let mut found = Vec::new();
+    let mut visited = HashSet::new();
     for path in paths {
-        if path.is_dir() {
+        let shown = || crate::display::one_line(&path.to_string_lossy()).into_owned();
+        let meta = std::fs::metadata(path)
+            .map_err(|_| format!("no such file or directory: {}", shown()))?;
+        if meta.is_dir() {
             let mut below = Vec::new();
-            walk(path, &mut below).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            walk(path, &mut below, &mut visited)
+                .map_err(|e| format!("cannot read {}: {e}", shown()))?;
             below.sort();
             if below.is_empty() {
-                return Err(format!("no *.rhai scripts below {}", path.display()));
+                return Err(format!("no *.rhai scripts below {}", shown()));
             }
             found.extend(below);
-        } else if path.is_file() {
+        } else if meta.is_file() {
             found.push(path.clone());
         } else {
-            return Err(format!("no such file or directory: {}", path.display()));
+            return Err(format!("{} is not a regular file", shown()));
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|p| seen.insert(p.clone()));
+    // Each real file once, however it was reached (two paths, a symlink).
+    let mut seen = HashSet::new();
+    found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(found
         .into_iter()
         .map(|path| ScriptFile {
@@ -38,12 +45,19 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScriptFile>, String> {
         .collect())
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every regular `*.rhai` below `dir`; a folder reached twice (a symlink loop) is read once.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+    if !visited.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rhai") {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue; // a dangling symlink
+        };
+        if meta.is_dir() {
+            walk(&path, out, visited)?;
+        } else if meta.is_file() && path.extension().is_some_and(|e| e == "rhai") {
             out.push(path);
         }
     }
@@ -53,29 +67,6 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn display_name(path: &Path) -> String {
     let text = path.display().to_string();
     text.strip_prefix("./").unwrap_or(&text).to_string()
-}
-
-/// Keeps the scripts whose name contains `pattern` (`*` matches any run of characters).
-pub fn filter(scripts: Vec<ScriptFile>, pattern: &str) -> Vec<ScriptFile> {
-    scripts
-        .into_iter()
-        .filter(|s| matches(&s.name, pattern))
-        .collect()
-}
-
-fn matches(name: &str, pattern: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return name.contains(pattern);
-    }
-    let mut rest = name;
-    for part in parts {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 /// `I/N`: 1-based slice I of N.
@@ -91,7 +82,7 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The deterministic slice: every N-th script starting at the I-th.
-pub fn shard(scripts: Vec<ScriptFile>, (i, n): (usize, usize)) -> Vec<ScriptFile> {
+pub fn shard<T>(scripts: Vec<T>, (i, n): (usize, usize)) -> Vec<T> {
     scripts
         .into_iter()
         .enumerate()
@@ -129,9 +120,18 @@ mod tests {
     }
 
     #[test]
-    fn filters_by_substring_or_glob() {
-        let all = files(&["s/chat.rhai", "s/echo.rhai", "s/chat_client.rhai"]);
-        assert_eq!(filter(all.clone(), "chat").len(), 2);
-        assert_eq!(filter(all, "s/*o.rhai").len(), 1);
+    fn a_symlink_loop_is_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("a.rhai"), "").unwrap();
+        std::os::unix::fs::symlink(".", d.join("loop")).unwrap();
+        std::os::unix::fs::symlink("a.rhai", d.join("b.rhai")).unwrap();
+        let found = discover(std::slice::from_ref(&d)).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let fifo = dir.path().join("fifo.rhai");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = discover(&[fifo]).unwrap_err();
+        assert!(err.ends_with("is not a regular file"), "{err}");
     }
 }

@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult};
 
-use crate::api::{self, Output, RunCtx, ScriptCtx, VarValue};
+use crate::api::suite::{LoggedCase, SuiteSettings, Tried, skip_reason};
+use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
-use crate::outcome::{Failure, ScriptOutcome, Status};
-use crate::stop::Stop;
+use crate::outcome::{Attempt, CaseResult, Failure, FileResult, Status};
+use crate::select::{Selection, test_name};
+use crate::stop::{Stop, StopReason};
+
+use super::cases::{Declared, declared};
 
 /// A script read and compiled, ready to run.
 pub struct Compiled {
@@ -20,18 +24,28 @@ pub struct Compiled {
     pub name: String,
     pub source: String,
     pub ast: Arc<AST>,
+    /// Its top-level `test("name", …)`s, found without running it.
+    pub declared: Vec<Declared>,
 }
 
-/// An engine for compiling only: the API functions exist, but nothing runs.
-pub fn compiler() -> Engine {
-    let run = Arc::new(RunCtx::new(
-        Arc::new(Stop::new(None)),
-        None,
-        false,
-        Output::new(|_| {}),
-    ));
-    let ctx = ScriptCtx::new(run, String::new(), Path::new("."), BTreeMap::new());
-    api::engine(&ctx)
+impl Compiled {
+    /// Whether the selection leaves anything of it to run.
+    pub fn is_selected(&self, selection: &Selection) -> bool {
+        if self.declared.is_empty() {
+            return selection.selects(&self.name, &[]);
+        }
+        self.selected_tests(selection).next().is_some()
+    }
+
+    /// Its declared tests that the selection keeps.
+    pub fn selected_tests<'a>(
+        &'a self,
+        selection: &'a Selection,
+    ) -> impl Iterator<Item = &'a Declared> {
+        self.declared
+            .iter()
+            .filter(|d| selection.selects(&test_name(&self.name, &d.name), &d.tags))
+    }
 }
 
 /// Compiles `source`, or says where its syntax error is.
@@ -41,19 +55,20 @@ pub fn compile(
     name: String,
     source: &str,
 ) -> Result<Compiled, Box<Diagnostic>> {
-    match engine.compile(source) {
-        Ok(ast) => Ok(Compiled {
-            path,
-            name,
-            source: source.to_string(),
-            ast: Arc::new(ast),
-        }),
-        Err(e) => Err(Box::new(api::diagnose::from_parse(&e, &name))),
-    }
+    let ast = api::source::compile(engine, source, &name)?;
+    Ok(Compiled {
+        path,
+        name,
+        source: source.to_string(),
+        declared: declared(&ast),
+        ast: Arc::new(ast),
+    })
 }
 
 pub struct RunSettings {
     pub vars: BTreeMap<String, VarValue>,
+    pub suite: Arc<SuiteSettings>,
+    pub limits: Limits,
     pub timeout: Option<Duration>,
     pub verbose: bool,
 }
@@ -64,7 +79,7 @@ pub fn run(
     settings: &RunSettings,
     recorder: Option<Recorder>,
     live: Option<Output>,
-) -> ScriptOutcome {
+) -> FileResult {
     let started = Instant::now();
     let printed = Arc::new(Mutex::new(String::new()));
     let sink = printed.clone();
@@ -78,45 +93,183 @@ pub fn run(
         keep_tail(&mut all);
     });
     let stop = Arc::new(Stop::new(settings.timeout));
-    let capture = recorder.as_ref().map(|r| r.path().to_path_buf());
-    let run = Arc::new(RunCtx::new(stop.clone(), recorder, settings.verbose, out));
+    // Absolute, so the attachments of a JUnit report open from anywhere (Jenkins, GitLab).
+    let capture = recorder
+        .as_ref()
+        .map(|r| std::path::absolute(r.path()).unwrap_or_else(|_| r.path().to_path_buf()));
+    let run = Arc::new(
+        RunCtx::new(stop.clone(), recorder, settings.verbose, out).with_limits(settings.limits),
+    );
     let dir = script
         .path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let ctx = ScriptCtx::new(run.clone(), script.name.clone(), dir, settings.vars.clone());
+    let ctx = ScriptCtx::in_suite(
+        run.clone(),
+        script.name.clone(),
+        dir,
+        settings.vars.clone(),
+        settings.suite.clone(),
+    );
     ctx.set_ast(script.ast.clone());
     let engine = api::engine(&ctx);
     let mut result = engine.eval_ast::<Dynamic>(&script.ast).map(|_| ());
     stop.finish();
-    run.children.stop_all();
-    if result.is_ok() {
-        result = reap_threads(&run);
-    }
-    let failure = result
-        .err()
-        .map(|e| failure_of(&e, script, settings.timeout));
-    let status = failure.as_ref().map_or(Status::Passed, |(s, _)| *s);
-    if let (Some((_, f)), Some(rec)) = (&failure, run.recorder())
-        && let Some(id) = run.last_packet()
+    // Whatever the script left running ends with it; a failure there is the script's.
+    let leftover = run.background.stop_all(BACKGROUND_GRACE);
+    if result.is_ok()
+        && let Some(e) = leftover
     {
-        let _ = rec.annotate(id, &format!("udpsh: {}", f.message));
+        result = Err(e);
     }
+    let duration = started.elapsed();
+    let logged = std::mem::take(&mut *ctx.cases.cases.lock().unwrap_or_else(|p| p.into_inner()));
+    let fail_fast = ctx.cases.stopped.load(std::sync::atomic::Ordering::Relaxed);
+    let ending = Ending {
+        result,
+        duration,
+        fail_fast,
+    };
+    let cases = cases_of(script, settings, logged, ending, &run);
     let (sent, received) = run.counts();
     let output = printed.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    ScriptOutcome {
+    FileResult {
         path: script.path.clone(),
         name: script.name.clone(),
-        status,
-        duration: started.elapsed(),
+        duration,
         output,
-        failure: failure.map(|(_, f)| f),
         sent,
         received,
         capture,
+        cases,
     }
 }
+
+/// How the file's run ended, as a whole.
+struct Ending {
+    result: Result<(), Box<EvalAltResult>>,
+    duration: Duration,
+    /// A test failed under `--fail-fast`, so later tests did not run.
+    fail_fast: bool,
+}
+
+/// The file's cases: the tests it ran, then the declared tests it never reached — skipped,
+/// or failed with the set-up's error. A file without tests is one case, the file itself.
+fn cases_of(
+    script: &Compiled,
+    settings: &RunSettings,
+    logged: Vec<LoggedCase>,
+    ending: Ending,
+    run: &RunCtx,
+) -> Vec<CaseResult> {
+    let timeout = settings.timeout;
+    let ran: Vec<String> = logged.iter().map(|c| c.name.clone()).collect();
+    let mut cases: Vec<CaseResult> = logged
+        .into_iter()
+        .map(|c| case_of(c, script, timeout))
+        .collect();
+    let unreached: Vec<String> = script
+        .selected_tests(&settings.suite.selection)
+        .filter(|d| !ran.contains(&d.name))
+        .map(|d| d.name.clone())
+        .collect();
+    let is_one_test = cases.is_empty() && script.declared.is_empty();
+    match ending.result {
+        Ok(()) if is_one_test => {
+            let attempt = Attempt {
+                status: Status::Passed,
+                duration: ending.duration,
+                failure: None,
+            };
+            cases.push(CaseResult::once(None, attempt));
+        }
+        Ok(()) => {
+            let why = if ending.fail_fast {
+                "not run: an earlier test failed (--fail-fast)"
+            } else {
+                "not reached: the script ended before this test"
+            };
+            cases.extend(
+                unreached
+                    .into_iter()
+                    .map(|n| CaseResult::skipped(Some(n), why.into())),
+            );
+        }
+        Err(e) => {
+            if let Some(reason) = skip_reason(&e) {
+                if is_one_test {
+                    cases.push(CaseResult::skipped(None, reason));
+                } else {
+                    cases.extend(
+                        unreached
+                            .into_iter()
+                            .map(|n| CaseResult::skipped(Some(n), reason.clone())),
+                    );
+                }
+                return cases;
+            }
+            let (status, failure) = failure_of(&e, script, timeout);
+            run.annotate_last(&format!("udpsh: {}", failure.message));
+            let attempt = |duration| Attempt {
+                status,
+                duration,
+                failure: Some(failure.clone()),
+            };
+            if unreached.is_empty() {
+                // A file that is one test, or an error after its last test.
+                cases.push(CaseResult::once(None, attempt(ending.duration)));
+            } else {
+                cases.extend(
+                    unreached
+                        .into_iter()
+                        .map(|n| CaseResult::once(Some(n), attempt(Duration::ZERO))),
+                );
+            }
+        }
+    }
+    cases
+}
+
+/// A test as it ran: each try, rendered.
+fn case_of(logged: LoggedCase, script: &Compiled, timeout: Option<Duration>) -> CaseResult {
+    let mut skip = None;
+    let attempts = logged
+        .attempts
+        .into_iter()
+        .map(|a| match a.outcome {
+            Tried::Passed => Attempt {
+                status: Status::Passed,
+                duration: a.duration,
+                failure: None,
+            },
+            Tried::Skipped(reason) => {
+                skip = Some(reason);
+                Attempt {
+                    status: Status::Skipped,
+                    duration: a.duration,
+                    failure: None,
+                }
+            }
+            Tried::Failed(e) => {
+                let (status, failure) = failure_of(&e, script, timeout);
+                Attempt {
+                    status,
+                    duration: a.duration,
+                    failure: Some(failure),
+                }
+            }
+        })
+        .collect();
+    CaseResult {
+        name: Some(logged.name),
+        attempts,
+        skip_reason: skip,
+    }
+}
+
+/// How long a thread left running gets to finish after its script ended.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(2);
 
 /// Output kept with a result (for reports and failures); a server that prints forever must
 /// not grow memory without bound, and the end is what explains a failure.
@@ -134,25 +287,6 @@ fn keep_tail(text: &mut String) {
     text.replace_range(..cut, "[… earlier output not kept …]\n");
 }
 
-/// Threads the script spawned but never joined: stop them, and surface their failures.
-fn reap_threads(run: &RunCtx) -> Result<(), Box<EvalAltResult>> {
-    let threads = std::mem::take(&mut *run.threads.lock().unwrap_or_else(|p| p.into_inner()));
-    let mut first_error = None;
-    for handle in threads.iter().filter(|h| !h.was_joined()) {
-        let grace = Instant::now() + Duration::from_secs(2);
-        let waited =
-            handle.wait(|| (Instant::now() > grace).then_some(crate::stop::StopReason::Finished));
-        if waited.is_ok()
-            && let Some(Err(e)) = handle.take()
-            && !matches!(*e, EvalAltResult::ErrorTerminated(..))
-            && first_error.is_none()
-        {
-            first_error = Some(e);
-        }
-    }
-    first_error.map_or(Ok(()), Err)
-}
-
 fn failure_of(
     err: &EvalAltResult,
     script: &Compiled,
@@ -160,10 +294,14 @@ fn failure_of(
 ) -> (Status, Failure) {
     let mut d = api::diagnose::from_eval(err, &script.name);
     let status = Status::of(&d);
-    if status == Status::Timeout
-        && let Some(limit) = timeout
-    {
-        d.message = format!("stopped: --timeout of {}s reached", limit.as_secs_f64());
+    match (d.stop, timeout) {
+        (Some(StopReason::Timeout), Some(limit)) => {
+            d.message = format!("stopped: --timeout of {}s reached", limit.as_secs_f64());
+        }
+        (Some(StopReason::TestTimeout), _) => {
+            d.message = "stopped: the test's timeout was reached".into();
+        }
+        _ => {}
     }
     let rendered = d.render(&script.source, false);
     let failure = Failure {

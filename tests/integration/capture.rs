@@ -305,22 +305,12 @@ fn read_capture_len(path: &Path) -> usize {
 }
 
 /// Starts flood.rhai recording to `pcap`, waits until it has sent a few thousand datagrams.
-fn flood(pcap: &Path) -> std::process::Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_udpsh"))
-        .args(["run", "--timeout", "30", "--pcap", pcap.to_str().unwrap()])
+fn flood(pcap: &Path) -> Running {
+    let mut run = Udpsh::new(&["run", "--timeout", "30", "--pcap", pcap.to_str().unwrap()])
         .arg("fixtures/capture/flood.rhai")
-        .current_dir(repo())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap() > 0 && !line.contains("sent 2048") {
-        line.clear();
-    }
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    child
+        .spawn();
+    run.wait_stdout("sent 2048");
+    run
 }
 
 #[test]
@@ -328,9 +318,7 @@ fn kill_9_mid_run_leaves_a_valid_file() {
     for ext in ["pcap", "pcapng"] {
         let dir = tempfile::tempdir().unwrap();
         let pcap = dir.path().join(format!("killed.{ext}"));
-        let mut child = flood(&pcap);
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        flood(&pcap).kill(); // SIGKILL
         // The recorder's watchdog process trims a half-written record right after the kill.
         std::thread::sleep(Duration::from_millis(100));
         let wires = read_capture(&pcap);
@@ -346,12 +334,9 @@ fn kill_9_mid_run_leaves_a_valid_file() {
 fn ctrl_c_mid_run_leaves_a_valid_file() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("interrupted.pcapng");
-    let mut child = flood(&pcap);
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let run = flood(&pcap);
+    run.interrupt();
+    assert_eq!(run.finish().code, Some(3));
     let wires = read_capture(&pcap);
     assert!(wires.len() >= 2048);
     tshark_checks(&pcap, wires.len());

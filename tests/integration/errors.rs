@@ -1,7 +1,6 @@
 //! Every error path of `udpsh run`: exit code and the rendered message, compared with golden
 //! files in fixtures/golden/ (`UPDATE_GOLDEN=1 cargo test` rewrites them).
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::*;
@@ -82,9 +81,11 @@ fn timeout_stops_a_busy_loop_a_blocked_receive_and_a_catching_loop() {
 
 #[test]
 fn a_bad_var_names_the_variable() {
-    let (code, stdout, _) = run("typed_var.rhai", &["--var", "port=abc"]);
-    assert_eq!(code, Some(3));
-    golden("typed_var.txt", &stdout);
+    // A usage error found before anything runs: exit 2, like any other bad command line.
+    let (code, stdout, stderr) = run("typed_var.rhai", &["--var", "port=abc"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stdout, "", "nothing ran");
+    golden("typed_var.txt", &stderr);
     let (code, stdout, _) = run("typed_var.rhai", &["--var", "port=9000"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("port 9000"), "{stdout}");
@@ -148,29 +149,15 @@ fn one_liners_run_with_dash_e() {
 
 #[test]
 fn ctrl_c_stops_a_blocked_run_cleanly() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_udpsh"))
-        .args(["run", "--timeout", "20", "fixtures/errors/blocked.rhai"])
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = Udpsh::new(&["run", "--timeout", "20", "fixtures/errors/blocked.rhai"]).spawn();
     // Wait until the script is blocked in recvfrom (it printed "waiting").
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let first = run.stdout_line();
     assert_eq!(first, "waiting\n");
     std::thread::sleep(Duration::from_millis(100));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    assert_eq!(status.code(), Some(3), "{rest}");
+    run.interrupt();
+    let out = run.finish();
+    let rest = &out.stdout[first.len()..];
+    assert_eq!(out.code, Some(3), "{rest}");
     assert!(
         rest.contains("INTERRUPTED fixtures/errors/blocked.rhai"),
         "{rest}"

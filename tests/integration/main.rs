@@ -1,17 +1,24 @@
 //! Integration tests: the shipped scripts run by the real `udpsh` binary against UDP peers on
 //! loopback — peers written here in Rust, and the seed programs themselves (Python 3 ports in
-//! fixtures/seeds/) when python3 exists. Ports are always picked by the OS.
+//! fixtures/seeds/) when python3 exists — and the REPL in a pseudo-terminal. Ports are always
+//! picked by the OS. One test binary; every module starts udpsh with `support::Udpsh`.
 
 mod support;
 
+mod binary;
 mod broadcast;
 mod capture;
+mod cases;
 mod chat;
 mod echo;
 mod errors;
+mod hardening;
+mod load;
 mod multicast;
 mod netns;
 mod process;
+mod protocols;
+mod repl;
 mod scenarios;
 mod send_receive;
 mod sockets;

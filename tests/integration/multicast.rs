@@ -27,18 +27,10 @@ fn the_lan_discovery_scripts_pass_in_a_namespace() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("lan.pcapng");
     let pcap_arg = pcap.display().to_string();
-    let out = ns
-        .udpsh(&[
-            "run",
-            "-j",
-            "4",
-            "--timeout",
-            "15",
-            "--pcap",
-            &pcap_arg,
-            "scripts/lan",
-        ])
-        .finish()
+    let out = Udpsh::new(&["run", "-j", "4", "--pcap", &pcap_arg, "scripts/lan"])
+        .timeout(15)
+        .in_netns(ns.name())
+        .output()
         .success()
         .stdout_has("found uuid:udpsh-responder-1::urn:udpsh-test:device:echo:1 at 127.0.0.1:1900")
         .stdout_has("found uuid:udpsh-responder-2::urn:udpsh-test:device:echo:1 at 127.0.0.1:1900")
@@ -108,8 +100,9 @@ fn ipv4_membership_and_options() {
         try { r.join("10.0.0.1"); } catch (e) { print(e.message); }
         try { r.join(group, "nosuch0"); } catch (e) { print(e.message); }
     "#;
-    ns.udpsh(&["--timeout", SCRIPT_TIMEOUT, "-e", script])
-        .finish()
+    Udpsh::eval(script)
+        .in_netns(ns.name())
+        .output()
         .success()
         .stdout_has("joined: one to 239.1.2.3:")
         .stdout_has("ttl 3")
@@ -161,8 +154,9 @@ fn ipv6_multicast_on_a_link() {
         let v4 = udp("0.0.0.0:0");
         try { v4.join("ff02::fb", "v0"); } catch (e) { print(e.message); }
     "#;
-    ns.udpsh(&["--timeout", SCRIPT_TIMEOUT, "-e", script])
-        .finish()
+    Udpsh::eval(script)
+        .in_netns(ns.name())
+        .output()
         .success()
         .stdout_has("v6: hello six from fd00::1 to [ff02::fb]:")
         .stdout_has("hops 1")

@@ -4,15 +4,12 @@
 //! never leave these namespaces, so the tests skip unless they can make them (root, iproute2,
 //! `ip netns add` working) — except under CI=true, where that is a failure.
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// How long the test waits for a child in a namespace before killing it.
-const DEADLINE: Duration = Duration::from_secs(20);
 /// Any port works: the namespaces are private to this test.
 const PORT: u16 = 7788;
 /// The responder's end of the veth pair (10.0.0.0/8, only inside the namespaces).
@@ -80,29 +77,17 @@ fn limited_broadcast_between_namespaces_reaches_echo_server() {
         "veth1",
     ]);
 
-    let port = PORT.to_string();
-    let responder = responder_ns.udpsh(&[
-        "run",
-        "--timeout",
-        SCRIPT_TIMEOUT,
-        "scripts/echo_server.rhai",
-        "--var",
-        &format!("port={port}"),
-        "--var",
-        "count=2",
-    ]);
+    let responder = Udpsh::run("scripts/echo_server.rhai")
+        .var("port", PORT)
+        .var("count", 2)
+        .in_netns(&responder_ns.0)
+        .spawn();
     responder_ns.wait_bound(PORT);
-    let sender = sender_ns
-        .udpsh(&[
-            "--timeout",
-            SCRIPT_TIMEOUT,
-            "--var",
-            &format!("port={port}"),
-            "-e",
-            SENDER,
-        ])
-        .finish();
-    let from = format!("Hi from {RESPONDER_IP}:{port}");
+    let sender = Udpsh::eval(SENDER)
+        .var("port", PORT)
+        .in_netns(&sender_ns.0)
+        .output();
+    let from = format!("Hi from {RESPONDER_IP}:{PORT}");
     sender
         .success()
         .stdout_has(&format!("broadcast(data, port): {from}"))
@@ -146,12 +131,10 @@ fn a_dns_lookup_that_gets_no_answer_ends_at_the_timeout() {
     ns.ip(&["link", "set", "lo", "up"]);
     let _conf = ResolverConf::black_hole(&ns);
     // The fake DNS server: takes every query for 4 s, answers none, then says how many came.
-    let hole = ns.udpsh(&[
-        "--timeout",
-        SCRIPT_TIMEOUT,
-        "-e",
-        r#"let s = udp("127.0.0.1:53"); print(`queries: ${s.collect(4.0).len()}`);"#,
-    ]);
+    let hole =
+        Udpsh::eval(r#"let s = udp("127.0.0.1:53"); print(`queries: ${s.collect(4.0).len()}`);"#)
+            .in_netns(ns.name())
+            .spawn();
     ns.wait_bound(53);
     let asks = [
         r#"udp().sendto("x", "never-answers.test:9");"#,
@@ -159,7 +142,7 @@ fn a_dns_lookup_that_gets_no_answer_ends_at_the_timeout() {
         r#"let s = udp(); s.request("x", "never-answers.test:9");"#,
     ];
     for script in asks {
-        let out = ns.udpsh(&["--timeout", "1", "-e", script]).finish();
+        let out = Udpsh::eval(script).timeout(1).in_netns(ns.name()).output();
         let out = out.code(3).output_has("--timeout of 1s reached");
         assert!(
             out.elapsed < Duration::from_millis(1600),
@@ -280,27 +263,6 @@ impl Netns {
         ip(&[&["-n", &self.0], args].concat());
     }
 
-    /// `ip netns exec NS udpsh ARGS`, from the repo root, killed on drop.
-    pub(crate) fn udpsh(&self, args: &[&str]) -> InNetns {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, env!("CARGO_BIN_EXE_udpsh")])
-            .args(args)
-            .current_dir(repo())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let label = format!("ip netns exec {} udpsh {}", self.0, args.join(" "));
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting `{label}`: {e}"));
-        InNetns {
-            label,
-            child,
-            started: Instant::now(),
-        }
-    }
-
     /// Waits until a socket in this namespace is bound to UDP `port`.
     pub(crate) fn wait_bound(&self, port: u16) {
         let needle = format!(":{port:04X}");
@@ -329,55 +291,4 @@ impl Drop for Netns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
-}
-
-/// A udpsh in a namespace (`ip netns exec` execs it: same process), killed if still running
-/// when dropped.
-pub(crate) struct InNetns {
-    label: String,
-    child: Child,
-    started: Instant,
-}
-
-impl InNetns {
-    /// Waits for it to end (killing it after [`DEADLINE`]); its output is small, so the pipes
-    /// are read at the end.
-    pub(crate) fn finish(mut self) -> Output {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the child") {
-                break Some(status);
-            }
-            if self.started.elapsed() > DEADLINE {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        let stdout = drain(self.child.stdout.take());
-        let stderr = drain(self.child.stderr.take());
-        Output {
-            label: self.label.clone(),
-            code: status.and_then(|s| s.code()),
-            stdout,
-            stderr,
-            elapsed: self.started.elapsed(),
-        }
-    }
-}
-
-impl Drop for InNetns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// What is left in a child's pipe, as text.
-fn drain(pipe: Option<impl Read>) -> String {
-    let mut text = String::new();
-    if let Some(mut p) = pipe {
-        let _ = p.read_to_string(&mut text);
-    }
-    text
 }

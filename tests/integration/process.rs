@@ -184,8 +184,7 @@ fn ctrl_c_stops_the_child() {
     let pid = read_pid(&pidfile);
     let started = Instant::now();
     // SIGINT to udpsh alone (not its group): udpsh itself must stop the child.
-    // SAFETY: kill has no memory effects.
-    unsafe { libc::kill(run.pid() as i32, libc::SIGINT) };
+    run.interrupt();
     let out = run.finish();
     assert!(out.code.is_some_and(|c| c != 0), "{}", out.stdout);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -204,7 +203,7 @@ fn kill_9_of_udpsh_takes_its_children_along() {
         write_file(var("pidfile", ""), `${pid}`);
         sleep(60);
     "#;
-    let mut run = Udpsh::new(&["--timeout", "20", "-e", script])
+    let run = Udpsh::new(&["--timeout", "20", "-e", script])
         .var("pidfile", pidfile.display())
         .spawn();
     let pid = read_pid(&pidfile);
@@ -212,8 +211,7 @@ fn kill_9_of_udpsh_takes_its_children_along() {
         running(pid),
         "the child died with the thread that started it"
     );
-    run.kill();
-    let _ = run.finish();
+    let _ = run.kill();
     assert!(
         gone_soon(pid),
         "sleep (pid {pid}) outlived kill -9 of udpsh"

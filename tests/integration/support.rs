@@ -1,4 +1,5 @@
-//! A fluent driver for the `udpsh` binary, the Python ports of the seed programs, and UDP peers
+//! A fluent driver for the `udpsh` binary (script files, inline scripts, `-e`, the REPL piped or
+//! in a pty, inside a network namespace), the Python ports of the seed programs, and UDP peers
 //! written in Rust — everything on loopback, every port picked by the OS.
 
 #![allow(dead_code)]
@@ -7,11 +8,19 @@ use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+mod pty;
+#[cfg(test)]
+mod tests;
+
+pub use pty::{COLOR_PROMPT, PROMPT, Repl};
 
 /// Wall-clock limit that every `udpsh run` gets (`--timeout`), so a bug cannot hang CI.
 pub const SCRIPT_TIMEOUT: &str = "10";
@@ -36,11 +45,30 @@ pub fn read_fixture(name: &str) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // udpsh
 
-/// One invocation of the binary: `Udpsh::run("scripts/chat_client.rhai").var("port", p)`.
+/// One invocation of the binary, and the only way tests start it:
+///
+/// - a file: `Udpsh::run("scripts/chat_client.rhai").var("port", p)`;
+/// - inline: `Udpsh::script("t.rhai", "...").file("data.bin", bytes)`, written into a temp
+///   folder the builder owns (and that outlives the run), and run there;
+/// - a one-liner: `Udpsh::eval("print(1)")`;
+/// - any command line: `Udpsh::new(&["check", "scripts"])`;
+/// - then `.output()`, `.spawn()`, `.pty()` (the REPL in a pseudo-terminal), optionally
+///   `.in_netns(ns)` (inside a network namespace).
+///
+/// Every child has a deadline after which it is killed, so a bug cannot hang CI.
 pub struct Udpsh {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     cwd: PathBuf,
+    /// Set (`Some`) or removed (`None`), after `NO_COLOR=1`, so they may undo it.
+    env: Vec<(String, Option<String>)>,
+    /// The folder of inline scripts and files, made on first use.
+    dir: Option<TempDir>,
+    /// Index in `args` of the inline script's name (relative to `dir`).
+    script: Option<usize>,
+    netns: Option<String>,
+    color: bool,
+    deadline: Duration,
 }
 
 impl Udpsh {
@@ -55,7 +83,51 @@ impl Udpsh {
             args: args.iter().map(|a| a.to_string()).collect(),
             stdin: None,
             cwd: repo().to_path_buf(),
+            env: Vec::new(),
+            dir: None,
+            script: None,
+            netns: None,
+            color: false,
+            deadline: CHILD_DEADLINE,
         }
+    }
+
+    /// `udpsh run --timeout 10 NAME`, NAME holding `source`, in the builder's temp folder,
+    /// which is also the current directory (so `.file()`s beside it are found by name).
+    pub fn script(name: &str, source: &str) -> Self {
+        let mut udpsh = Self::run(name).file(name, source);
+        udpsh.script = Some(3);
+        udpsh.cwd = udpsh.folder().to_path_buf();
+        udpsh
+    }
+
+    /// `udpsh --timeout 10 -e SOURCE`, from the repo root.
+    pub fn eval(source: &str) -> Self {
+        Self::new(&["--timeout", SCRIPT_TIMEOUT, "-e", source])
+    }
+
+    /// Writes `contents` to NAME (folders made as needed) in the builder's temp folder.
+    pub fn file(mut self, name: &str, contents: impl AsRef<[u8]>) -> Self {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("making {}: {e}", parent.display()));
+        }
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        self
+    }
+
+    /// Where NAME is (or would be) in the builder's temp folder; the folder is made on first
+    /// use and lives as long as what the builder starts, and the `Output` it leaves.
+    pub fn path(&mut self, name: &str) -> PathBuf {
+        self.folder().join(name)
+    }
+
+    fn folder(&mut self) -> &Path {
+        self.dir
+            .get_or_insert_with(|| tempfile::tempdir().expect("a temp folder"))
+            .path()
     }
 
     /// `--var NAME=VALUE`.
@@ -70,6 +142,29 @@ impl Udpsh {
         self
     }
 
+    pub fn args<T: Display>(mut self, args: impl IntoIterator<Item = T>) -> Self {
+        self.args.extend(args.into_iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Replaces the `--timeout` the form put in (or adds one), and gives the child at least
+    /// that plus ten seconds before the test kills it.
+    pub fn timeout(mut self, secs: impl Display) -> Self {
+        let secs = secs.to_string();
+        match self.args.iter().position(|a| a == "--timeout") {
+            Some(i) if i + 1 < self.args.len() => self.args[i + 1] = secs.clone(),
+            _ => self.args.extend(["--timeout".to_string(), secs.clone()]),
+        }
+        if let Ok(s) = secs.parse::<f64>()
+            && s.is_finite()
+            && s > 0.0
+        {
+            self.deadline =
+                CHILD_DEADLINE.max(Duration::from_secs_f64(s) + Duration::from_secs(10));
+        }
+        self
+    }
+
     /// What the script reads with `input()`; without it stdin is empty.
     pub fn stdin(mut self, text: &str) -> Self {
         self.stdin = Some(text.as_bytes().to_vec());
@@ -81,19 +176,87 @@ impl Udpsh {
         self
     }
 
+    pub fn env(mut self, key: &str, value: impl Display) -> Self {
+        self.env.push((key.to_string(), Some(value.to_string())));
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.env.push((key.to_string(), None));
+        self
+    }
+
+    /// A fresh user in `dir`: HOME there (history, state), no XDG_STATE_HOME, run from there.
+    pub fn home(self, dir: &Path) -> Self {
+        self.env("HOME", dir.display())
+            .env_remove("XDG_STATE_HOME")
+            .current_dir(dir)
+    }
+
+    /// Without NO_COLOR, so it colours what goes to a terminal (see `.pty()`).
+    pub fn color(mut self) -> Self {
+        self.color = true;
+        self.env_remove("NO_COLOR")
+    }
+
+    /// Runs it inside network namespace `ns` (`ip netns exec NS udpsh ...`, the same process).
+    pub fn in_netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.to_string());
+        self
+    }
+
     /// Starts it; the test talks to it, then calls `finish()`.
     pub fn spawn(self) -> Running {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_udpsh"));
-        cmd.args(&self.args)
-            .current_dir(&self.cwd)
-            .env("NO_COLOR", "1");
-        let label = format!("udpsh {}", self.args.join(" "));
-        Running::start(cmd, label, self.stdin)
+        let (cmd, label) = self.command();
+        Running::start(cmd, label, self.stdin, self.deadline, self.dir)
     }
 
     /// Runs it to the end.
     pub fn output(self) -> Output {
         self.spawn().finish()
+    }
+
+    /// Starts it in a pseudo-terminal (TERM=xterm) and waits for its first prompt: for the
+    /// REPL, `Udpsh::new(&[]).home(dir).pty()`.
+    pub fn pty(mut self) -> Repl {
+        assert!(
+            self.stdin.is_none(),
+            "a pty has no stdin to fill: type with Repl::line"
+        );
+        self.env.insert(0, ("TERM".into(), Some("xterm".into())));
+        let (cmd, label) = self.command();
+        Repl::spawn(cmd, &label, self.color, self.dir)
+    }
+
+    /// The one place that makes the binary's command line.
+    fn command(&self) -> (Command, String) {
+        let mut args = self.args.clone();
+        if let (Some(i), Some(dir)) = (self.script, &self.dir)
+            && self.cwd != dir.path()
+        {
+            args[i] = dir.path().join(&args[i]).display().to_string();
+        }
+        let udpsh = env!("CARGO_BIN_EXE_udpsh");
+        let mut cmd = match &self.netns {
+            None => Command::new(udpsh),
+            Some(ns) => {
+                let mut ip = Command::new("ip");
+                ip.args(["netns", "exec", ns, udpsh]);
+                ip
+            }
+        };
+        cmd.args(&args).current_dir(&self.cwd).env("NO_COLOR", "1");
+        for (key, value) in &self.env {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        let prefix = self
+            .netns
+            .as_ref()
+            .map_or(String::new(), |ns| format!("ip netns exec {ns} "));
+        (cmd, format!("{prefix}udpsh {}", args.join(" ")))
     }
 }
 
@@ -171,7 +334,7 @@ impl Seed {
         }
         let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let label = format!("{} python3 fixtures/seeds/{}", env.join(" "), self.name);
-        Running::start(cmd, label, self.stdin)
+        Running::start(cmd, label, self.stdin, CHILD_DEADLINE, None)
     }
 
     pub fn output(self) -> Output {
@@ -182,19 +345,32 @@ impl Seed {
 // ---------------------------------------------------------------------------------------------
 // A running child process
 
-/// A child whose stdout and stderr are read as they come (so a server can announce its port).
+/// A child whose stdout and stderr are read as they come (so a server can announce its port),
+/// killed at its deadline by `finish()`, and killed if still running when dropped.
 pub struct Running {
     label: String,
     child: Child,
     started: Instant,
-    stdout: JoinHandle<String>,
+    deadline: Duration,
+    stdout_chunks: Receiver<Vec<u8>>,
+    stdout_seen: Vec<u8>,
+    /// How much of `stdout_seen` `stdout_line()` and `wait_stdout()` have passed.
+    stdout_read: usize,
+    stdout: Option<JoinHandle<()>>,
     stderr_lines: Receiver<String>,
     stderr_seen: Vec<String>,
-    stderr: JoinHandle<()>,
+    stderr: Option<JoinHandle<()>>,
+    dir: Option<TempDir>,
 }
 
 impl Running {
-    fn start(mut cmd: Command, label: String, stdin: Option<Vec<u8>>) -> Running {
+    fn start(
+        mut cmd: Command,
+        label: String,
+        stdin: Option<Vec<u8>>,
+        deadline: Duration,
+        dir: Option<TempDir>,
+    ) -> Running {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -203,15 +379,21 @@ impl Running {
             .unwrap_or_else(|e| panic!("starting `{label}`: {e}"));
         let mut pipe = child.stdin.take().unwrap();
         if let Some(bytes) = stdin {
-            // a failed write means the child exited early; finish() reports that
-            let _ = pipe.write_all(&bytes);
+            // a thread, so a child that prints before it reads cannot block on us
+            thread::spawn(move || {
+                // a failed write means the child exited early; finish() reports that
+                let _ = pipe.write_all(&bytes);
+            });
         }
-        drop(pipe);
         let mut out = child.stdout.take().unwrap();
+        let (tx, stdout_chunks) = mpsc::channel();
         let stdout = thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
         });
         let err = child.stderr.take().unwrap();
         let (tx, stderr_lines) = mpsc::channel();
@@ -227,21 +409,16 @@ impl Running {
             label,
             child,
             started: Instant::now(),
-            stdout,
+            deadline,
+            stdout_chunks,
+            stdout_seen: Vec::new(),
+            stdout_read: 0,
+            stdout: Some(stdout),
             stderr_lines,
             stderr_seen: Vec::new(),
-            stderr,
+            stderr: Some(stderr),
+            dir,
         }
-    }
-
-    /// The child's process id (for signals).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// kill -9.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
     }
 
     /// Waits for a `PORT <n>` line on stderr (the Python servers print it when PORT=0).
@@ -271,28 +448,107 @@ impl Running {
         }
     }
 
+    /// The next line of stdout with its `\n` (as `BufRead::read_line`); panics if none comes
+    /// before the deadline.
+    pub fn stdout_line(&mut self) -> String {
+        loop {
+            let unread = &self.stdout_seen[self.stdout_read..];
+            if let Some(i) = unread.iter().position(|&b| b == b'\n') {
+                let line = String::from_utf8_lossy(&unread[..=i]).into_owned();
+                self.stdout_read += i + 1;
+                return line;
+            }
+            self.more_stdout("a line");
+        }
+    }
+
+    /// Waits until stdout shows `text` (after what earlier waits passed); panics if it does not
+    /// before the deadline.
+    pub fn wait_stdout(&mut self, text: &str) {
+        let needle = text.as_bytes();
+        loop {
+            let unread = &self.stdout_seen[self.stdout_read..];
+            if let Some(i) = unread.windows(needle.len()).position(|w| w == needle) {
+                self.stdout_read += i + needle.len();
+                return;
+            }
+            self.more_stdout(&format!("{text:?}"));
+        }
+    }
+
+    /// Takes the next piece of stdout; panics (killing the child) at the deadline or the end.
+    fn more_stdout(&mut self, waiting_for: &str) {
+        let left = self.deadline.saturating_sub(self.started.elapsed());
+        match self.stdout_chunks.recv_timeout(left) {
+            Ok(chunk) => self.stdout_seen.extend(chunk),
+            Err(e) => {
+                let _ = self.child.kill();
+                panic!(
+                    "`{}` printed no {waiting_for} ({e}); stdout so far:\n{}",
+                    self.label,
+                    String::from_utf8_lossy(&self.stdout_seen)
+                );
+            }
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        // SAFETY: kill(2) of our own child, not yet reaped (only finish() and kill() reap it).
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        assert_eq!(rc, 0, "SIGINT to `{}`", self.label);
+    }
+
+    /// Ends it now (SIGKILL) and returns what it left.
+    pub fn kill(mut self) -> Output {
+        let _ = self.child.kill();
+        let status = self.child.wait().ok();
+        self.collect(status)
+    }
+
     /// Waits for the process to end (killing it after a generous deadline).
     pub fn finish(mut self) -> Output {
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the child") {
                 break Some(status);
             }
-            if self.started.elapsed() > CHILD_DEADLINE {
+            if self.started.elapsed() > self.deadline {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 break None;
             }
             thread::sleep(Duration::from_millis(10));
         };
-        let stdout = self.stdout.join().unwrap_or_default();
-        let _ = self.stderr.join();
+        self.collect(status)
+    }
+
+    /// What the ended child left; `None`: killed by the test.
+    fn collect(&mut self, status: Option<ExitStatus>) -> Output {
+        if let Some(reader) = self.stdout.take() {
+            let _ = reader.join();
+        }
+        self.stdout_seen
+            .extend(self.stdout_chunks.try_iter().flatten());
+        if let Some(reader) = self.stderr.take() {
+            let _ = reader.join();
+        }
         self.stderr_seen.extend(self.stderr_lines.try_iter());
         Output {
-            label: self.label,
+            label: std::mem::take(&mut self.label),
             code: status.and_then(|s| s.code()),
-            stdout,
+            stdout: String::from_utf8_lossy(&self.stdout_seen).into_owned(),
             stderr: self.stderr_seen.join("\n"),
             elapsed: self.started.elapsed(),
+            dir: self.dir.take(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -305,10 +561,19 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
+    /// The builder's temp folder, kept while the test reads what the run left there.
+    dir: Option<TempDir>,
 }
 
 impl Output {
-    fn dump(&self) -> String {
+    /// Where NAME is in the builder's temp folder (see `Udpsh::script`, `Udpsh::path`).
+    pub fn path(&self, name: &str) -> PathBuf {
+        let dir = self.dir.as_ref().expect("a builder with a temp folder");
+        dir.path().join(name)
+    }
+
+    /// Everything about the run, for an assertion's message.
+    pub fn dump(&self) -> String {
         format!(
             "`{}` exited with {:?} after {:.2?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.label, self.code, self.elapsed, self.stdout, self.stderr
@@ -333,6 +598,15 @@ impl Output {
         assert!(
             self.stdout.contains(text),
             "stdout lacks {text:?}: {}",
+            self.dump()
+        );
+        self
+    }
+
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}: {}",
             self.dump()
         );
         self
@@ -523,7 +797,7 @@ pub fn without_times(text: &str) -> String {
         .map(|line| {
             line.split(' ')
                 .map(|w| {
-                    let core = w.trim_start_matches('(').trim_end_matches(')');
+                    let core = w.trim_start_matches('(').trim_end_matches([')', ',']);
                     let is_time = core.len() > 1
                         && core.ends_with('s')
                         && core[..core.len() - 1].parse::<f64>().is_ok();

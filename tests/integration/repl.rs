@@ -1,19 +1,24 @@
 //! The REPL, driven like a person would: in a pseudo-terminal, talking to UDP peers on
 //! loopback (ports picked by the OS). And its piped-stdin mode, driven like CI would.
 
-#[path = "repl/pty.rs"]
-mod pty;
-
-use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use pty::{COLOR_PROMPT, PROMPT, Repl};
+use crate::support::*;
 
 fn home() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
+}
+
+/// `udpsh` (the REPL) in a pty, as a fresh user in `home`, without colour.
+fn repl_in(home: &Path) -> Repl {
+    Udpsh::new(&[]).home(home).pty()
+}
+
+/// `udpsh ARGS`, as a fresh user in `home`, with `stdin` piped in.
+fn piped(home: &Path, args: &[&str], stdin: &str) -> Output {
+    Udpsh::new(args).home(home).stdin(stdin).output()
 }
 
 /// A UDP peer on loopback that gives up after a few seconds.
@@ -41,7 +46,7 @@ fn socket_in(repl: &mut Repl, name: &str) -> SocketAddr {
 #[test]
 fn evaluates_keeps_state_and_survives_errors() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     repl.run("let x = 40;");
     assert!(repl.eval("x + 2").contains("42"));
     // An error shows the caret under the column, and the session goes on.
@@ -63,7 +68,7 @@ fn binds_and_receives_from_a_peer() {
     let home = home();
     let peer = peer();
     let peer_addr = peer.local_addr().unwrap();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     let addr = socket_in(&mut repl, "s");
     assert!(
         repl.eval(&format!("s.sendto(\"ping\", \"{peer_addr}\")"))
@@ -91,7 +96,7 @@ fn binds_and_receives_from_a_peer() {
 #[test]
 fn ctrl_c_cancels_and_the_session_goes_on() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     let addr = socket_in(&mut repl, "s");
     // During a blocking recvfrom.
     repl.line("s.recvfrom(1024)");
@@ -127,7 +132,7 @@ fn ctrl_c_cancels_and_the_session_goes_on() {
 #[test]
 fn multi_line_function() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     // The parser sees an open block, so Enter continues the input.
     repl.line("fn twice(x) {");
     repl.line("  let y = x * 2;");
@@ -151,7 +156,7 @@ fn multi_line_function() {
 #[test]
 fn tab_completes_functions_variables_and_methods() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     let addr = socket_in(&mut repl, "server");
     // A method after `.`, chosen by the variable's type.
     repl.type_text("server.recvf\t");
@@ -185,7 +190,7 @@ fn tab_completes_functions_variables_and_methods() {
 #[test]
 fn colour_and_hints_on_a_terminal_never_with_no_color() {
     let home = home();
-    let mut repl = Repl::start_with(home.path(), &[], true);
+    let mut repl = Udpsh::new(&[]).home(home.path()).color().pty();
     repl.line("let s = udp(\"127.0.0.1:0\");");
     repl.expect(COLOR_PROMPT);
     // Keywords and strings coloured as typed; the call's parameters hinted, dimmed.
@@ -195,7 +200,7 @@ fn colour_and_hints_on_a_terminal_never_with_no_color() {
     repl.expect(COLOR_PROMPT);
     assert!(repl.transcript().windows(5).any(|w| w == b"\x1b[35m"));
 
-    let mut plain = Repl::start(home.path(), &[]);
+    let mut plain = repl_in(home.path());
     plain.run("let s = udp(\"127.0.0.1:0\");");
     plain.type_text("s.recvfrom(");
     plain.ctrl_c();
@@ -220,7 +225,7 @@ fn colour_and_hints_on_a_terminal_never_with_no_color() {
 #[test]
 fn history_survives_a_restart() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     repl.run("let marker = 31337;");
     repl.ctrl_d();
     assert_eq!(repl.exit_code(), 0);
@@ -228,7 +233,7 @@ fn history_survives_a_restart() {
         .expect("history file in the XDG state folder");
     assert!(saved.contains("let marker = 31337;"), "{saved}");
 
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     repl.type_text("\x1b[A"); // Up
     repl.expect("let marker = 31337;");
     repl.type_text("\r");
@@ -239,7 +244,7 @@ fn history_survives_a_restart() {
 #[test]
 fn malicious_payload_is_shown_escaped() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     let addr = socket_in(&mut repl, "s");
     let evil: &[u8] = b"\x1b[2J\x1b[H\x1b]0;pwned\x07\x9b31m\x1bcgotcha";
     let peer = peer();
@@ -272,7 +277,7 @@ fn malicious_payload_is_shown_escaped() {
 #[test]
 fn watch_prints_datagrams_while_typing() {
     let home = home();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     let addr = socket_in(&mut repl, "s");
     repl.line(":watch s");
     repl.expect("watching socket(");
@@ -301,7 +306,7 @@ fn save_then_replay_with_run() {
     let home = home();
     let peer = peer();
     let peer_addr = peer.local_addr().unwrap();
-    let mut repl = Repl::start(home.path(), &[]);
+    let mut repl = repl_in(home.path());
     repl.run("let s = udp(\"127.0.0.1:0\");");
     repl.run(&format!("let peer = \"{peer_addr}\""));
     repl.eval("s.sendto(\"from the repl\", peer)");
@@ -320,13 +325,10 @@ fn save_then_replay_with_run() {
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(!text.contains("oops"), "{text}");
     assert!(text.contains("// (REPL only) s.watch()"), "{text}");
-    let out = udpsh(
-        home.path(),
-        &["run", "--timeout", "10"],
-        Some(&script),
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    Udpsh::run(script.to_str().unwrap())
+        .home(home.path())
+        .output()
+        .code(0);
     assert_eq!(receive(&peer).0, b"from the repl");
 }
 
@@ -346,24 +348,21 @@ fn piped_stdin_runs_inputs_quietly_and_fails_when_one_fails() {
          nosuch()\n\
          \"still here\"\n"
     );
-    let out = udpsh(home.path(), &[], None, Some(&input));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stdout, "42\n\"still here\"\n", "{}", describe(&out));
+    let out = piped(home.path(), &[], &input);
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(stdout, "42\n\"still here\"\n", "{}", out.dump());
     assert!(stderr.contains("--> <stdin>:8:1"), "{stderr}");
     assert!(!stdout.contains("udpsh>") && !stderr.contains("udpsh>"));
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.code, Some(3));
     assert_eq!(receive(&peer).0, b"piped");
 
-    let out = udpsh(home.path(), &[], None, Some("let a = 1;\na + 1\n"));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
-    let out = udpsh(home.path(), &[], None, Some("assert_eq(1, 2)\n"));
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let out = piped(home.path(), &[], "let a = 1;\na + 1\n").code(0);
+    assert_eq!(out.stdout, "2\n");
+    piped(home.path(), &[], "assert_eq(1, 2)\n").code(1);
     // An error in a function defined earlier names the function's own line of the input.
     let input = "let echo = 1;\n\nfn ask(m) { m + echo }\nask(1)\n";
-    let out = udpsh(home.path(), &[], None, Some(input));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = piped(home.path(), &[], input);
+    let stderr = &out.stderr;
     assert!(stderr.contains("--> <stdin>:3:17"), "{stderr}");
     assert!(
         stderr.contains("in call to function 'ask' at <stdin>:4:1"),
@@ -392,50 +391,10 @@ fn repl_takes_var_and_pcap() {
         "--pcap",
         pcap.to_str().unwrap(),
     ];
-    let out = udpsh(home.path(), &args, None, Some(input));
-    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"hello\""));
+    let out = piped(home.path(), &args, input).code(0);
+    assert!(out.stdout.contains("\"hello\""));
     let bytes = std::fs::read(&pcap).unwrap();
     // Header (24) + one record (16 + Ethernet 14 + IPv4 20 + UDP 8 + "hello").
     assert_eq!(bytes.len(), 24 + 16 + 14 + 20 + 8 + 5);
     assert!(bytes.ends_with(b"hello"));
-}
-
-/// Runs `udpsh ARGS [SCRIPT]` with `stdin`, in `dir`, killed if it takes over 20 s.
-fn udpsh(dir: &Path, args: &[&str], script: Option<&Path>, stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_udpsh"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(script) = script {
-        cmd.arg(script);
-    }
-    let mut child = cmd.spawn().expect("spawn udpsh");
-    let mut pipe = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        pipe.write_all(text.as_bytes()).unwrap();
-    }
-    drop(pipe);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("udpsh {args:?} did not finish in 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }

@@ -1,12 +1,13 @@
 //! Drives `udpsh` in a pseudo-terminal like a person at a keyboard, keeping everything it
-//! printed, so a failed expectation shows the whole screen so far. Every wait is bounded.
+//! printed, so a failed expectation shows the whole screen so far. Every wait is bounded, and
+//! the pty's process is killed when the `Repl` is dropped.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use expectrl::session::OsSession;
 use expectrl::{ControlCode, Expect, Regex, Session};
+use tempfile::TempDir;
 
 /// How long any one expectation may wait.
 const WAIT: Duration = Duration::from_secs(8);
@@ -17,35 +18,25 @@ pub const PROMPT: &str = "udpsh> \r";
 /// The same in colour.
 pub const COLOR_PROMPT: &str = "udpsh>\x1b[0m \r";
 
+/// The REPL in a pseudo-terminal: start it with `Udpsh::new(&[]).home(dir).pty()`. Dropping
+/// it kills the process if it is still running.
 pub struct Repl {
     session: OsSession,
     transcript: Vec<u8>,
+    _dir: Option<TempDir>,
 }
 
 impl Repl {
-    /// `udpsh ARGS` with HOME set to `home` (for its history), no colour, at an empty prompt.
-    pub fn start(home: &Path, args: &[&str]) -> Repl {
-        Repl::start_with(home, args, false)
-    }
-
-    /// The same, in colour (as on a terminal without NO_COLOR) if `color`.
-    pub fn start_with(home: &Path, args: &[&str], color: bool) -> Repl {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_udpsh"));
-        cmd.args(args)
-            .env("HOME", home)
-            .env_remove("XDG_STATE_HOME")
-            .env("TERM", "xterm")
-            .current_dir(home);
-        if color {
-            cmd.env_remove("NO_COLOR");
-        } else {
-            cmd.env("NO_COLOR", "1");
-        }
-        let mut session = Session::spawn(cmd).expect("spawn udpsh in a pty");
+    /// Starts `cmd` (made by `Udpsh::pty`) in a pty and waits for its first empty prompt, in
+    /// colour if `color`; keeps `dir` (the builder's temp folder) while it runs.
+    pub(super) fn spawn(cmd: Command, label: &str, color: bool, dir: Option<TempDir>) -> Repl {
+        let mut session =
+            Session::spawn(cmd).unwrap_or_else(|e| panic!("starting `{label}` in a pty: {e}"));
         session.set_expect_timeout(Some(WAIT));
         let mut repl = Repl {
             session,
             transcript: Vec::new(),
+            _dir: dir,
         };
         repl.expect(if color { COLOR_PROMPT } else { PROMPT });
         repl

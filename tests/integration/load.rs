@@ -6,37 +6,23 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::process::{Command, Output};
 use std::thread;
 use std::time::Duration;
+
+use crate::support::*;
 
 /// Every run gets this `--timeout`, so a bug cannot hang the suite.
 const LIMIT: &str = "30";
 
-fn udpsh(script: &str, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_udpsh"))
-        .args(["--timeout", LIMIT])
-        .args(extra)
-        .arg("-e")
-        .arg(script)
-        .output()
-        .expect("udpsh runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
+/// `udpsh --timeout 30 -e SCRIPT EXTRA...` passes; returns its stdout.
 #[track_caller]
 fn passes(script: &str, extra: &[&str]) -> String {
-    let out = udpsh(script, extra);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    Udpsh::eval(script)
+        .timeout(LIMIT)
+        .args(extra)
+        .output()
+        .success()
+        .stdout
 }
 
 /// A receive buffer as large as the kernel allows (SO_RCVBUFFORCE as root).
@@ -341,19 +327,13 @@ fn blast_options_are_checked() {
 
 #[test]
 fn a_blast_stops_at_the_timeout() {
-    let out = Command::new(env!("CARGO_BIN_EXE_udpsh"))
-        .args(["--timeout", "0.5", "-e"])
-        .arg(
-            r#"let c = udp("127.0.0.1:0"); c.blast("x", "127.0.0.1:9", 1000000000, #{rate: 100});"#,
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--timeout"),
-        "{}",
-        text(&out)
-    );
+    Udpsh::eval(
+        r#"let c = udp("127.0.0.1:0"); c.blast("x", "127.0.0.1:9", 1000000000, #{rate: 100});"#,
+    )
+    .timeout("0.5")
+    .output()
+    .code(3)
+    .stderr_has("--timeout");
 }
 
 /// Records of a classic pcap file: (UDP destination port, payload).

@@ -1,0 +1,103 @@
+//! Paced blasts, timed on arrival by a reading receiver.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use super::LIMIT;
+use crate::child;
+use crate::options::Config;
+use crate::statistics::{Ratio, Results, Target};
+
+/// A paced blast of `pace_secs` at `rate`, its datagrams counted and timed on arrival by a
+/// reading receiver; at rate 0, an unlimited blast of `sends` datagrams to that receiver: the
+/// capacity a paced blast must stay under (delivering to a reader costs more than to a full
+/// queue).
+pub fn run(cfg: &Config, r: &mut Results, rate: u64) -> Result<(), String> {
+    let n = if rate == 0 {
+        eprintln!("unlimited blast to a reading receiver");
+        cfg.sends
+    } else {
+        eprintln!("paced blast at {rate}/s for {} s", cfg.pace_secs);
+        (rate as f64 * cfg.pace_secs).round() as u64
+    };
+    let what = if rate == 0 {
+        format!("unlimited blast of {n} to a reading receiver")
+    } else {
+        format!("paced blast {rate}/s × {} s", cfg.pace_secs)
+    };
+    let rx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    big_receive_buffer(&rx);
+    let to = rx.local_addr().map_err(|e| e.to_string())?;
+    let receiver = std::thread::spawn(move || -> (u64, Option<(Instant, Instant)>) {
+        let _ = rx.set_read_timeout(Some(Duration::from_secs(3)));
+        let mut buf = [0u8; 2048];
+        let (mut count, mut first, mut last) = (0u64, None, None);
+        while count < n {
+            if rx.recv_from(&mut buf).is_err() {
+                break;
+            }
+            let now = Instant::now();
+            first.get_or_insert(now);
+            last = Some(now);
+            count += 1;
+        }
+        (count, first.zip(last))
+    });
+    let mut cmd = cfg.udpsh();
+    cmd.arg("run")
+        .arg(cfg.root.join("bench/blast.rhai"))
+        .arg("--var")
+        .arg(format!("addr={to}"))
+        .arg("--var")
+        .arg(format!("n={n}"))
+        .arg("--var")
+        .arg(format!("rate={rate}"));
+    let out = child::run(&mut cmd, LIMIT)?.ok();
+    let (got, span) = receiver.join().map_err(|_| "receiver panicked")?;
+    let out = out?;
+    let own = out.value("rate")?;
+    r.once
+        .push((format!("{what}: its own rate"), own, "/s", String::new()));
+    let arrived = match span {
+        Some((a, b)) if got > 1 => (got - 1) as f64 / (b - a).as_secs_f64(),
+        _ => 0.0,
+    };
+    r.once.push((
+        format!("{what}: rate on arrival"),
+        arrived,
+        "/s",
+        format!("{got} of {n} arrived"),
+    ));
+    if rate == 0 {
+        return Ok(());
+    }
+    r.ratios.push(Ratio {
+        name: format!(
+            "pacing error at {rate}/s over {} s (on arrival)",
+            cfg.pace_secs
+        ),
+        value: Some(arrived / rate as f64 - 1.0),
+        target: Some(Target::Within(0.02)),
+    });
+    Ok(())
+}
+
+fn big_receive_buffer(sock: &UdpSocket) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 32 << 20;
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: setsockopt with a c_int value on our own socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+}

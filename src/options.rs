@@ -1,0 +1,79 @@
+//! The command line turned into plain values once, as hyperfine's `options.rs` does: nothing
+//! below `lib.rs` sees clap.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use crate::api::suite::SuiteSettings;
+use crate::api::{Limits, VarValue};
+use crate::cli::{Common, RunArgs};
+use crate::repl::ReplOptions;
+use crate::runner::{RunSettings, SuiteOptions};
+use crate::select::Selection;
+
+/// `--var` values, as the API takes them.
+pub fn vars(common: &Common) -> BTreeMap<String, VarValue> {
+    common
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), VarValue::Text(v.clone())))
+        .collect()
+}
+
+fn limits(common: &Common) -> Limits {
+    common
+        .max_memory
+        .map_or_else(Limits::default, |memory| Limits { memory })
+}
+
+pub fn settings(common: &Common) -> RunSettings {
+    RunSettings {
+        vars: vars(common),
+        suite: Default::default(),
+        limits: limits(common),
+        timeout: common.timeout.map(Duration::from_secs_f64),
+        verbose: common.verbose,
+    }
+}
+
+pub fn repl(common: &Common, color: bool) -> ReplOptions {
+    ReplOptions {
+        vars: vars(common),
+        limits: limits(common),
+        pcap: common.pcap.clone(),
+        timeout: common.timeout.map(Duration::from_secs_f64),
+        verbose: common.verbose,
+        color,
+    }
+}
+
+/// Which tests run, and how often.
+pub fn selection(args: &RunArgs) -> Selection {
+    Selection {
+        filters: args.filter.clone(),
+        excludes: args.exclude.clone(),
+        tags: args.tag.clone(),
+        skip_tags: args.skip_tag.clone(),
+    }
+}
+
+pub fn suite(args: &RunArgs, color: bool) -> SuiteOptions {
+    let suite = SuiteSettings {
+        selection: selection(args),
+        retries: args.retry,
+        fail_fast: args.fail_fast,
+    };
+    SuiteOptions {
+        settings: RunSettings {
+            suite: Arc::new(suite),
+            ..settings(&args.common)
+        },
+        repeat: args.repeat,
+        reports: args.reports.clone(),
+        jobs: usize::from(args.jobs),
+        quiet: args.quiet,
+        color,
+    }
+}
