@@ -8,7 +8,9 @@ pub mod diagnostic;
 pub mod display;
 pub mod net;
 pub mod outcome;
+pub mod proxy;
 pub mod repl;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod stop;
@@ -45,6 +47,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
         Some(Command::Repl(common)) => repl::run(&common, color),
+        Some(Command::Proxy(args)) => proxy::command::run(&args),
+        Some(Command::Replay(args)) => replay::command::run(&args),
         None => repl::run(&cli.common, color),
     }
 }
