@@ -8,7 +8,9 @@ pub mod docs;
 pub mod error;
 mod helpers;
 mod load;
+mod proxy;
 mod registry;
+mod replay;
 mod socket;
 mod spawn;
 mod values;
@@ -51,6 +53,8 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     helpers::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
+    proxy::register(&mut engine, ctx);
+    replay::register(&mut engine, ctx);
     engine
 }
 
