@@ -393,6 +393,8 @@ impl Reader<'_> {
     }
 }
 
+// Lives on the stack for one packet: boxing the big variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Link<'a> {
     Sliced(Result<SlicedPacket<'a>, etherparse::err::packet::SliceError>),
     NotIp,

@@ -10,6 +10,8 @@ mod chat;
 mod echo;
 mod errors;
 mod netns;
+mod proxy;
+mod replay;
 mod scenarios;
 mod send_receive;
 mod suite;
