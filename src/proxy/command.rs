@@ -130,17 +130,22 @@ fn millis(d: Duration) -> String {
     format!("{}ms", (d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
+/// `up: 120 in, 114 out, 6 dropped | down: 114 in, 114 out, 0 dropped`, short enough for a
+/// narrow terminal; duplicates, reorders and queued ones only when there are some.
 fn live_line(s: &Stats) -> String {
     let dir = |d: &DirStats| {
-        format!(
-            "{} in, {} out, {} dropped, {} dup, {} reordered, {} queued",
+        let mut text = format!(
+            "{} in, {} out, {} dropped",
             d.received,
-            d.forwarded + d.duplicated - d.queued,
-            d.dropped,
-            d.duplicated,
-            d.reordered,
-            d.queued
-        )
+            (d.forwarded + d.duplicated).saturating_sub(d.queued),
+            d.dropped
+        );
+        for (n, what) in [(d.duplicated, "dup"), (d.reordered, "reordered"), (d.queued, "queued")] {
+            if n > 0 {
+                text += &format!(", {n} {what}");
+            }
+        }
+        text
     };
     format!("up: {} | down: {}", dir(&s.up), dir(&s.down))
 }
