@@ -140,7 +140,11 @@ fn live_line(s: &Stats) -> String {
             (d.forwarded + d.duplicated).saturating_sub(d.queued),
             d.dropped
         );
-        for (n, what) in [(d.duplicated, "dup"), (d.reordered, "reordered"), (d.queued, "queued")] {
+        for (n, what) in [
+            (d.duplicated, "dup"),
+            (d.reordered, "reordered"),
+            (d.queued, "queued"),
+        ] {
             if n > 0 {
                 text += &format!(", {n} {what}");
             }

@@ -106,10 +106,9 @@ pub struct Closed;
 impl Proxy {
     /// Binds the listening socket and starts the thread.
     pub fn start(opts: Options) -> io::Result<Proxy> {
-        let listen = UdpSocket::bind(opts.listen).map_err(|e| {
+        let listen = bind(opts.listen).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {}: {e}", opts.listen))
         })?;
-        listen.set_nonblocking(true)?;
         let addr = listen.local_addr()?;
         let (waker, wakee) = UnixDatagram::pair()?;
         waker.set_nonblocking(true)?;
@@ -210,6 +209,20 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Receive buffer asked for on every socket (the kernel caps it at `net.core.rmem_max`): a
+/// burst waits there while the thread is busy instead of being dropped by the kernel.
+const RECV_BUFFER: usize = 4 << 20;
+
+/// A non-blocking UDP socket bound to `addr`, with a large receive buffer.
+fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = sock.set_recv_buffer_size(RECV_BUFFER);
+    sock.bind(&addr.into())?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

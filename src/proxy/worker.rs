@@ -244,8 +244,7 @@ impl Worker {
                 SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
                 SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
             };
-            let sock = UdpSocket::bind(SocketAddr::new(any, 0))?;
-            sock.set_nonblocking(true)?;
+            let sock = super::bind(SocketAddr::new(any, 0))?;
             let local = sock.local_addr()?;
             if let Some(tap) = &self.tap {
                 tap.register(local);
