@@ -16,8 +16,10 @@ mod helpers;
 pub mod limits;
 mod load;
 pub mod modules;
+mod proxy;
 mod ranges;
 mod registry;
+mod replay;
 mod socket;
 pub mod source;
 mod spawn;
@@ -77,6 +79,8 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
     suite::register(&mut engine, ctx);
+    proxy::register(&mut engine, ctx);
+    replay::register(&mut engine, ctx);
     engine
 }
 
