@@ -98,10 +98,24 @@ fn start(ctx: &Arc<ScriptCtx>, upstream: &str, opts: &Map) -> Fallible<ProxyHand
     o.stop = Some(ctx.run.stop.clone());
     let seed = o.seed;
     let proxy = Proxy::start(o).map_err(|e| script_error(ErrorKind::Network, e.to_string()))?;
-    Ok(ProxyHandle {
-        proxy: Arc::new(proxy),
-        seed,
-    })
+    let proxy = Arc::new(proxy);
+    // Closed with the script, unless the script dropped its last handle (which closes it).
+    ctx.run
+        .background
+        .add(Arc::new(LeftRunning(Arc::downgrade(&proxy))));
+    Ok(ProxyHandle { proxy, seed })
+}
+
+/// A script's proxy as its run's background registry holds it.
+struct LeftRunning(std::sync::Weak<Proxy>);
+
+impl super::background::Background for LeftRunning {
+    fn stop(&self, _grace: std::time::Duration) -> Option<Box<rhai::EvalAltResult>> {
+        if let Some(proxy) = self.0.upgrade() {
+            proxy.close();
+        }
+        None
+    }
 }
 
 fn set(p: &mut ProxyHandle, opts: &Map) -> Fallible<()> {
