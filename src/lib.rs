@@ -13,7 +13,9 @@ pub mod options;
 pub mod outcome;
 pub mod process;
 pub mod protocols;
+pub mod proxy;
 pub mod repl;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod select;
@@ -59,6 +61,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
         Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
+        Some(Command::Proxy(args)) => proxy::command::run(&args),
+        Some(Command::Replay(args)) => replay::command::run(&args),
         None => repl::run(options::repl(&cli.common, color)),
     }
 }

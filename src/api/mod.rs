@@ -17,8 +17,10 @@ pub mod limits;
 mod load;
 pub mod modules;
 mod process;
+mod proxy;
 mod ranges;
 mod registry;
+mod replay;
 mod request;
 mod socket;
 mod sockopts;
@@ -82,6 +84,8 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
     suite::register(&mut engine, ctx);
+    proxy::register(&mut engine, ctx);
+    replay::register(&mut engine, ctx);
     engine
 }
 
