@@ -9,6 +9,7 @@ mod context;
 mod datagram;
 pub mod diagnose;
 pub mod docs;
+pub mod docs_markdown;
 pub mod error;
 mod exchange;
 mod files;

@@ -225,8 +225,8 @@ print(len(seen), "cases")
         .arg(&file)
         .output()
         .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned()
+        + String::from_utf8_lossy(&out.stderr).as_ref();
     assert!(out.status.success(), "{text}");
     assert!(text.contains("9 cases"), "{text}");
 }

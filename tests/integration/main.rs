@@ -19,6 +19,7 @@ mod netns;
 mod process;
 mod protocols;
 mod proxy;
+mod readme;
 mod repl;
 mod replay;
 mod scenarios;
