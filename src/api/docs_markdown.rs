@@ -5,8 +5,11 @@ use std::fmt::Write;
 
 use super::docs::{ENTRIES, Entry, Kind, On};
 
+/// Whether an entry belongs to a group.
+type Belongs = fn(&Kind) -> bool;
+
 /// The groups in the order the README shows them, with their headings.
-const GROUPS: &[(&str, fn(&Kind) -> bool)] = &[
+const GROUPS: &[(&str, Belongs)] = &[
     ("Functions", |k| *k == Kind::Function),
     ("Sockets: `s.`", |k| is_on(k, On::Socket)),
     ("Datagrams: `d.`", |k| is_on(k, On::Datagram)),
