@@ -61,8 +61,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
         Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
-        Some(Command::Proxy(args)) => proxy::command::run(&args),
-        Some(Command::Replay(args)) => replay::command::run(&args),
+        Some(Command::Proxy(args)) => proxy::command::run(&options::proxy(&args)),
+        Some(Command::Replay(args)) => replay::command::run(&options::replay(&args)),
         None => repl::run(options::repl(&cli.common, color)),
     }
 }

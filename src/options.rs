@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use crate::api::suite::SuiteSettings;
 use crate::api::{Limits, VarValue};
-use crate::cli::{Common, RunArgs};
+use crate::cli::{Common, ProxyArgs, ReplayArgs, RunArgs};
+use crate::proxy::command::ProxyCommand;
 use crate::repl::ReplOptions;
+use crate::replay::command::ReplayCommand;
 use crate::runner::{RunSettings, SuiteOptions};
 use crate::select::Selection;
 
@@ -75,5 +77,33 @@ pub fn suite(args: &RunArgs, color: bool) -> SuiteOptions {
         jobs: usize::from(args.jobs),
         quiet: args.quiet,
         color,
+    }
+}
+
+pub fn proxy(a: &ProxyArgs) -> ProxyCommand {
+    ProxyCommand {
+        to: a.to,
+        listen: a.listen,
+        loss: a.loss,
+        delay: a.delay,
+        jitter: a.jitter,
+        dup: a.dup,
+        reorder: a.reorder,
+        seed: a.seed,
+        pcap: a.pcap.clone(),
+        count: a.count,
+        duration: a.duration,
+    }
+}
+
+pub fn replay(a: &ReplayArgs) -> ReplayCommand {
+    ReplayCommand {
+        file: a.file.clone(),
+        to: a.to,
+        speed: a.speed,
+        filter: a.filter.clone(),
+        check: a.check,
+        ignore: a.ignore.clone(),
+        wait: a.wait,
     }
 }

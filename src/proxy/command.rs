@@ -8,7 +8,8 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction
 
 use super::{DirStats, Impairment, Options, Proxy, Recording, Settings, Stats};
 use crate::capture::Recorder;
-use crate::cli::ProxyArgs;
+use crate::display::print_error;
+use crate::outcome::exit;
 
 /// How often the live line is redrawn and the limits are checked.
 const TICK: Duration = Duration::from_millis(100);
@@ -32,7 +33,23 @@ fn catch_signals() {
     }
 }
 
-pub fn run(args: &ProxyArgs) -> i32 {
+/// What `udpsh proxy` was asked, as plain values (`options.rs` makes it from the command line).
+pub struct ProxyCommand {
+    pub to: std::net::SocketAddr,
+    pub listen: std::net::SocketAddr,
+    pub loss: Option<f64>,
+    pub delay: Option<Duration>,
+    pub jitter: Option<Duration>,
+    pub dup: Option<f64>,
+    pub reorder: Option<f64>,
+    pub seed: Option<u64>,
+    pub pcap: Option<std::path::PathBuf>,
+    /// Stop once this many datagrams (both ways) arrived.
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+}
+
+pub fn run(args: &ProxyCommand) -> i32 {
     let imp = Impairment {
         loss: args.loss.unwrap_or(0.0),
         delay: args.delay.unwrap_or_default(),
@@ -46,8 +63,8 @@ pub fn run(args: &ProxyArgs) -> i32 {
             local: None,
         }),
         Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+            print_error(e);
+            return exit::USAGE;
         }
     };
     let seed = args.seed.unwrap_or_else(random_seed);
@@ -63,8 +80,8 @@ pub fn run(args: &ProxyArgs) -> i32 {
     let proxy = match Proxy::start(opts) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
-            return 3;
+            print_error(e);
+            return exit::ERROR;
         }
     };
     println!(

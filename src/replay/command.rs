@@ -8,28 +8,43 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::live::Failure;
 use super::{Options, Plan, replay};
 use crate::capture::{Filter, read_pcap};
-use crate::cli::ReplayArgs;
+use crate::display::print_error;
+use crate::outcome::exit;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-pub fn run(args: &ReplayArgs) -> i32 {
+/// What `udpsh replay` was asked, as plain values (`options.rs` makes it from the command line).
+pub struct ReplayCommand {
+    pub file: std::path::PathBuf,
+    pub to: std::net::SocketAddr,
+    pub speed: super::Speed,
+    pub filter: Option<Filter>,
+    pub check: bool,
+    pub ignore: Vec<super::ByteRange>,
+    pub wait: std::time::Duration,
+}
+
+pub fn run(args: &ReplayCommand) -> i32 {
     let capture = match read_pcap(&args.file, &Filter::default()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+            print_error(e);
+            return exit::USAGE;
         }
     };
     let plan = match Plan::new(&capture, args.filter.as_ref()) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
-            return 2;
+            print_error(format_args!("{}: {e}", args.file.display()));
+            return exit::USAGE;
         }
     };
     let skipped = capture.skipped.describe();
     if !skipped.is_empty() {
-        eprintln!("note: {}: skipped {skipped}", args.file.display());
+        eprintln!(
+            "note: {}: skipped {skipped}",
+            crate::display::one_line(&args.file.to_string_lossy())
+        );
     }
     println!(
         "replaying {} requests from {} ({}) to {}, expecting {} replies",
@@ -52,11 +67,11 @@ pub fn run(args: &ReplayArgs) -> i32 {
         Ok(r) => r,
         Err(Failure::Stopped) => {
             eprintln!("interrupted");
-            return 130;
+            return exit::INTERRUPTED;
         }
         Err(Failure::Network(e)) => {
-            eprintln!("error: {e}");
-            return 3;
+            print_error(e);
+            return exit::ERROR;
         }
     };
     for diff in &report.diffs {

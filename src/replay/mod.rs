@@ -108,12 +108,13 @@ pub struct Report {
 impl Report {
     /// 3 when the server left replies out, else 1 when one differed, else 0.
     pub fn exit_code(&self) -> i32 {
+        use crate::outcome::exit;
         if self.missing > 0 {
-            3
+            exit::ERROR
         } else if self.mismatched > 0 {
-            1
+            exit::FAILED
         } else {
-            0
+            exit::OK
         }
     }
 
