@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use crate::api::suite::SuiteSettings;
+use crate::api::cases::SuiteSettings;
 use crate::api::{Limits, VarValue};
 use crate::cli::{Common, ProxyArgs, ReplayArgs, RunArgs};
 use crate::proxy::command::ProxyCommand;

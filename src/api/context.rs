@@ -12,8 +12,8 @@ use crate::capture::Recorder;
 use crate::stop::Stop;
 
 use super::background::Registry;
+use super::cases::{CaseLog, SuiteSettings};
 use super::limits::Limits;
-use super::suite::{CaseLog, SuiteSettings};
 
 /// Where a script's `print` output goes; also carries `-v` datagram lines.
 #[derive(Clone)]

@@ -5,6 +5,7 @@ mod assert;
 pub mod background;
 mod binary;
 mod bytes;
+pub mod cases;
 mod context;
 mod datagram;
 pub mod diagnose;

@@ -3,55 +3,17 @@
 //! script's own scope), is tried again up to its `retries`, and is logged for the runner,
 //! which makes each its own case in every report. Code outside `test()` is the file's set-up.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, Position};
 
-use crate::select::{Selection, test_name};
+use crate::select::test_name;
 use crate::stop::StopReason;
 
+use super::cases::{LoggedAttempt, LoggedCase, Skip, Tried, skip_reason, tags_of};
 use super::context::ScriptCtx;
 use super::error::{ErrorKind, Fallible, script_error};
-
-/// How the tests of a run are chosen and retried.
-#[derive(Clone, Debug, Default)]
-pub struct SuiteSettings {
-    pub selection: Selection,
-    /// `--retry N`: tries after a failure, unless a test says otherwise.
-    pub retries: u32,
-    /// `--fail-fast`: after a test fails, the file's later tests do not run.
-    pub fail_fast: bool,
-}
-
-/// What `skip()` ends a test (or the file's set-up) with: not a failure.
-#[derive(Clone, Debug)]
-pub struct Skip(pub String);
-
-/// One try of a test, as it ended.
-pub enum Tried {
-    Passed,
-    Skipped(String),
-    Failed(Box<EvalAltResult>),
-}
-
-pub struct LoggedAttempt {
-    pub duration: Duration,
-    pub outcome: Tried,
-}
-
-pub struct LoggedCase {
-    pub name: String,
-    pub attempts: Vec<LoggedAttempt>,
-}
-
-/// The tests a file ran, for the runner.
-#[derive(Default)]
-pub struct CaseLog {
-    pub cases: Mutex<Vec<LoggedCase>>,
-    /// A test failed under `--fail-fast`.
-    pub stopped: std::sync::atomic::AtomicBool,
-}
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     let c = ctx.clone();
@@ -91,29 +53,6 @@ fn skip(nc: &NativeCallContext, reason: String) -> Fallible<()> {
         reason
     };
     Err(EvalAltResult::ErrorTerminated(Dynamic::from(Skip(reason)), nc.call_position()).into())
-}
-
-/// The reason, if `err` is a `skip()`.
-pub fn skip_reason(err: &EvalAltResult) -> Option<String> {
-    match err.unwrap_inner() {
-        EvalAltResult::ErrorTerminated(token, _) => token.read_lock::<Skip>().map(|s| s.0.clone()),
-        _ => None,
-    }
-}
-
-/// The `tags` of a `test()` options map: an array of strings (or one string).
-pub fn tags_of(opts: &Dynamic) -> Vec<String> {
-    let Some(map) = opts.read_lock::<Map>() else {
-        return Vec::new();
-    };
-    match map.get("tags") {
-        Some(tags) if tags.is_array() => tags
-            .read_lock::<rhai::Array>()
-            .map(|a| a.iter().map(|t| t.to_string()).collect())
-            .unwrap_or_default(),
-        Some(tag) if tag.is_string() => vec![tag.to_string()],
-        _ => Vec::new(),
-    }
 }
 
 struct Options {

@@ -4,7 +4,7 @@
 
 use rhai::{AST, Expr, Stmt};
 
-use crate::api::suite::tags_of;
+use crate::api::cases::tags_of;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Declared {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult};
 
-use crate::api::suite::{LoggedCase, SuiteSettings, Tried, skip_reason};
+use crate::api::cases::{LoggedCase, SuiteSettings, Tried, skip_reason};
 use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
