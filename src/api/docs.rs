@@ -278,8 +278,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "query",
         Module("dns"),
-        "dns::query(name, type) → blob",
-        "A recursive query (random id, RD set); type \"A\", \"AAAA\", \"MX\", ...",
+        "dns::query(name) / dns::query(name, type) → blob",
+        "A recursive query (random id, RD set); type \"A\" (the default), \"AAAA\", \"MX\", ...",
         "import \"udpsh/dns\" as dns;\ns.sendto(dns::query(\"example.test\", \"A\"), srv);",
     ),
     entry(
@@ -292,8 +292,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "ask",
         Module("dns"),
-        "dns::ask(sock, server, name, type) / dns::ask(..., #{timeout, retries}) → map",
-        "Sends a query, waits for the reply with the same id (resending on timeout), returns it parsed, with rtt and tries.",
+        "dns::ask(sock, server, name) / dns::ask(sock, server, name, type) / dns::ask(..., type, #{timeout, retries}) → map",
+        "Sends a query (type A unless given) with s.request, takes the response with the same id (resending on timeout), returns it parsed as dns::parse does, with rtt and tries.",
         "dns::ask(s, srv, \"example.test\", \"A\").answers[0].data",
     ),
     entry(
@@ -307,14 +307,14 @@ pub const ENTRIES: &[Entry] = &[
         "parse",
         Module("ntp"),
         "ntp::parse(blob) → map",
-        "#{leap, version, mode, stratum, poll, precision, ref_id, reference, origin, receive, transmit}; times as float Unix seconds.",
+        "#{leap, version, mode, stratum, poll, precision, root_delay, root_dispersion, ref_id, reference, origin, receive, transmit}; times as float Unix seconds.",
         "ntp::parse(d.data).stratum",
     ),
     entry(
         "ask",
         Module("ntp"),
         "ntp::ask(sock, server) / ntp::ask(sock, server, #{timeout, retries}) → map",
-        "The parsed reply plus offset and delay (RFC 5905).",
+        "A request by s.request and the reply that echoes its time, parsed, plus offset and delay in seconds (RFC 5905, from the send time and the kernel's receive time), rtt and tries.",
         "ntp::ask(s, srv).offset",
     ),
     entry(
@@ -335,7 +335,7 @@ pub const ENTRIES: &[Entry] = &[
         "ask",
         Module("stun"),
         "stun::ask(sock, server) / stun::ask(sock, server, #{timeout, retries}) → map",
-        "A Binding Request and its parsed response (same transaction).",
+        "A Binding Request by s.request and its response (same transaction id), parsed, with rtt and tries.",
         "stun::ask(s, srv).mapped",
     ),
     entry(
@@ -362,15 +362,15 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "ask",
         Module("coap"),
-        "coap::ask(sock, server, method, path) / coap::ask(..., payload) / coap::ask(..., payload, #{timeout, retries}) → map",
-        "A request and its parsed reply (matched by message id or token).",
+        "coap::ask(sock, server, method, path) / coap::ask(..., path, #{timeout, retries}) / coap::ask(..., path, payload) / coap::ask(..., payload, #{timeout, retries}) → map",
+        "A CON request by s.request and its response (same token; a response sent apart after an empty ACK is waited for and confirmed), parsed, with rtt and tries.",
         "coap::ask(s, srv, \"GET\", \"/.well-known/core\").code",
     ),
     entry(
         "get",
         Module("tftp"),
         "tftp::get(sock, server, file) / tftp::get(..., #{timeout, retries}) → blob",
-        "Reads a file: octet mode, 512-byte blocks, following the server's transfer port. A TFTP ERROR is kind tftp with the server's code and text.",
+        "Reads a file: octet mode, 512-byte blocks, following the server's transfer port; each block a s.request (resent on timeout). A TFTP ERROR is kind tftp with the server's code and text.",
         "import \"udpsh/tftp\" as tftp;\ntftp::get(s, srv, \"boot.bin\")",
     ),
     entry(
@@ -932,7 +932,20 @@ pub const ENTRIES: &[Entry] = &[
 
 /// The entries named `name` (a name may be a function and a field, like `port`).
 pub fn lookup(name: &str) -> Vec<&'static Entry> {
-    ENTRIES.iter().filter(|e| e.name == name).collect()
+    let in_module = |module: &str, e: &&Entry| matches!(e.kind, Kind::Module(m) if m == module);
+    // `dns::ask`: that module's function only.
+    if let Some((module, function)) = name.split_once("::") {
+        return ENTRIES
+            .iter()
+            .filter(|e| e.name == function && in_module(module, e))
+            .collect();
+    }
+    let found: Vec<_> = ENTRIES.iter().filter(|e| e.name == name).collect();
+    if !found.is_empty() {
+        return found;
+    }
+    // `dns`: every function of the module.
+    ENTRIES.iter().filter(|e| in_module(name, e)).collect()
 }
 
 #[cfg(test)]
@@ -965,5 +978,18 @@ mod tests {
             missing.is_empty(),
             "registered but not in api::docs: {missing:?}"
         );
+    }
+
+    #[test]
+    fn a_module_or_a_qualified_name_finds_module_functions() {
+        let names = |found: Vec<&Entry>| found.iter().map(|e| e.signature).collect::<Vec<_>>();
+        let dns = names(lookup("dns"));
+        assert_eq!(dns.len(), 3, "{dns:?}");
+        assert!(dns.iter().all(|s| s.starts_with("dns::")), "{dns:?}");
+        let ask = names(lookup("ntp::ask"));
+        assert_eq!(ask.len(), 1);
+        assert!(ask[0].starts_with("ntp::ask("), "{ask:?}");
+        assert!(lookup("ntp::nothing").is_empty());
+        assert!(lookup("nothing").is_empty());
     }
 }

@@ -12,7 +12,6 @@ pub mod diagnose;
 pub mod docs;
 pub mod docs_markdown;
 pub mod error;
-mod exchange;
 mod files;
 mod helpers;
 pub mod limits;
@@ -56,7 +55,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.set_max_expr_depths(256, 256);
     ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
-    engine.set_module_resolver(modules::Resolver::new(&ctx.dir));
+    engine.set_module_resolver(modules::Resolver::new(ctx));
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
         // An atomic load on every operation; the clock only every 1024.
