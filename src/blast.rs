@@ -47,6 +47,9 @@ pub struct Report {
     pub bytes: u64,
     /// From the first send to the last (paced: to the end of the last datagram's slot).
     pub elapsed: Duration,
+    /// A send met the ICMP error of an earlier datagram (IP_RECVERR): the socket's next
+    /// receive should report it.
+    pub icmp_error: bool,
 }
 
 impl Report {
@@ -153,6 +156,7 @@ pub fn blast<O: Observer>(
         sent,
         bytes: sent * data.len() as u64,
         elapsed: start.elapsed(),
+        icmp_error: sender.icmp_error,
     })
 }
 
@@ -170,6 +174,7 @@ fn nap_until(start: Instant, at: f64, now: Instant) {
 struct Batch<'a> {
     fd: i32,
     headers: Vec<libc::mmsghdr>,
+    icmp_error: bool,
     // The headers point into these two; boxed so that they never move.
     _iov: Box<libc::iovec>,
     _to: &'a SockAddr,
@@ -200,6 +205,7 @@ impl<'a> Batch<'a> {
         Batch {
             fd,
             headers,
+            icmp_error: false,
             _iov: iov,
             _to: to,
             _data: data,
@@ -213,6 +219,7 @@ impl<'a> Batch<'a> {
     /// Sends up to `n` (≤ capacity) datagrams; returns how many the kernel took (≥ 1).
     fn send(&mut self, n: usize) -> io::Result<usize> {
         let n = n.min(self.headers.len());
+        let mut retried = false;
         loop {
             // SAFETY: `headers[..n]` are valid mmsghdrs whose pointers (payload, iovec,
             // address) outlive `self`; the kernel writes only their `msg_len`.
@@ -227,6 +234,11 @@ impl<'a> Batch<'a> {
             };
             match err.raw_os_error() {
                 Some(libc::EINTR) => {}
+                // An earlier datagram met an ICMP error; this one did not go: send it again.
+                Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) if !retried => {
+                    self.icmp_error = true;
+                    retried = true;
+                }
                 // The device queue is full (off loopback): wait for it to drain.
                 Some(libc::ENOBUFS) | Some(libc::EAGAIN) => {
                     std::thread::sleep(Duration::from_micros(100))

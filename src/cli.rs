@@ -1,6 +1,8 @@
 //! The command line (clap definitions only).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -30,12 +32,21 @@ pub enum Command {
     /// Interactive shell (the default).
     Repl(Common),
     /// Run scripts (files, or every *.rhai below folders) with assertions.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Print shell completions: `source <(udpsh completions bash)`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Compile scripts and report syntax errors; run nothing.
     Check {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Forward UDP to a server with loss, delay, jitter, duplication and reordering.
+    Proxy(ProxyArgs),
+    /// Resend the client side of a capture to a server; with --check, compare the replies.
+    Replay(ReplayArgs),
 }
 
 /// Options shared by `run`, `repl` and `-e`.
@@ -88,13 +99,138 @@ pub struct RunArgs {
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Only scripts whose name contains PATTERN (`*` matches anything).
+    /// Only tests whose `file › test` name contains PATTERN (`*` matches anything); repeatable.
     #[arg(long, value_name = "PATTERN")]
-    pub filter: Option<String>,
+    pub filter: Vec<String>,
+
+    /// Leave out tests whose name contains PATTERN; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+
+    /// Only tests with this tag; repeatable (any of them).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+
+    /// Leave out tests with this tag; repeatable.
+    #[arg(long, value_name = "TAG")]
+    pub skip_tag: Vec<String>,
+
+    /// Print what would run (one `file › test` a line), run nothing.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Run a failed test again, up to N more times; one that then passes is flaky.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+
+    /// Run every script N times (soak, flakiness hunting); every run is counted.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+
+    /// Stop at the first failure: no later test or script starts.
+    #[arg(long)]
+    pub fail_fast: bool,
 
     /// Run the I-th of N deterministic slices of the suite.
     #[arg(long, value_name = "I/N", value_parser = crate::runner::discover::parse_shard)]
     pub shard: Option<(usize, usize)>,
+}
+
+#[derive(Args, Debug)]
+pub struct ProxyArgs {
+    /// The server to forward to (host:port).
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub to: SocketAddr,
+
+    /// Where clients send to.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0", value_parser = parse_addr)]
+    pub listen: SocketAddr,
+
+    /// Share of datagrams dropped: 5% or 0.05.
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    pub loss: Option<f64>,
+
+    /// Added to every datagram: 20ms, 1.5s.
+    #[arg(long, value_name = "TIME", value_parser = parse_delay)]
+    pub delay: Option<Duration>,
+
+    /// Each delay varies by up to this much either way (order is kept).
+    #[arg(long, value_name = "TIME", value_parser = parse_delay)]
+    pub jitter: Option<Duration>,
+
+    /// Share of datagrams sent twice.
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    pub dup: Option<f64>,
+
+    /// Share of datagrams that go out after the next one.
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    pub reorder: Option<f64>,
+
+    /// Makes every decision reproducible (printed when not given).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Record both legs to FILE (.pcapng: with what the proxy did to each datagram).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Stop once N datagrams (both directions) have arrived.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop after this long: 30s, 500ms.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A pcap or pcapng capture (udpsh, tcpdump, Wireshark).
+    pub file: PathBuf,
+
+    /// The server to replay against (host:port).
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub to: SocketAddr,
+
+    /// Recorded spacing divided by X; `max` sends without waiting.
+    #[arg(long, value_name = "X|max", default_value = "1", value_parser = crate::replay::parse_speed)]
+    pub speed: crate::replay::Speed,
+
+    /// Which datagrams are the requests: dport=53, src=10.0.0.5:4000 (default: every one
+    /// sent to the first datagram's destination).
+    #[arg(long, value_name = "EXPR", value_parser = crate::capture::Filter::parse)]
+    pub filter: Option<crate::capture::Filter>,
+
+    /// Compare each live reply with the recorded one.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Byte offsets not compared, e.g. 0-1 (a DNS id); repeatable.
+    #[arg(long = "ignore-bytes", value_name = "A-B", value_parser = crate::replay::parse_ignore)]
+    pub ignore: Vec<crate::replay::ByteRange>,
+
+    /// How long to wait for replies after the last request.
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    pub wait: Duration,
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let mut addrs = text
+        .to_socket_addrs()
+        .map_err(|e| format!("'{text}' is not host:port ({e})"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("'{text}' has no address"))
+}
+
+fn parse_delay(text: &str) -> Result<Duration, String> {
+    crate::proxy::values::duration(text, false)
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::proxy::values::span(text)
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

@@ -11,10 +11,14 @@ pub mod kind;
 pub mod net;
 pub mod options;
 pub mod outcome;
+pub mod process;
 pub mod protocols;
+pub mod proxy;
 pub mod repl;
+pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod select;
 pub mod stop;
 
 use std::io::IsTerminal;
@@ -47,10 +51,18 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     match cli.command {
         Some(Command::Run(args)) => {
             install_interrupt_handler();
-            run_command(args, color)
+            run_command(*args, color)
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "udpsh", &mut out);
+            exit::OK
         }
         Some(Command::Check { paths }) => runner::check(&paths, color),
         Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
+        Some(Command::Proxy(args)) => proxy::command::run(&options::proxy(&args)),
+        Some(Command::Replay(args)) => replay::command::run(&options::replay(&args)),
         None => repl::run(options::repl(&cli.common, color)),
     }
 }
@@ -84,7 +96,7 @@ fn open_capture(path: Option<&std::path::Path>) -> Result<Option<capture::Record
 }
 
 fn run_command(args: cli::RunArgs, color: bool) -> i32 {
-    let mut files = match discover::discover(&args.paths) {
+    let files = match discover::discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
             crate::display::print_error(e);
@@ -95,33 +107,27 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         crate::display::print_error(e);
         return exit::USAGE;
     }
-    if let Some(pattern) = &args.filter {
-        files = discover::filter(files, pattern);
-    }
-    if let Some(shard) = args.shard {
-        files = discover::shard(files, shard);
-    }
-    if files.is_empty() {
-        crate::display::print_error("no scripts match");
-        return exit::USAGE;
-    }
-    let compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
+    let mut compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let selection = options::selection(&args);
+    compiled.retain(|c| c.is_selected(&selection));
+    if let Some(shard) = args.shard {
+        compiled = discover::shard(compiled, shard);
+    }
+    if args.list {
+        runner::list(&compiled, &selection);
+        return exit::OK;
+    }
+    if compiled.is_empty() {
+        crate::display::print_error("no tests match");
+        return exit::USAGE;
+    }
     let captures = match (&args.pcap_dir, open_capture(args.common.pcap.as_deref())) {
         (_, Err(code)) => return code,
         (_, Ok(Some(shared))) => runner::Captures::Shared(shared),
-        (Some(dir), Ok(None)) => {
-            let names: Vec<&str> = compiled.iter().map(|c| c.name.as_str()).collect();
-            match runner::outputs::capture_paths(dir, &names) {
-                Ok(paths) => runner::Captures::PerScript(paths),
-                Err(e) => {
-                    crate::display::print_error(e);
-                    return exit::USAGE;
-                }
-            }
-        }
+        (Some(dir), Ok(None)) => runner::Captures::PerScript(dir.clone()),
         (None, Ok(None)) => runner::Captures::None,
     };
     runner::run_suite(&compiled, &captures, &options::suite(&args, color))

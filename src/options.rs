@@ -4,10 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::api::cases::SuiteSettings;
 use crate::api::{Limits, VarValue};
-use crate::cli::{Common, RunArgs};
+use crate::cli::{Common, ProxyArgs, ReplayArgs, RunArgs};
+use crate::proxy::command::ProxyCommand;
 use crate::repl::ReplOptions;
+use crate::replay::command::ReplayCommand;
 use crate::runner::{RunSettings, SuiteOptions};
+use crate::select::Selection;
 
 /// `--var` values, as the API takes them.
 pub fn vars(common: &Common) -> BTreeMap<String, VarValue> {
@@ -27,6 +33,7 @@ fn limits(common: &Common) -> Limits {
 pub fn settings(common: &Common) -> RunSettings {
     RunSettings {
         vars: vars(common),
+        suite: Default::default(),
         limits: limits(common),
         timeout: common.timeout.map(Duration::from_secs_f64),
         verbose: common.verbose,
@@ -44,12 +51,59 @@ pub fn repl(common: &Common, color: bool) -> ReplOptions {
     }
 }
 
+/// Which tests run, and how often.
+pub fn selection(args: &RunArgs) -> Selection {
+    Selection {
+        filters: args.filter.clone(),
+        excludes: args.exclude.clone(),
+        tags: args.tag.clone(),
+        skip_tags: args.skip_tag.clone(),
+    }
+}
+
 pub fn suite(args: &RunArgs, color: bool) -> SuiteOptions {
+    let suite = SuiteSettings {
+        selection: selection(args),
+        retries: args.retry,
+        fail_fast: args.fail_fast,
+    };
     SuiteOptions {
-        settings: settings(&args.common),
+        settings: RunSettings {
+            suite: Arc::new(suite),
+            ..settings(&args.common)
+        },
+        repeat: args.repeat,
         reports: args.reports.clone(),
         jobs: usize::from(args.jobs),
         quiet: args.quiet,
         color,
+    }
+}
+
+pub fn proxy(a: &ProxyArgs) -> ProxyCommand {
+    ProxyCommand {
+        to: a.to,
+        listen: a.listen,
+        loss: a.loss,
+        delay: a.delay,
+        jitter: a.jitter,
+        dup: a.dup,
+        reorder: a.reorder,
+        seed: a.seed,
+        pcap: a.pcap.clone(),
+        count: a.count,
+        duration: a.duration,
+    }
+}
+
+pub fn replay(a: &ReplayArgs) -> ReplayCommand {
+    ReplayCommand {
+        file: a.file.clone(),
+        to: a.to,
+        speed: a.speed,
+        filter: a.filter.clone(),
+        check: a.check,
+        ignore: a.ignore.clone(),
+        wait: a.wait,
     }
 }

@@ -36,6 +36,8 @@ pub enum Status {
     Timeout,
     /// Stopped by Ctrl-C (exit code 3).
     Interrupted,
+    /// `skip(reason)`, or not run because the file's set-up skipped (exit code 0).
+    Skipped,
 }
 
 impl Status {
@@ -43,7 +45,7 @@ impl Status {
     pub fn of(d: &Diagnostic) -> Status {
         match (d.kind, d.stop) {
             (ErrorKind::Assertion, _) => Status::Failed,
-            (_, Some(StopReason::Timeout)) => Status::Timeout,
+            (_, Some(StopReason::Timeout | StopReason::TestTimeout)) => Status::Timeout,
             (_, Some(StopReason::Interrupted)) | (ErrorKind::Interrupted, _) => Status::Interrupted,
             _ => Status::Error,
         }
@@ -52,7 +54,7 @@ impl Status {
     /// The exit code of a run that ended so.
     pub fn exit_code(self) -> i32 {
         match self {
-            Status::Passed => exit::OK,
+            Status::Passed | Status::Skipped => exit::OK,
             Status::Failed => exit::FAILED,
             Status::Error | Status::Timeout | Status::Interrupted => exit::ERROR,
         }
@@ -66,6 +68,22 @@ impl Status {
             Status::Error => "ERROR",
             Status::Timeout => "TIMEOUT",
             Status::Interrupted => "INTERRUPTED",
+            Status::Skipped => "skip",
+        }
+    }
+
+    /// Whether the run counts as good: passed, or skipped on purpose.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Status::Passed | Status::Skipped)
+    }
+
+    /// Order for the status of a file made of several cases: its worst.
+    fn severity(self) -> u8 {
+        match self {
+            Status::Skipped => 0,
+            Status::Passed => 1,
+            Status::Failed => 2,
+            Status::Timeout | Status::Error | Status::Interrupted => 3,
         }
     }
 }
@@ -100,6 +118,8 @@ pub struct CaseResult {
     pub name: Option<String>,
     /// At least one.
     pub attempts: Vec<Attempt>,
+    /// Why it was skipped (status `Skipped`).
+    pub skip_reason: Option<String>,
 }
 
 impl CaseResult {
@@ -108,7 +128,32 @@ impl CaseResult {
         CaseResult {
             name,
             attempts: vec![attempt],
+            skip_reason: None,
         }
+    }
+
+    /// A case skipped with `reason`.
+    pub fn skipped(name: Option<String>, reason: String) -> CaseResult {
+        let attempt = Attempt {
+            status: Status::Skipped,
+            duration: Duration::ZERO,
+            failure: None,
+        };
+        CaseResult {
+            skip_reason: Some(reason),
+            ..CaseResult::once(name, attempt)
+        }
+    }
+
+    /// Passed after failing: on a retry.
+    pub fn is_flaky(&self) -> bool {
+        self.status() == Status::Passed && self.attempts.len() > 1
+    }
+
+    /// The attempts before the last one that did not pass.
+    pub fn earlier_failures(&self) -> impl Iterator<Item = &Attempt> {
+        let n = self.attempts.len().saturating_sub(1);
+        self.attempts[..n].iter().filter(|a| !a.status.is_ok())
     }
 
     fn last(&self) -> Option<&Attempt> {
@@ -148,13 +193,18 @@ pub struct FileResult {
 }
 
 impl FileResult {
-    /// The worst status of its cases.
+    /// The worst status of its cases (skipped only when all are).
     pub fn status(&self) -> Status {
         self.cases
             .iter()
             .map(CaseResult::status)
-            .max_by_key(|s| s.exit_code())
+            .max_by_key(|s| s.severity())
             .unwrap_or(Status::Passed)
+    }
+
+    /// Whether it holds `test()` cases rather than being one test.
+    pub fn has_named_cases(&self) -> bool {
+        self.cases.iter().any(|c| c.name.is_some())
     }
 
     /// Each case with its file, in order: what reports list.
@@ -189,6 +239,10 @@ impl<'a> Case<'a> {
 
     pub fn duration(&self) -> Duration {
         self.case.duration()
+    }
+
+    pub fn skip_reason(&self) -> Option<&'a str> {
+        self.case.skip_reason.as_deref()
     }
 }
 

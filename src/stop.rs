@@ -1,5 +1,6 @@
 //! Why a running script must stop: its `--timeout`, Ctrl-C, or its run having ended.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ pub enum StopReason {
     Interrupted,
     /// The script that spawned this thread has ended.
     Finished,
+    /// The `timeout` of one `test()` passed: that test stops, the file goes on.
+    TestTimeout,
 }
 
 impl StopReason {
@@ -33,6 +36,7 @@ impl StopReason {
             StopReason::Timeout => "timeout",
             StopReason::Interrupted => "interrupted",
             StopReason::Finished => "finished",
+            StopReason::TestTimeout => "test timeout",
         }
     }
 
@@ -41,6 +45,7 @@ impl StopReason {
             "timeout" => Some(StopReason::Timeout),
             "interrupted" => Some(StopReason::Interrupted),
             "finished" => Some(StopReason::Finished),
+            "test timeout" => Some(StopReason::TestTimeout),
             _ => None,
         }
     }
@@ -51,13 +56,17 @@ impl StopReason {
 pub struct Stop {
     deadline: Option<Instant>,
     state: AtomicU8,
+    /// The running `test()`'s own deadline, if it has one.
+    test_deadline: Mutex<Option<Instant>>,
+    /// Whether `test_deadline` is set: the hot path looks at this alone.
+    has_test_deadline: AtomicBool,
 }
 
 impl Stop {
     pub fn new(limit: Option<Duration>) -> Stop {
         Stop {
             deadline: limit.and_then(deadline_after),
-            state: AtomicU8::new(0),
+            ..Stop::default()
         }
     }
 
@@ -81,7 +90,24 @@ impl Stop {
             self.state.store(1, Ordering::Relaxed);
             return Some(StopReason::Timeout);
         }
+        if self.has_test_deadline.load(Ordering::Relaxed)
+            && self
+                .test_deadline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some_and(|d| Instant::now() >= d)
+        {
+            return Some(StopReason::TestTimeout);
+        }
         None
+    }
+
+    /// Sets (or clears) the deadline of the `test()` about to run.
+    pub fn set_test_deadline(&self, limit: Option<Duration>) {
+        let deadline = limit.and_then(deadline_after);
+        *self.test_deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+        self.has_test_deadline
+            .store(deadline.is_some(), Ordering::Relaxed);
     }
 
     pub fn finish(&self) {

@@ -12,6 +12,7 @@ use crate::capture::Recorder;
 use crate::stop::Stop;
 
 use super::background::Registry;
+use super::cases::{CaseLog, SuiteSettings};
 use super::limits::Limits;
 
 /// Where a script's `print` output goes; also carries `-v` datagram lines.
@@ -112,6 +113,14 @@ impl RunCtx {
         )
     }
 
+    /// Notes `text` on the latest datagram recorded (pcapng), so a failure shows beside the
+    /// packet that led to it.
+    pub fn annotate_last(&self, text: &str) {
+        if let (Some(rec), Some(id)) = (self.recorder(), self.last_packet()) {
+            let _ = rec.annotate(id, text);
+        }
+    }
+
     pub fn last_packet(&self) -> Option<u64> {
         *self.last_packet.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -127,6 +136,9 @@ pub struct ScriptCtx {
     pub vars: BTreeMap<String, VarValue>,
     /// The compiled script, for running closures on other threads.
     pub ast: RwLock<Option<Arc<AST>>>,
+    pub suite: Arc<SuiteSettings>,
+    /// The `test()`s it ran.
+    pub cases: CaseLog,
 }
 
 impl ScriptCtx {
@@ -136,12 +148,25 @@ impl ScriptCtx {
         dir: &Path,
         vars: BTreeMap<String, VarValue>,
     ) -> Arc<ScriptCtx> {
+        ScriptCtx::in_suite(run, name, dir, vars, Arc::default())
+    }
+
+    /// A script of a suite run, whose `test()`s are chosen and retried by `suite`.
+    pub fn in_suite(
+        run: Arc<RunCtx>,
+        name: String,
+        dir: &Path,
+        vars: BTreeMap<String, VarValue>,
+        suite: Arc<SuiteSettings>,
+    ) -> Arc<ScriptCtx> {
         Arc::new(ScriptCtx {
             run,
             name,
             dir: dir.to_path_buf(),
             vars,
             ast: RwLock::new(None),
+            suite,
+            cases: CaseLog::default(),
         })
     }
 

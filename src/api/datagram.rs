@@ -1,7 +1,16 @@
 //! What `recvfrom` returns: fields like Python's tuple and more, printed usefully.
+//!
+//! | name | form | summary |
+//! | --- | --- | --- |
+//! | `time` | `d.time → float` | kernel receive time (SO_TIMESTAMPNS), Unix seconds |
+//! | `dst` | `d.dst → string` | where it was sent, `"ip:port"` (a group for multicast) |
+//! | `ttl`, `tos` | `d.ttl → int` | its IP TTL / hop limit and TOS / traffic class |
+//! | `sock` | `d.sock → socket` | the socket that received it (`recv_any`) |
+//! | `rtt`, `tries` | `r.rtt → float` | for `request`: seconds from the last send, sends made |
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rhai::{Blob, Dynamic, Engine};
 
@@ -9,6 +18,7 @@ use crate::display;
 use crate::net::Received;
 
 use super::error::{ErrorKind, Fallible, script_error};
+use super::socket::Sock;
 
 #[derive(Clone, Debug)]
 pub struct Datagram {
@@ -16,6 +26,34 @@ pub struct Datagram {
     /// The real length on the wire, which is more than `data.len()` when truncated.
     pub len: usize,
     pub from: SocketAddr,
+    /// Where it was sent: our address, a multicast group, a broadcast address.
+    pub dst: Option<SocketAddr>,
+    /// When the kernel received it.
+    pub time: Option<SystemTime>,
+    pub ttl: Option<u8>,
+    pub tos: Option<u8>,
+    /// The socket that received it.
+    pub sock: Option<Sock>,
+    /// For a `request` reply: seconds from the (last) send to the reply, and sends made.
+    pub rtt: Option<f64>,
+    pub tries: Option<u32>,
+}
+
+impl Default for Datagram {
+    fn default() -> Datagram {
+        Datagram {
+            data: Blob::new(),
+            len: 0,
+            from: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            dst: None,
+            time: None,
+            ttl: None,
+            tos: None,
+            sock: None,
+            rtt: None,
+            tries: None,
+        }
+    }
 }
 
 impl From<Received> for Datagram {
@@ -24,6 +62,10 @@ impl From<Received> for Datagram {
             len: got.len,
             from: got.from,
             data: got.data,
+            time: got.time,
+            ttl: got.ttl,
+            tos: got.tos,
+            ..Datagram::default()
         }
     }
 }
@@ -55,6 +97,16 @@ impl fmt::Display for Datagram {
     }
 }
 
+fn or_unit<T: Into<Dynamic>>(value: Option<T>) -> Dynamic {
+    value.map_or(Dynamic::UNIT, Into::into)
+}
+
+/// Unix seconds as a float, like `now()`.
+pub fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 pub fn register(engine: &mut Engine) {
     engine
         .register_type_with_name::<Datagram>("datagram")
@@ -65,6 +117,17 @@ pub fn register(engine: &mut Engine) {
         .register_get("port", |d: &mut Datagram| i64::from(d.from.port()))
         .register_get("len", |d: &mut Datagram| d.len as i64)
         .register_get("truncated", |d: &mut Datagram| d.truncated())
+        .register_get("time", |d: &mut Datagram| or_unit(d.time.map(unix_seconds)))
+        .register_get("dst", |d: &mut Datagram| {
+            or_unit(d.dst.map(|a| a.to_string()))
+        })
+        .register_get("ttl", |d: &mut Datagram| or_unit(d.ttl.map(i64::from)))
+        .register_get("tos", |d: &mut Datagram| or_unit(d.tos.map(i64::from)))
+        .register_get("sock", |d: &mut Datagram| {
+            d.sock.clone().map_or(Dynamic::UNIT, Dynamic::from)
+        })
+        .register_get("rtt", |d: &mut Datagram| or_unit(d.rtt))
+        .register_get("tries", |d: &mut Datagram| or_unit(d.tries.map(i64::from)))
         .register_fn("hexdump", |d: &mut Datagram| display::hexdump(&d.data))
         .register_fn("to_string", |d: &mut Datagram| d.to_string())
         .register_fn("to_debug", |d: &mut Datagram| d.to_string())

@@ -75,7 +75,7 @@ pub const ENTRIES: &[Entry] = &[
         "udp",
         Function,
         "udp() / udp(port) / udp(\"host:port\") / udp(host, port) → socket",
-        "A UDP socket: unbound (the OS picks a port at the first send) or bound. IPv6 with \"[::1]:0\".",
+        "A UDP socket: unbound (IPv4, or IPv6 from its first IPv6 use; the OS picks a port at the first send) or bound. IPv6 with \"[::1]:0\".",
         "let s = udp(\"127.0.0.1:0\");   // any free port\nlet server = udp(8888);         // 0.0.0.0:8888",
     ),
     entry(
@@ -278,8 +278,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "query",
         Module("dns"),
-        "dns::query(name, type) → blob",
-        "A recursive query (random id, RD set); type \"A\", \"AAAA\", \"MX\", ...",
+        "dns::query(name) / dns::query(name, type) → blob",
+        "A recursive query (random id, RD set); type \"A\" (the default), \"AAAA\", \"MX\", ...",
         "import \"udpsh/dns\" as dns;\ns.sendto(dns::query(\"example.test\", \"A\"), srv);",
     ),
     entry(
@@ -292,8 +292,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "ask",
         Module("dns"),
-        "dns::ask(sock, server, name, type) / dns::ask(..., #{timeout, retries}) → map",
-        "Sends a query, waits for the reply with the same id (resending on timeout), returns it parsed, with rtt and tries.",
+        "dns::ask(sock, server, name) / dns::ask(sock, server, name, type) / dns::ask(..., type, #{timeout, retries}) → map",
+        "Sends a query (type A unless given) with s.request, takes the response with the same id (resending on timeout), returns it parsed as dns::parse does, with rtt and tries.",
         "dns::ask(s, srv, \"example.test\", \"A\").answers[0].data",
     ),
     entry(
@@ -307,14 +307,14 @@ pub const ENTRIES: &[Entry] = &[
         "parse",
         Module("ntp"),
         "ntp::parse(blob) → map",
-        "#{leap, version, mode, stratum, poll, precision, ref_id, reference, origin, receive, transmit}; times as float Unix seconds.",
+        "#{leap, version, mode, stratum, poll, precision, root_delay, root_dispersion, ref_id, reference, origin, receive, transmit}; times as float Unix seconds.",
         "ntp::parse(d.data).stratum",
     ),
     entry(
         "ask",
         Module("ntp"),
         "ntp::ask(sock, server) / ntp::ask(sock, server, #{timeout, retries}) → map",
-        "The parsed reply plus offset and delay (RFC 5905).",
+        "A request by s.request and the reply that echoes its time, parsed, plus offset and delay in seconds (RFC 5905, from the send time and the kernel's receive time), rtt and tries.",
         "ntp::ask(s, srv).offset",
     ),
     entry(
@@ -335,7 +335,7 @@ pub const ENTRIES: &[Entry] = &[
         "ask",
         Module("stun"),
         "stun::ask(sock, server) / stun::ask(sock, server, #{timeout, retries}) → map",
-        "A Binding Request and its parsed response (same transaction).",
+        "A Binding Request by s.request and its response (same transaction id), parsed, with rtt and tries.",
         "stun::ask(s, srv).mapped",
     ),
     entry(
@@ -362,15 +362,15 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "ask",
         Module("coap"),
-        "coap::ask(sock, server, method, path) / coap::ask(..., payload) / coap::ask(..., payload, #{timeout, retries}) → map",
-        "A request and its parsed reply (matched by message id or token).",
+        "coap::ask(sock, server, method, path) / coap::ask(..., path, #{timeout, retries}) / coap::ask(..., path, payload) / coap::ask(..., payload, #{timeout, retries}) → map",
+        "A CON request by s.request and its response (same token; a response sent apart after an empty ACK is waited for and confirmed), parsed, with rtt and tries.",
         "coap::ask(s, srv, \"GET\", \"/.well-known/core\").code",
     ),
     entry(
         "get",
         Module("tftp"),
         "tftp::get(sock, server, file) / tftp::get(..., #{timeout, retries}) → blob",
-        "Reads a file: octet mode, 512-byte blocks, following the server's transfer port. A TFTP ERROR is kind tftp with the server's code and text.",
+        "Reads a file: octet mode, 512-byte blocks, following the server's transfer port; each block a s.request (resent on timeout). A TFTP ERROR is kind tftp with the server's code and text.",
         "import \"udpsh/tftp\" as tftp;\ntftp::get(s, srv, \"boot.bin\")",
     ),
     entry(
@@ -472,6 +472,27 @@ pub const ENTRIES: &[Entry] = &[
         "assert_approx(r.offset, 0.0, 0.05);",
     ),
     entry(
+        "test",
+        Function,
+        "test(name, || { ... }) / test(name, #{tags, timeout, retries}, || { ... })",
+        "One test case of the file, in every report: runs the closure now, in the script's scope; a failure is reported and the next test runs. Code outside test() is the file's set-up. tags are for --tag/--skip-tag, timeout (seconds) stops only this test, retries tries it again.",
+        "test(\"A record\", || {\n    assert_eq(dns::ask(s, srv, \"example.test\", \"A\").answers[0].data, \"10.1.2.3\");\n});",
+    ),
+    entry(
+        "skip",
+        Function,
+        "skip() / skip(reason)",
+        "Skips the rest of this test (inside test()) or of the file (outside): reported as skipped with the reason, never a failure.",
+        "if !installed { skip(\"snmpd is not installed\") }",
+    ),
+    entry(
+        "skip_if",
+        Function,
+        "skip_if(condition, reason)",
+        "skip(reason) when the condition is true.",
+        "skip_if(var(\"server\", \"\") == \"\", \"no --var server given\");",
+    ),
+    entry(
         "bind",
         Method(Socket),
         "s.bind(\"host:port\") / s.bind(host, port) / s.bind(port)",
@@ -544,8 +565,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "recv",
         Method(Socket),
-        "s.recv(bufsize) → blob",
-        "Like recvfrom, but only the data.",
+        "s.recv(bufsize) / s.recv() → blob",
+        "Like recvfrom, but only the data (for a connected socket, as Python's recv).",
         "let data = s.recv(1024);",
     ),
     entry(
@@ -556,6 +577,174 @@ pub const ENTRIES: &[Entry] = &[
         "let replies = s.collect(2.0);\nreplies.len()",
     ),
     // ---- sockets of real networks and the service under test (issue 11) go here ----
+    entry(
+        "connect",
+        Method(Socket),
+        "s.connect(\"host:port\") / s.connect(host, port)",
+        "Fixes the peer: send() goes there and only its datagrams are received; an ICMP refusal shows at the next receive.",
+        "let s = udp(); s.connect(\"127.0.0.1:53\"); s.send(q); s.recv(512)",
+    ),
+    entry(
+        "send",
+        Method(Socket),
+        "s.send(data) → int",
+        "Sends one datagram to the connected peer (see connect); returns the bytes sent.",
+        "s.connect(\"127.0.0.1:9000\"); s.send(\"ping\");",
+    ),
+    entry(
+        "peer_addr",
+        Property(Socket),
+        "s.peer_addr → string or ()",
+        "The connected peer, \"ip:port\"; () when not connected.",
+        "s.peer_addr",
+    ),
+    entry(
+        "request",
+        Method(Socket),
+        "s.request(data, \"host:port\") / s.request(data, addr, #{timeout, retries, accept}) → datagram",
+        "Sends and waits for a reply, resending after each timeout (default: the socket's timeout or 1 s, 2 retries). A reply that accept(d) rejects is skipped. The reply has rtt (seconds from the last send) and tries. After the last try: kind timeout; an ICMP refusal: kind refused at once.",
+        "let r = s.request(q, server, #{timeout: 0.5, retries: 3, accept: |d| d.data[0..2] == q[0..2]});\nprint(r.rtt);",
+    ),
+    entry(
+        "select",
+        Function,
+        "select([sockets], seconds) / select([sockets]) → array",
+        "The sockets that have a datagram (or a refusal) waiting, as soon as one has; [] when the timeout passes first. () or no timeout waits without end.",
+        "let ready = select([a, b], 1.0);\nfor s in ready { print(s.recvfrom()) }",
+    ),
+    entry(
+        "recv_any",
+        Function,
+        "recv_any([sockets], seconds) / recv_any([sockets]) → datagram",
+        "The first datagram to arrive on any of the sockets; d.sock is the one it came on. Kind timeout when none comes in time.",
+        "let d = recv_any([a, b], 1.0);\nd.sock.sendto(\"ack\", d.addr);",
+    ),
+    entry(
+        "setttl",
+        Method(Socket),
+        "s.setttl(ttl)",
+        "The IP TTL (IPv6 hop limit) of unicast datagrams sent, 1 to 255.",
+        "s.setttl(1);   // never past the first router",
+    ),
+    entry(
+        "settos",
+        Method(Socket),
+        "s.settos(tos)",
+        "The IP TOS byte (IPv6 traffic class) of datagrams sent: DSCP << 2, e.g. 0xb8 for EF.",
+        "s.settos(0xb8);",
+    ),
+    entry(
+        "setrcvbuf",
+        Method(Socket),
+        "s.setrcvbuf(bytes) → int",
+        "Sets SO_RCVBUF and returns what the kernel set: twice the request, capped by net.core.rmem_max.",
+        "s.setrcvbuf(1 << 22)",
+    ),
+    entry(
+        "getrcvbuf",
+        Method(Socket),
+        "s.getrcvbuf() → int",
+        "The receive buffer size the kernel uses (SO_RCVBUF).",
+        "s.getrcvbuf()",
+    ),
+    entry(
+        "setsndbuf",
+        Method(Socket),
+        "s.setsndbuf(bytes) → int",
+        "Sets SO_SNDBUF and returns what the kernel set (doubled, capped by net.core.wmem_max).",
+        "s.setsndbuf(1 << 20)",
+    ),
+    entry(
+        "getsndbuf",
+        Method(Socket),
+        "s.getsndbuf() → int",
+        "The send buffer size the kernel uses (SO_SNDBUF).",
+        "s.getsndbuf()",
+    ),
+    entry(
+        "join",
+        Method(Socket),
+        "s.join(group) / s.join(group, interface)",
+        "Joins a multicast group (IPv4 or IPv6) on an interface (name or address) or where the kernel routes it; bind the group's port first.",
+        "let s = udp(\"0.0.0.0:1900\"); s.join(\"239.255.255.250\");\nlet m = udp(\"[::]:5353\"); m.join(\"ff02::fb\", \"eth0\");",
+    ),
+    entry(
+        "leave",
+        Method(Socket),
+        "s.leave(group) / s.leave(group, interface)",
+        "Leaves a multicast group joined before.",
+        "s.leave(\"239.255.255.250\");",
+    ),
+    entry(
+        "setmulticastttl",
+        Method(Socket),
+        "s.setmulticastttl(ttl)",
+        "TTL (IPv6 hops) of multicast datagrams sent; 1 (the default) stays on the link.",
+        "s.setmulticastttl(1);",
+    ),
+    entry(
+        "setmulticastloop",
+        Method(Socket),
+        "s.setmulticastloop(on)",
+        "Whether multicast this host sends also reaches its own members (on by default).",
+        "s.setmulticastloop(false);",
+    ),
+    entry(
+        "setmulticastif",
+        Method(Socket),
+        "s.setmulticastif(interface)",
+        "The interface multicast leaves by: a name (\"lo\", \"eth0\") or one of its addresses.",
+        "s.setmulticastif(\"lo\");",
+    ),
+    entry(
+        "start",
+        Function,
+        "start(program) / start(program, [args]) → process",
+        "Starts a program (the service under test) as a child; stdout and stderr are kept. It is stopped (TERM, then KILL after 2 s) when the script ends, fails, times out or is interrupted. A missing program is kind file.",
+        "let d = start(\"dnsmasq\", [\"-d\", \"-p\", \"5353\", \"--listen-address=127.0.0.1\"]);",
+    ),
+    entry(
+        "wait_udp",
+        Function,
+        "wait_udp(\"host:port\", seconds) / wait_udp(port, seconds)",
+        "Waits until a UDP socket is bound there (read from /proc/net/udp and udp6; the any-address counts). Kind timeout if none is in time.",
+        "wait_udp(\"127.0.0.1:5353\", 5.0);",
+    ),
+    entry(
+        "output",
+        Method(Process),
+        "p.output() → string",
+        "What the process wrote to stdout and stderr so far (the last 1 MiB).",
+        "assert_contains(d.output(), \"started\");",
+    ),
+    entry(
+        "alive",
+        Method(Process),
+        "p.alive() → bool",
+        "Whether the process is still running.",
+        "assert(d.alive(), d.output());",
+    ),
+    entry(
+        "stop",
+        Method(Process),
+        "p.stop() / p.stop(grace) → int",
+        "Stops the process (and its process group): TERM, then KILL after grace seconds (2); returns its exit status.",
+        "d.stop();",
+    ),
+    entry(
+        "wait",
+        Method(Process),
+        "p.wait() / p.wait(seconds) → int",
+        "Waits for the process to exit and returns its exit code (minus the signal number if a signal ended it, as Python's subprocess); with seconds, kind timeout if it runs longer.",
+        "let p = start(\"true\"); assert_eq(p.wait(), 0);",
+    ),
+    entry(
+        "pid",
+        Property(Process),
+        "p.pid → int",
+        "The process id.",
+        "print(d.pid);",
+    ),
     entry(
         "blast",
         Method(Socket),
@@ -592,6 +781,55 @@ pub const ENTRIES: &[Entry] = &[
         "s.unwatch();",
     ),
     // ---- impairment proxy and replay (issue 12) go here ----
+    entry(
+        "proxy",
+        Function,
+        "proxy(upstream) / proxy(upstream, #{loss, delay, jitter, dup, reorder, seed, up, down, listen, pcap}) → proxy",
+        "Forwards UDP to upstream on a thread of its own, each client through its own upstream socket (like a NAT), dropping, delaying, duplicating and reordering as told; per direction with up: #{..} / down: #{..}. Probabilities 0-1 or \"5%\", times in seconds or \"20ms\". The same seed gives the same decisions. Stops when the script ends.",
+        "let p = proxy(server.local_addr, #{loss: 0.1, delay: 0.02, seed: 7});\nclient.sendto(\"hi\", p.addr);",
+    ),
+    entry(
+        "addr",
+        Property(Proxy),
+        "p.addr → string",
+        "The address clients send to (listen, default 127.0.0.1 on a free port).",
+        "c.sendto(\"ping\", p.addr);",
+    ),
+    entry(
+        "set",
+        Method(Proxy),
+        "p.set(#{loss, delay, jitter, dup, reorder, seed, up, down})",
+        "Changes the given settings (the others stay) for every datagram from now on, including those already waiting in the proxy's sockets: an outage, then a recovery.",
+        "p.set(#{loss: 1.0});   // outage\np.set(#{loss: 0.0});   // back",
+    ),
+    entry(
+        "stats",
+        Method(Proxy),
+        "p.stats() → #{up, down, clients, seed}",
+        "Counts per direction: received, forwarded, dropped, duplicated, reordered, delayed, queued, errors; received == forwarded + dropped, always.",
+        "let s = p.stats(); assert_eq(s.up.received, s.up.forwarded + s.up.dropped);",
+    ),
+    entry(
+        "close",
+        Method(Proxy),
+        "p.close() → map",
+        "Stops the proxy after sending every datagram it still delays; returns the final stats.",
+        "let final = p.close();",
+    ),
+    entry(
+        "read_pcap",
+        Function,
+        "read_pcap(path) / read_pcap(path, #{src, dst, sport, dport, port}) → array",
+        "The UDP datagrams of a pcap or pcapng file (udpsh, tcpdump -i lo / -i any, Wireshark; IPv4 and IPv6), each #{frame, time, src, dst, data, len, comment}. Fragments and other protocols are skipped; an unknown link type is an error naming it.",
+        "let qs = read_pcap(\"golden.pcapng\", #{dport: 53});\nqs[0].data",
+    ),
+    entry(
+        "replay",
+        Function,
+        "replay(path, #{to, speed, check, ignore, filter, wait}) → #{sent, replies, matched, mismatched, missing, extra}",
+        "Resends a capture's client side to `to` with its recorded spacing (speed 2.0 = twice as fast, \"max\" = no waiting). With check: true, each live reply is compared with the recorded one (ignore: byte ranges masked); a difference fails as an assertion with a hexdump diff naming the frames, a missing reply as a timeout.",
+        "replay(\"dns.pcap\", #{to: \"127.0.0.1:5353\", check: true, ignore: [0..2]})",
+    ),
     entry(
         "data",
         Property(Datagram),
@@ -642,6 +880,55 @@ pub const ENTRIES: &[Entry] = &[
         "let d = s.recvfrom(4); d.truncated",
     ),
     entry(
+        "time",
+        Property(Datagram),
+        "d.time → float",
+        "When the kernel received it (SO_TIMESTAMPNS), Unix seconds like now(); captures use it too.",
+        "let age = now() - d.time;",
+    ),
+    entry(
+        "dst",
+        Property(Datagram),
+        "d.dst → string",
+        "Where it was sent, \"ip:port\": our address, a multicast group, a broadcast address (IP_PKTINFO).",
+        "assert_eq(d.dst, \"239.255.255.250:1900\");",
+    ),
+    entry(
+        "ttl",
+        Property(Datagram),
+        "d.ttl → int",
+        "The IP TTL (IPv6 hop limit) it arrived with.",
+        "d.ttl",
+    ),
+    entry(
+        "tos",
+        Property(Datagram),
+        "d.tos → int",
+        "The IP TOS byte (IPv6 traffic class) it arrived with.",
+        "assert_eq(d.tos, 0xb8);",
+    ),
+    entry(
+        "sock",
+        Property(Datagram),
+        "d.sock → socket",
+        "The socket that received it (for recv_any).",
+        "let d = recv_any([a, b], 1.0); d.sock.sendto(\"ack\", d.addr);",
+    ),
+    entry(
+        "rtt",
+        Property(Datagram),
+        "r.rtt → float",
+        "For a request's reply: seconds from the last send to the reply's arrival (kernel time); () otherwise.",
+        "let r = s.request(q, server); print(r.rtt);",
+    ),
+    entry(
+        "tries",
+        Property(Datagram),
+        "r.tries → int",
+        "For a request's reply: how many sends it took; () otherwise.",
+        "r.tries",
+    ),
+    entry(
         "hexdump",
         Method(Datagram),
         "d.hexdump() → string",
@@ -652,7 +939,20 @@ pub const ENTRIES: &[Entry] = &[
 
 /// The entries named `name` (a name may be a function and a field, like `port`).
 pub fn lookup(name: &str) -> Vec<&'static Entry> {
-    ENTRIES.iter().filter(|e| e.name == name).collect()
+    let in_module = |module: &str, e: &&Entry| matches!(e.kind, Kind::Module(m) if m == module);
+    // `dns::ask`: that module's function only.
+    if let Some((module, function)) = name.split_once("::") {
+        return ENTRIES
+            .iter()
+            .filter(|e| e.name == function && in_module(module, e))
+            .collect();
+    }
+    let found: Vec<_> = ENTRIES.iter().filter(|e| e.name == name).collect();
+    if !found.is_empty() {
+        return found;
+    }
+    // `dns`: every function of the module.
+    ENTRIES.iter().filter(|e| in_module(name, e)).collect()
 }
 
 /// A subject of `:help TOPIC` that no single entry covers.
@@ -752,5 +1052,18 @@ mod tests {
             missing.is_empty(),
             "registered but not in api::docs: {missing:?}"
         );
+    }
+
+    #[test]
+    fn a_module_or_a_qualified_name_finds_module_functions() {
+        let names = |found: Vec<&Entry>| found.iter().map(|e| e.signature).collect::<Vec<_>>();
+        let dns = names(lookup("dns"));
+        assert_eq!(dns.len(), 3, "{dns:?}");
+        assert!(dns.iter().all(|s| s.starts_with("dns::")), "{dns:?}");
+        let ask = names(lookup("ntp::ask"));
+        assert_eq!(ask.len(), 1);
+        assert!(ask[0].starts_with("ntp::ask("), "{ask:?}");
+        assert!(lookup("ntp::nothing").is_empty());
+        assert!(lookup("nothing").is_empty());
     }
 }

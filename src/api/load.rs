@@ -145,7 +145,7 @@ fn run(
         if s.net().is_closed() {
             return Err(script_error(ErrorKind::Closed, "the socket is closed"));
         }
-        s.prepare_send(&to)?;
+        let native = s.prepare_send(&to)?;
         let mut watch = Watch {
             sock: s,
             ctx,
@@ -159,14 +159,24 @@ fn run(
         let result = blast::blast(
             s.net().socket(),
             bytes,
-            &to,
+            &native,
             count,
             opts.pace,
             opts.batch,
             &mut watch,
         );
         match result {
-            Ok(report) => Ok(summary(&report, watch.recorded)),
+            Ok(report) => {
+                if let (Some(dst), true) = (to.as_socket(), report.sent > 0) {
+                    s.note_sent(bytes.len(), net::canonical(dst), watch.line);
+                }
+                if report.icmp_error {
+                    // The kernel's note of an earlier refusal went to a send: keep it for
+                    // the next receive.
+                    s.net().note_send_error();
+                }
+                Ok(summary(&report, watch.recorded))
+            }
             Err(blast::Error::Observer { error, .. }) => Err(error),
             Err(blast::Error::Io { sent, error }) => Err(send_error(s, &to, sent, &error)),
         }

@@ -5,12 +5,13 @@ mod assert;
 pub mod background;
 mod binary;
 mod bytes;
+pub mod cases;
 mod context;
 mod datagram;
 pub mod diagnose;
 pub mod docs;
+pub mod docs_markdown;
 pub mod error;
-mod exchange;
 pub mod explain;
 mod files;
 pub mod forms;
@@ -18,11 +19,17 @@ mod helpers;
 pub mod limits;
 mod load;
 pub mod modules;
+mod process;
+mod proxy;
 mod ranges;
 mod registry;
+mod replay;
+mod request;
 mod socket;
+mod sockopts;
 pub mod source;
 mod spawn;
+pub mod suite;
 mod thread;
 mod values;
 pub mod vars;
@@ -51,7 +58,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.set_max_expr_depths(256, 256);
     ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
-    engine.set_module_resolver(modules::Resolver::new(&ctx.dir));
+    engine.set_module_resolver(modules::Resolver::new(ctx));
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
         // An atomic load on every operation; the clock only every 1024.
@@ -73,11 +80,16 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     ranges::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
+    request::register(&mut engine, ctx);
+    process::register(&mut engine, ctx);
     load::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
     files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);
     spawn::register(&mut engine, ctx);
+    suite::register(&mut engine, ctx);
+    proxy::register(&mut engine, ctx);
+    replay::register(&mut engine, ctx);
     watch::register(&mut engine, ctx);
     engine
 }

@@ -20,7 +20,8 @@ pub fn remove(addr: SocketAddr) {
         .retain(|a| *a != addr);
 }
 
-/// Whether `from` is one of ours: same port, and same address or ours is the any-address.
+/// Whether `from` is one of ours: same port, and same address or ours is the any-address
+/// (an IPv6 any-address is dual-stack: it sends to IPv4 peers too).
 pub fn is_local(from: SocketAddr) -> bool {
     LOCAL
         .read()
@@ -29,6 +30,6 @@ pub fn is_local(from: SocketAddr) -> bool {
         .any(|a| {
             a.port() == from.port()
                 && (a.ip() == from.ip() || a.ip().is_unspecified())
-                && a.is_ipv6() == from.is_ipv6()
+                && (a.is_ipv6() == from.is_ipv6() || a.ip().is_unspecified() && a.is_ipv6())
         })
 }

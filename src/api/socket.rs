@@ -1,5 +1,14 @@
 //! `udp()` and the socket methods of the SPEC, with recording, counting and `-v` output.
+//! Options are registered in `sockopts.rs`, `request`/`select`/`recv_any` in `request.rs`.
+//!
+//! | name | form | summary |
+//! | --- | --- | --- |
+//! | `connect` | `s.connect("host:port")` | fixes the peer: `send` goes there, only its datagrams arrive |
+//! | `send` | `s.send(data) → int` | sends to the connected peer |
+//! | `recv` | `s.recv(n) → blob` | the data of the next datagram |
+//! | `peer_addr` | `s.peer_addr → string or ()` | the connected peer |
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,7 +36,17 @@ struct Seen<'a> {
     dst: SocketAddr,
     /// What was kept: fewer bytes than `len` when a receive truncated it.
     data: &'a [u8],
+    /// The datagram's real length.
     len: usize,
+    time: SystemTime,
+}
+
+/// What a socket sent last, for the message of a timeout.
+#[derive(Clone, Copy)]
+struct LastSent {
+    len: usize,
+    to: SocketAddr,
+    line: usize,
 }
 
 /// A script's socket: cheap to clone, shared by threads.
@@ -41,6 +60,7 @@ struct SockState {
     local: OnceLock<SocketAddr>,
     /// The last target text and its parsed address: scripts send to the same place in loops.
     last_target: Mutex<Option<(ImmutableString, SockAddr)>>,
+    last_sent: Mutex<Option<LastSent>>,
 }
 
 impl Drop for SockState {
@@ -51,22 +71,30 @@ impl Drop for SockState {
     }
 }
 
+impl fmt::Debug for Sock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&describe(self))
+    }
+}
+
 impl Sock {
-    fn open(run: &Arc<RunCtx>, ipv6: bool) -> Fallible<Sock> {
-        let net = UdpSock::new(ipv6).map_err(from_net)?;
-        if run.is_recording() {
-            net.want_destination();
-        }
-        Ok(Sock(Arc::new(SockState {
+    fn wrap(run: &Arc<RunCtx>, net: UdpSock) -> Sock {
+        Sock(Arc::new(SockState {
             net,
             run: run.clone(),
             local: OnceLock::new(),
             last_target: Mutex::new(None),
-        })))
+            last_sent: Mutex::new(None),
+        }))
+    }
+
+    /// `udp()`: its family is chosen at its first use.
+    fn unbound(run: &Arc<RunCtx>) -> Fallible<Sock> {
+        Ok(Sock::wrap(run, UdpSock::unbound().map_err(from_net)?))
     }
 
     fn bound(run: &Arc<RunCtx>, addr: SocketAddr) -> Fallible<Sock> {
-        let sock = Sock::open(run, addr.is_ipv6())?;
+        let sock = Sock::wrap(run, UdpSock::new(addr.is_ipv6()).map_err(from_net)?);
         sock.bind(addr)?;
         Ok(sock)
     }
@@ -83,12 +111,11 @@ impl Sock {
 
     /// Binds an unbound socket as the kernel would at its first send, so its address is
     /// known to be ours before the peer can answer (or receive) it.
-    fn bind_before_first_send(&self, to: &SockAddr) -> Fallible<()> {
+    fn bind_before_first_send(&self) -> Fallible<()> {
         if self.0.net.local_addr().is_none() {
-            let any = net::resolve("", 0, to.is_ipv6()).map_err(from_net)?;
-            if any.is_ipv6() == self.0.net.is_ipv6() {
-                self.0.net.bind(any).map_err(from_net)?;
-            }
+            // The family is settled by now (`prepare_send`): the any-address of that family.
+            let any = net::resolve("", 0, self.0.net.is_ipv6()).map_err(from_net)?;
+            self.0.net.bind(any).map_err(from_net)?;
         }
         self.learn_local();
         Ok(())
@@ -108,6 +135,15 @@ impl Sock {
         self.learn_local()
     }
 
+    /// An address from a script's text, for this socket's family; a name lookup is stoppable.
+    pub(super) fn address(&self, text: &str) -> Fallible<SocketAddr> {
+        net::parse_addr_stoppable(text, self.0.net.is_ipv6(), &self.0.run.stop).map_err(from_net)
+    }
+
+    pub(super) fn host_port(&self, host: &str, port: i64) -> Fallible<SocketAddr> {
+        net::resolve_stoppable(host, port, self.0.net.is_ipv6(), &self.0.run.stop).map_err(from_net)
+    }
+
     fn target(&self, text: &ImmutableString) -> Fallible<SockAddr> {
         let mut last = self.0.last_target.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((cached, addr)) = last.as_ref()
@@ -115,17 +151,19 @@ impl Sock {
         {
             return Ok(addr.clone());
         }
-        let addr: SockAddr = net::parse_addr(text, self.0.net.is_ipv6())
-            .map_err(from_net)?
-            .into();
+        let addr: SockAddr = self.address(text)?.into();
         *last = Some((text.clone(), addr.clone()));
         Ok(addr)
     }
 
     /// Sends and then records, counts and shows the datagram.
     pub fn send(&self, ctx: &ScriptCtx, line: usize, data: &[u8], to: &SockAddr) -> Fallible<i64> {
+        let Some(dst) = to.as_socket() else {
+            return Err(script_error(ErrorKind::Address, "not an IP address"));
+        };
         if self.0.local.get().is_none() {
-            self.bind_before_first_send(to)?;
+            self.0.net.prepare_send(to).map_err(from_net)?;
+            self.bind_before_first_send()?;
         }
         let run = &self.0.run;
         // While recording, a send and its record happen as one step, so a peer thread's
@@ -134,40 +172,141 @@ impl Sock {
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
         let sent = self.0.net.send_to(data, to).map_err(from_net)?;
-        run.sent.fetch_add(1, Ordering::Relaxed);
-        if run.is_recording() || run.verbose {
-            self.observe_sent(ctx, line, "sendto", data, to)?;
-        }
+        self.sent_one(ctx, line, "sendto", data, dst)?;
         Ok(sent as i64)
     }
 
-    fn receive(&self, ctx: &ScriptCtx, line: usize, max: usize, what: &str) -> Fallible<Datagram> {
+    /// Sends to the connected peer (`s.send`).
+    fn send_connected(&self, ctx: &ScriptCtx, line: usize, data: &[u8]) -> Fallible<i64> {
         let run = &self.0.run;
-        let got = self.0.net.recv_from(max, &run.stop).map_err(from_net)?;
+        let _in_order = run
+            .is_recording()
+            .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        let (sent, peer) = self.0.net.send(data).map_err(from_net)?;
+        self.learn_local();
+        self.sent_one(ctx, line, "send", data, peer)?;
+        Ok(sent as i64)
+    }
+
+    /// Remembers a datagram sent (for the message of a later timeout).
+    pub(super) fn note_sent(&self, len: usize, to: SocketAddr, line: usize) {
+        *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(LastSent { len, to, line });
+    }
+
+    fn sent_one(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &str,
+        data: &[u8],
+        to: SocketAddr,
+    ) -> Fallible<()> {
+        self.note_sent(data.len(), to, line);
+        let run = &self.0.run;
+        run.sent.fetch_add(1, Ordering::Relaxed);
+        if run.is_recording() || run.verbose {
+            self.observe_sent(ctx, line, what, data, &to.into())?;
+        }
+        Ok(())
+    }
+
+    fn connect(&self, addr: SocketAddr) -> Fallible<()> {
+        self.0.net.connect(addr).map_err(from_net)?;
+        self.learn_local();
+        Ok(())
+    }
+
+    /// Receives one datagram within the socket's timeout.
+    fn receive(&self, ctx: &ScriptCtx, line: usize, max: usize, what: &str) -> Fallible<Datagram> {
+        self.receive_within(ctx, line, max, what, self.0.net.timeout())
+    }
+
+    /// Receives one datagram within `timeout`; records, counts and shows it.
+    pub(super) fn receive_within(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        max: usize,
+        what: &str,
+        timeout: Option<Duration>,
+    ) -> Fallible<Datagram> {
+        let run = &self.0.run;
+        let got = match self.0.net.recv_within(max, timeout, &run.stop) {
+            Ok(got) => got,
+            Err(e) => return Err(from_net(self.explain(e))),
+        };
+        self.received(ctx, line, what, got)
+    }
+
+    /// Counts, records and shows a datagram received, and makes it the script's.
+    pub(super) fn received(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &str,
+        got: Received,
+    ) -> Fallible<Datagram> {
+        let run = &self.0.run;
         run.received.fetch_add(1, Ordering::Relaxed);
         if run.is_recording() || run.verbose {
             self.observe_received(ctx, line, what, &got)?;
         }
-        Ok(Datagram::from(got))
+        let port = self.learn_local().map_or(0, |a| a.port());
+        let dst = got.to.map(|ip| SocketAddr::new(ip, port));
+        let mut d = Datagram::from(got);
+        d.dst = dst;
+        d.sock = Some(self.clone());
+        Ok(d)
+    }
+
+    /// A timeout says what this socket last sent, where to and from which line.
+    pub(super) fn explain(&self, err: net::NetError) -> net::NetError {
+        match err {
+            net::NetError::Failed {
+                kind: ErrorKind::Timeout,
+                mut message,
+            } => {
+                message.push_str(&self.last_sent_note());
+                net::NetError::Failed {
+                    kind: ErrorKind::Timeout,
+                    message,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// `; it last sent 5 bytes to 127.0.0.1:9 (line 3)`, or that it sent nothing.
+    pub(super) fn last_sent_note(&self) -> String {
+        match *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(LastSent { len, to, line }) => {
+                let at = if line > 0 {
+                    format!(" (line {line})")
+                } else {
+                    String::new()
+                };
+                let unit = if len == 1 { "byte" } else { "bytes" };
+                format!("; this socket last sent {len} {unit} to {to}{at}")
+            }
+            None => "; this socket has sent nothing".to_string(),
+        }
     }
 
     /// The REPL's watch: one datagram if one arrives within a wait slice (50 ms), else
     /// `None`, so the socket is never held while the user runs a line. Recorded and counted
     /// like `recvfrom`.
     pub fn poll_receive(&self, ctx: &ScriptCtx) -> Fallible<Option<Datagram>> {
-        let run = &self.0.run;
         let one_slice = crate::stop::Stop::new(Some(Duration::ZERO));
-        match self.0.net.recv_from(net::MAX_IPV6_PAYLOAD, &one_slice) {
-            Ok(got) => {
-                run.received.fetch_add(1, Ordering::Relaxed);
-                if run.is_recording() || run.verbose {
-                    self.observe_received(ctx, 0, "watch", &got)?;
-                }
-                Ok(Some(Datagram::from(got)))
-            }
+        match self
+            .0
+            .net
+            .recv_within(net::MAX_IPV6_PAYLOAD, None, &one_slice)
+        {
+            Ok(got) => self.received(ctx, 0, "watch", got).map(Some),
             Err(net::NetError::Stopped(_)) => Ok(None),
             Err(net::NetError::Failed {
-                kind: net::ErrorKind::Timeout,
+                kind: ErrorKind::Timeout,
                 ..
             }) => Ok(None),
             Err(e) => Err(from_net(e)),
@@ -184,12 +323,14 @@ impl Sock {
         let Some(local) = self.learn_local() else {
             return Ok(());
         };
+        let local = facing(local, got.from);
         let seen = Seen {
             direction: Direction::Inbound,
             src: got.from,
             dst: SocketAddr::new(got.to.unwrap_or(local.ip()), local.port()),
             data: &got.data,
             len: got.len,
+            time: got.time.unwrap_or_else(SystemTime::now),
         };
         // A datagram from one of our own sockets was recorded when it was sent.
         self.observe(ctx, line, what, &seen, !registry::is_local(got.from))
@@ -226,7 +367,7 @@ impl Sock {
             comment: recorder
                 .keeps_comments()
                 .then(|| format!("{}:{line} {what}", ctx.name)),
-            timestamp: SystemTime::now(),
+            timestamp: seen.time,
         };
         let id = recorder
             .record(&packet)
@@ -243,11 +384,16 @@ impl Sock {
     fn show(&self, seen: &Seen) {
         let Seen {
             direction,
-            src,
+            mut src,
             dst,
             data,
             len,
+            ..
         } = *seen;
+        // As the capture shows it: the address the kernel sends from, never 0.0.0.0.
+        if src.ip().is_unspecified() {
+            src.set_ip(crate::capture::route::source_ip_for(dst.ip()));
+        }
         let arrow = match direction {
             Direction::Outbound => "→",
             Direction::Inbound => "←",
@@ -273,61 +419,65 @@ impl Sock {
         ctx: &ScriptCtx,
         line: usize,
         count: usize,
-        window: Duration,
+        window: Option<Duration>,
     ) -> Fallible<Array> {
         // From now on each datagram says how many the kernel dropped (`s.drops`).
         self.0.net.want_drops();
-        let previous = self.0.net.timeout();
-        let end = std::time::Instant::now() + window;
+        let end = window.and_then(|w| std::time::Instant::now().checked_add(w));
         let mut all = Array::new();
         while all.len() < count {
-            let left = end.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
+            let left = end.map(|e| e.saturating_duration_since(std::time::Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
                 break;
             }
-            self.0.net.set_timeout(Some(left)).map_err(from_net)?;
-            match self.receive(ctx, line, net::MAX_IPV6_PAYLOAD, "collect") {
+            match self.receive_within(ctx, line, net::MAX_IPV6_PAYLOAD, "collect", left) {
                 Ok(d) => all.push(Dynamic::from(d)),
-                Err(e) if is_timeout(&e) => break,
-                Err(e) => {
-                    let _ = self.0.net.set_timeout(previous);
-                    return Err(e);
-                }
+                Err(e) if super::error::is_kind(&e, ErrorKind::Timeout) => break,
+                Err(e) => return Err(e),
             }
         }
-        self.0.net.set_timeout(previous).map_err(from_net)?;
         Ok(all)
     }
 }
 
-fn is_timeout(err: &rhai::EvalAltResult) -> bool {
-    super::error::is_kind(err, ErrorKind::Timeout)
+/// Our address as the peer sees it: an IPv6 any-address talking to an IPv4 peer
+/// (dual-stack) is the IPv4 any-address, so a record never mixes the families.
+fn facing(local: SocketAddr, peer: SocketAddr) -> SocketAddr {
+    if local.is_ipv6() && peer.is_ipv4() {
+        let ip = local.ip().to_canonical();
+        let ip = if ip.is_ipv6() {
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            ip
+        };
+        return SocketAddr::new(ip, local.port());
+    }
+    local
 }
 
-fn line_of(ctx: &NativeCallContext) -> usize {
+pub(super) fn line_of(ctx: &NativeCallContext) -> usize {
     ctx.call_position().line().unwrap_or(0)
 }
 
-fn seconds(value: f64) -> Fallible<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        script_error(
-            ErrorKind::Value,
-            format!("{value:?} is not a number of seconds"),
-        )
-    })
+/// Seconds or `()` (no limit) from a script value.
+pub(super) fn optional_seconds(value: &Dynamic, name: &str) -> Fallible<Option<Duration>> {
+    if value.is_unit() {
+        return Ok(None);
+    }
+    values::seconds(values::float(value, name)?, name).map(Some)
 }
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_type_with_name::<Sock>("socket");
     register_constructors(engine, ctx);
-    register_options(engine);
+    super::sockopts::register(engine);
     register_send(engine, ctx);
     register_receive(engine, ctx);
 }
 
 fn register_constructors(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     let run = ctx.run.clone();
-    engine.register_fn("udp", move || Sock::open(&run, false));
+    engine.register_fn("udp", move || Sock::unbound(&run));
     let run = ctx.run.clone();
     engine.register_fn("udp", move |port: i64| {
         let addr = net::resolve("", port, false).map_err(from_net)?;
@@ -335,68 +485,47 @@ fn register_constructors(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     });
     let run = ctx.run.clone();
     engine.register_fn("udp", move |addr: &str| {
-        let addr = net::parse_addr(addr, addr.contains('[')).map_err(from_net)?;
+        let addr =
+            net::parse_addr_stoppable(addr, addr.contains('['), &run.stop).map_err(from_net)?;
         Sock::bound(&run, addr)
     });
     let run = ctx.run.clone();
     engine.register_fn("udp", move |host: &str, port: i64| {
-        let addr = net::resolve(host, port, host.contains(':')).map_err(from_net)?;
+        let addr =
+            net::resolve_stoppable(host, port, host.contains(':'), &run.stop).map_err(from_net)?;
         Sock::bound(&run, addr)
     });
     engine.register_fn("bind", |s: &mut Sock, addr: &str| {
-        let addr = net::parse_addr(addr, s.net().is_ipv6()).map_err(from_net)?;
+        let addr = s.address(addr)?;
         s.bind(addr)
     });
     engine.register_fn("bind", |s: &mut Sock, host: &str, port: i64| {
-        let addr = s.net().resolve(host, port).map_err(from_net)?;
+        let addr = s.host_port(host, port)?;
         s.bind(addr)
     });
     engine.register_fn("bind", |s: &mut Sock, port: i64| {
-        let addr = s.net().resolve("", port).map_err(from_net)?;
+        let addr = s.host_port("", port)?;
         s.bind(addr)
     });
+    engine.register_fn("connect", |s: &mut Sock, addr: &str| {
+        let addr = s.address(addr)?;
+        s.connect(addr)
+    });
+    engine.register_fn("connect", |s: &mut Sock, host: &str, port: i64| {
+        let addr = s.host_port(host, port)?;
+        s.connect(addr)
+    });
 }
 
-fn register_options(engine: &mut Engine) {
-    engine.register_get("local_addr", |s: &mut Sock| -> Dynamic {
-        s.local_addr()
-            .map_or(Dynamic::UNIT, |a| a.to_string().into())
-    });
-    engine.register_get("port", |s: &mut Sock| -> i64 {
-        s.local_addr().map_or(0, |a| i64::from(a.port()))
-    });
-    engine.register_fn("settimeout", |s: &mut Sock, secs: f64| {
-        s.net().set_timeout(Some(seconds(secs)?)).map_err(from_net)
-    });
-    engine.register_fn("settimeout", |s: &mut Sock, secs: i64| {
-        s.net()
-            .set_timeout(Some(seconds(secs as f64)?))
-            .map_err(from_net)
-    });
-    engine.register_fn("settimeout", |s: &mut Sock, _: ()| {
-        s.net().set_timeout(None).map_err(from_net)
-    });
-    engine.register_fn("gettimeout", |s: &mut Sock| -> Dynamic {
-        s.net()
-            .timeout()
-            .map_or(Dynamic::UNIT, |t| t.as_secs_f64().into())
-    });
-    engine.register_fn("setbroadcast", |s: &mut Sock, on: bool| {
-        s.net().set_broadcast(on).map_err(from_net)
-    });
-    engine.register_fn("setreuse", |s: &mut Sock, on: bool| {
-        s.net().set_reuse(on).map_err(from_net)
-    });
-    engine.register_fn("close", |s: &mut Sock| s.net().close());
-    engine.register_fn("to_string", |s: &mut Sock| describe(s));
-    engine.register_fn("to_debug", |s: &mut Sock| describe(s));
-}
-
-fn describe(s: &Sock) -> String {
+pub(super) fn describe(s: &Sock) -> String {
     let state = if s.net().is_closed() { " closed" } else { "" };
+    let peer = s
+        .net()
+        .peer_addr()
+        .map_or(String::new(), |p| format!(" → {p}"));
     match s.local_addr() {
-        Some(addr) => format!("socket({addr}{state})"),
-        None => format!("socket(unbound{state})"),
+        Some(addr) => format!("socket({addr}{peer}{state})"),
+        None => format!("socket(unbound{peer}{state})"),
     }
 }
 
@@ -413,8 +542,15 @@ fn register_send(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn(
         "sendto",
         move |nc: NativeCallContext, s: &mut Sock, data: Dynamic, host: &str, port: i64| {
-            let to: SockAddr = s.net().resolve(host, port).map_err(from_net)?.into();
+            let to: SockAddr = s.host_port(host, port)?.into();
             values::with_payload(&data, |bytes| s.send(&c, line_of(&nc), bytes, &to))
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "send",
+        move |nc: NativeCallContext, s: &mut Sock, data: Dynamic| {
+            values::with_payload(&data, |bytes| s.send_connected(&c, line_of(&nc), bytes))
         },
     );
     let c = ctx.clone();
@@ -442,7 +578,7 @@ fn broadcast(
     port: i64,
 ) -> Fallible<i64> {
     s.net().set_broadcast(true).map_err(from_net)?;
-    let to: SockAddr = s.net().resolve(host, port).map_err(from_net)?.into();
+    let to: SockAddr = s.host_port(host, port)?.into();
     values::with_payload(data, |bytes| s.send(ctx, line_of(nc), bytes, &to))
 }
 
@@ -467,42 +603,64 @@ fn register_receive(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
         },
     );
     let c = ctx.clone();
+    engine.register_fn("recv", move |nc: NativeCallContext, s: &mut Sock| {
+        let d = s.receive(&c, line_of(&nc), net::MAX_IPV6_PAYLOAD, "recv")?;
+        Ok::<_, Box<rhai::EvalAltResult>>(d.data)
+    });
+    let c = ctx.clone();
     engine.register_fn(
         "collect",
         move |nc: NativeCallContext, s: &mut Sock, secs: f64| {
-            s.collect(&c, line_of(&nc), usize::MAX, seconds(secs)?)
+            s.collect(
+                &c,
+                line_of(&nc),
+                usize::MAX,
+                Some(values::seconds(secs, "collect")?),
+            )
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "collect",
         move |nc: NativeCallContext, s: &mut Sock, secs: i64| {
-            s.collect(&c, line_of(&nc), usize::MAX, seconds(secs as f64)?)
+            s.collect(
+                &c,
+                line_of(&nc),
+                usize::MAX,
+                Some(values::seconds(secs as f64, "collect")?),
+            )
         },
     );
     let c = ctx.clone();
     engine.register_fn(
         "collect",
         move |nc: NativeCallContext, s: &mut Sock, opts: Map| {
-            let count = match opts.get("count") {
-                Some(v) => usize::try_from(values::int(v, "count")?)
-                    .map_err(|_| script_error(ErrorKind::Value, "count must not be negative"))?,
-                None => usize::MAX,
-            };
-            let window = match opts.get("timeout") {
-                Some(v) => seconds(values::float(v, "timeout")?)?,
-                None if count == usize::MAX => {
-                    return Err(script_error(
-                        ErrorKind::Value,
-                        "collect needs a timeout or a count: collect(#{count: 10, timeout: 2.0})",
-                    ));
-                }
-                // A count alone waits as long as a blocking recvfrom would (a year).
-                None => Duration::from_secs(365 * 24 * 3600),
-            };
+            let (count, window) = collect_options(s, &opts)?;
             s.collect(&c, line_of(&nc), count, window)
         },
     );
+}
+
+/// `collect(#{count, timeout})`: a count alone waits as long as `recvfrom` would (the
+/// socket's timeout); a timeout alone takes everything in the window.
+fn collect_options(s: &Sock, opts: &Map) -> Fallible<(usize, Option<Duration>)> {
+    values::check_keys(opts, "collect", &["count", "timeout"])?;
+    let count = match opts.get("count") {
+        Some(v) => usize::try_from(values::int(v, "count")?)
+            .map_err(|_| script_error(ErrorKind::Value, "count must not be negative"))?,
+        None => usize::MAX,
+    };
+    let window = match opts.get("timeout") {
+        Some(v) => optional_seconds(v, "timeout")?,
+        None if count == usize::MAX => {
+            return Err(script_error(
+                ErrorKind::Value,
+                "collect needs a timeout or a count: collect(#{count: 10, timeout: 2.0})",
+            ));
+        }
+        None => s.net().timeout(),
+    };
+    Ok((count, window))
 }
 
 fn buffer_size(max: i64) -> Fallible<usize> {
@@ -527,12 +685,14 @@ impl Sock {
         self.target(text)
     }
 
-    /// Before the first send: bind, so the local address is known (as `send` does).
-    pub(super) fn prepare_send(&self, to: &SockAddr) -> Fallible<()> {
+    /// Before the first send: bind, so the local address is known (as `send` does). Returns
+    /// the address in the socket's own family (v4-mapped on an IPv6 socket).
+    pub(super) fn prepare_send(&self, to: &SockAddr) -> Fallible<SockAddr> {
+        let native = self.0.net.prepare_send(to).map_err(from_net)?;
         if self.0.local.get().is_none() {
-            self.bind_before_first_send(to)?;
+            self.bind_before_first_send()?;
         }
-        Ok(())
+        Ok(native)
     }
 
     /// Whether sends are recorded or shown now (`--pcap`, `-v`).
@@ -565,13 +725,33 @@ impl Sock {
         let (Some(src), Some(dst)) = (self.learn_local(), to.as_socket()) else {
             return Ok(());
         };
+        let dst = net::canonical(dst);
         let seen = Seen {
             direction: Direction::Outbound,
-            src,
+            src: facing(src, dst),
             dst,
             data,
             len: data.len(),
+            time: SystemTime::now(),
         };
         self.observe(ctx, line, what, &seen, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dual_stack_any_address_faces_v4_peers_as_v4() {
+        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(
+            facing("[::]:5".parse().unwrap(), peer),
+            "0.0.0.0:5".parse().unwrap()
+        );
+        assert_eq!(
+            facing("[::1]:5".parse().unwrap(), "[::1]:9".parse().unwrap()),
+            "[::1]:5".parse().unwrap()
+        );
     }
 }

@@ -59,7 +59,7 @@ fn spawn_closure(ctx: &Arc<ScriptCtx>, mut f: FnPtr) -> Fallible<SpawnHandle> {
     let handle = SpawnHandle::start(name, move || {
         let engine = super::engine(&c);
         let ast = c.ast();
-        super::modules::call_closure(&engine, &ast, &c.dir, &f)
+        super::modules::call_closure(&engine, &ast, &c, &f)
     })?;
     remember(ctx, &handle);
     Ok(handle)

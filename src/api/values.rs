@@ -132,3 +132,15 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("hexdump", |b: &mut Blob| display::hexdump(b));
     engine.register_fn("hexdump", |s: &str| display::hexdump(s.as_bytes()));
 }
+
+/// Refuses keys an options map does not have, naming the ones it has (a typo like
+/// `timout` must not be ignored).
+pub fn check_keys(opts: &Map, what: &str, valid: &[&str]) -> Fallible<()> {
+    if let Some(key) = opts.keys().find(|k| !valid.contains(&k.as_str())) {
+        return Err(script_error(
+            ErrorKind::Value,
+            format!("{what} has no option '{key}' (it has {})", valid.join(", ")),
+        ));
+    }
+    Ok(())
+}

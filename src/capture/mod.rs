@@ -11,6 +11,7 @@ mod frame;
 mod guard;
 mod pcap;
 mod pcapng;
+mod read;
 pub mod route;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use frame::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6, frame};
+pub use read::{Capture, Datagram, Endpoint, Filter, ReadError, Skipped, parse_pcap, read_pcap};
 
 use file::RecordFile;
 use pcap::PcapFile;

@@ -712,7 +712,7 @@ mod tests {
         );
         assert_eq!(
             h.signature_hint("dns::ask(").unwrap(),
-            "sock, server, name, type) → map"
+            "sock, server, name) → map"
         );
         assert!(h.signature_hint("t.join(").is_some());
         assert!(h.signature_hint("(").is_none());

@@ -197,6 +197,7 @@ impl Session {
             opts.vars.clone(),
         );
         let orders = Arc::new(RwLock::new(KeyOrders::with_api()));
+        let resolver = Arc::new(CachedResolver::new(&ctx));
         let modules = watch::Modules::default();
         let watches = Watches::new(printer.clone(), opts.color, orders.clone(), modules.clone());
         let mut session = Session {
@@ -214,7 +215,7 @@ impl Session {
             defined_in: HashMap::new(),
             imports: Vec::new(),
             modules,
-            resolver: Arc::new(CachedResolver::new()),
+            resolver,
             extensions: Vec::new(),
             timeout: opts.timeout,
             color: opts.color,
@@ -244,14 +245,16 @@ impl Session {
         for extend in &self.extensions {
             extend(&mut engine);
         }
-        for (alias, module) in self
-            .modules
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            engine.register_static_module(alias.as_str(), module.clone());
+        // The session's imports, made for this input (see CachedResolver).
+        self.resolver.set_ctx(&self.ctx);
+        let mut modules = Vec::new();
+        for (alias, path, _) in &self.imports {
+            if let Ok(m) = self.resolver.resolve(&engine, None, path, Position::NONE) {
+                engine.register_static_module(alias.as_str(), m.clone());
+                modules.push((alias.clone(), m));
+            }
         }
+        *self.modules.write().unwrap_or_else(|p| p.into_inner()) = modules;
         engine
     }
 
@@ -688,6 +691,8 @@ impl Session {
     pub fn finish(&self) {
         self.watches.unwatch_all();
         self.run.stop.finish();
+        // Children started here (and threads) end with the session.
+        let _ = self.run.background.stop_all(crate::process::GRACE);
     }
 }
 
@@ -731,19 +736,30 @@ fn innermost_function(mut err: &EvalAltResult) -> Option<&str> {
     name
 }
 
-/// The session's module resolver: each module is loaded once, then kept (an import typed
-/// again, a spawned closure's import, the static module of later inputs: the same module).
+/// The session's module resolver. A script module is loaded once, then kept (an import typed
+/// again, a spawned closure's import, the static module of later inputs: the same module). A
+/// built-in one is made for the input that uses it, so what its functions send is recorded
+/// in that input's name.
 pub struct CachedResolver {
-    inner: api::modules::Resolver,
+    ctx: RwLock<Arc<ScriptCtx>>,
     cache: Mutex<HashMap<String, Shared<Module>>>,
 }
 
 impl CachedResolver {
-    fn new() -> CachedResolver {
+    fn new(ctx: &Arc<ScriptCtx>) -> CachedResolver {
         CachedResolver {
-            inner: api::modules::Resolver::new(Path::new(".")),
+            ctx: RwLock::new(ctx.clone()),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The input being run from now on.
+    fn set_ctx(&self, ctx: &Arc<ScriptCtx>) {
+        *self.ctx.write().unwrap_or_else(|p| p.into_inner()) = ctx.clone();
+    }
+
+    fn inner(&self) -> api::modules::Resolver {
+        api::modules::Resolver::new(&self.ctx.read().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -755,6 +771,9 @@ impl ModuleResolver for CachedResolver {
         path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        if path.starts_with("udpsh/") {
+            return self.inner().resolve(engine, source, path, pos);
+        }
         if let Some(m) = self
             .cache
             .lock()
@@ -763,7 +782,7 @@ impl ModuleResolver for CachedResolver {
         {
             return Ok(m.clone());
         }
-        let module = self.inner.resolve(engine, source, path, pos)?;
+        let module = self.inner().resolve(engine, source, path, pos)?;
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -161,6 +161,7 @@ mod tests {
             data: vec![0x1b, b'[', b'2', b'J'],
             len: 4,
             from: "127.0.0.1:9".parse().unwrap(),
+            ..Datagram::default()
         };
         let shown = result(&Dynamic::from(d), &KeyOrders::default()).unwrap();
         assert!(
@@ -172,6 +173,7 @@ mod tests {
             data: vec![0xff, 0x1b],
             len: 9,
             from: "127.0.0.1:9".parse().unwrap(),
+            ..Datagram::default()
         };
         let shown = result(&Dynamic::from(d), &KeyOrders::default()).unwrap();
         assert!(

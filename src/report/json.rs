@@ -25,6 +25,8 @@ impl Reporter for JsonReport {
                 errors: c.errors,
                 timeouts: c.timeouts,
                 interrupted: c.interrupted,
+                skipped: c.skipped,
+                flaky: c.flaky,
                 duration: total.as_secs_f64(),
             },
             scripts,
@@ -42,10 +44,19 @@ struct Report<'a> {
 
 #[derive(Serialize)]
 struct Script<'a> {
+    /// `file` for a file that is one test, `file › test` for a `test()`.
     name: String,
+    /// The `test()` name, or null.
+    test: Option<&'a str>,
     path: Cow<'a, str>,
     status: Status,
     duration: f64,
+    /// How many times it ran (more than 1 with `--retry`).
+    attempts: usize,
+    /// Passed on a retry.
+    flaky: bool,
+    /// Why it was skipped, or null.
+    reason: Option<Cow<'a, str>>,
     error: Option<Error<'a>>,
     sent: u64,
     received: u64,
@@ -69,6 +80,8 @@ struct Summary {
     errors: usize,
     timeouts: usize,
     interrupted: usize,
+    skipped: usize,
+    flaky: usize,
     duration: f64,
 }
 
@@ -77,7 +90,7 @@ impl<'a> From<Case<'a>> for Script<'a> {
         let position = |n: usize| (n > 0).then_some(n);
         let o = case.file;
         let failure = case.failure();
-        let error = (case.status() != Status::Passed).then(|| Error {
+        let error = (!case.status().is_ok()).then(|| Error {
             message: message(&case),
             file: lossy(failure.map_or(&o.path, |f| &f.file)),
             line: failure.and_then(|f| position(f.line)),
@@ -85,9 +98,13 @@ impl<'a> From<Case<'a>> for Script<'a> {
         });
         Script {
             name: case.name(),
+            test: case.case.name.as_deref(),
             path: lossy(&o.path),
             status: case.status(),
             duration: case.duration().as_secs_f64(),
+            attempts: case.case.attempts.len(),
+            flaky: case.case.is_flaky(),
+            reason: case.skip_reason().map(crate::display::one_line),
             error,
             sent: o.sent,
             received: o.received,
@@ -134,7 +151,7 @@ mod tests {
         let v = report(&sample::suite());
         let summary = json!({
             "total": 5, "passed": 2, "failed": 1, "errors": 1, "timeouts": 1, "interrupted": 0,
-            "duration": 2.31
+            "skipped": 0, "flaky": 0, "duration": 2.31
         });
         assert_eq!(v["summary"], summary);
         assert_eq!(v["scripts"].as_array().unwrap().len(), 5);
@@ -144,9 +161,10 @@ mod tests {
     fn scripts_carry_status_error_counts_and_capture() {
         let v = report(&sample::suite());
         let chat = json!({
-            "name": "scripts/scenarios/chat.rhai", "path": "scripts/scenarios/chat.rhai",
-            "status": "passed", "duration": 0.12, "error": null, "sent": 2, "received": 2,
-            "capture": "captures/chat.pcapng"
+            "name": "scripts/scenarios/chat.rhai", "test": null,
+            "path": "scripts/scenarios/chat.rhai", "status": "passed", "duration": 0.12,
+            "attempts": 1, "flaky": false, "reason": null, "error": null, "sent": 2,
+            "received": 2, "capture": "captures/chat.pcapng"
         });
         assert_eq!(v["scripts"][0], chat);
         let upload = &v["scripts"][2];

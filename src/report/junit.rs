@@ -4,7 +4,9 @@ use std::io::{self, Write};
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use super::{Reporter, message};
 use crate::display::{one_line, terminal_safe};
@@ -26,14 +28,27 @@ impl Reporter for JunitReport {
     }
 }
 
+/// A file that is one test is named by its path, grouped by its folder (`scripts.scenarios`);
+/// a `test()` case is named by its test, grouped by its file (`scripts.protocols.dns`), as
+/// Jenkins and GitLab show a class and its methods.
 fn test_case(c: &Case) -> TestCase {
     let o = c.file;
-    let mut case = TestCase::new(one_line(&c.name()), status(c));
-    case.set_classname(one_line(&classname(&o.name)))
-        .set_time(c.duration());
+    let (name, class) = match &c.case.name {
+        None => (one_line(&o.name).into_owned(), classname(&o.name)),
+        Some(test) => (one_line(test).into_owned(), file_classname(&o.name)),
+    };
+    let mut case = TestCase::new(name, status(c));
+    case.set_classname(one_line(&class)).set_time(c.duration());
     case.extra
         .insert("file".into(), one_line(&o.name).as_ref().into());
-    let mut out = terminal_safe(&o.output).into_owned();
+    // A test's own output is not told apart from its file's: shown where it helps, with
+    // the file's only case, or a case that did not pass.
+    let show_output = !o.has_named_cases() || !c.status().is_ok();
+    let mut out = if show_output {
+        terminal_safe(&o.output).into_owned()
+    } else {
+        String::new()
+    };
     if let Some(capture) = &o.capture {
         let capture = one_line(&capture.to_string_lossy()).into_owned();
         case.add_property(Property::new("capture", capture.as_str()));
@@ -49,9 +64,20 @@ fn test_case(c: &Case) -> TestCase {
     case
 }
 
+/// The case's status with its earlier attempts: `flakyFailure`s when it passed on a retry,
+/// `rerunFailure`s when it never did.
 fn status(c: &Case) -> TestCaseStatus {
     let (kind, ty) = match c.status() {
-        Status::Passed => return TestCaseStatus::success(),
+        Status::Passed => {
+            let mut status = TestCaseStatus::success();
+            status.add_reruns(c.case.earlier_failures().map(rerun));
+            return status;
+        }
+        Status::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(message(c).as_ref());
+            return status;
+        }
         Status::Failed => (NonSuccessKind::Failure, "assertion"),
         Status::Error => (NonSuccessKind::Error, "error"),
         Status::Timeout => (NonSuccessKind::Error, "timeout"),
@@ -66,7 +92,38 @@ fn status(c: &Case) -> TestCaseStatus {
         .set_message(message.as_ref())
         .set_type(ty)
         .set_description(body.as_ref());
+    status.set_rerun_kind(FlakyOrRerun::Rerun);
+    status.add_reruns(c.case.earlier_failures().map(rerun));
     status
+}
+
+fn rerun(attempt: &crate::outcome::Attempt) -> TestRerun {
+    let (kind, ty) = if attempt.status == Status::Failed {
+        (NonSuccessKind::Failure, "assertion")
+    } else {
+        (NonSuccessKind::Error, "error")
+    };
+    let mut rerun = TestRerun::new(kind);
+    rerun.set_time(attempt.duration).set_type(ty);
+    if let Some(f) = &attempt.failure {
+        rerun
+            .set_message(one_line(&f.message).as_ref())
+            .set_description(terminal_safe(&f.rendered).as_ref());
+    }
+    rerun
+}
+
+/// `scripts/protocols/dns.rhai` → `scripts.protocols.dns`: the file as a class.
+fn file_classname(name: &str) -> String {
+    let stem = name.strip_suffix(".rhai").unwrap_or(name);
+    Path::new(stem)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().replace('.', "_")),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `scripts/scenarios/chat.rhai` → `scripts.scenarios`, the package path Jenkins groups by;

@@ -177,6 +177,7 @@ fn message<'a>(c: &Case<'a>) -> Cow<'a, str> {
         (None, Status::Error) => "runtime error",
         (None, Status::Timeout) => "timed out",
         (None, Status::Interrupted) => "interrupted",
+        (None, Status::Skipped) => return one_line(c.skip_reason().unwrap_or("skipped")),
     })
 }
 
@@ -188,6 +189,9 @@ struct Counts {
     errors: usize,
     timeouts: usize,
     interrupted: usize,
+    skipped: usize,
+    /// Passed on a retry (also counted in `passed`).
+    flaky: usize,
 }
 
 impl Counts {
@@ -200,7 +204,11 @@ impl Counts {
                 Status::Error => &mut c.errors,
                 Status::Timeout => &mut c.timeouts,
                 Status::Interrupted => &mut c.interrupted,
+                Status::Skipped => &mut c.skipped,
             } += 1;
+            if case.case.is_flaky() {
+                c.flaky += 1;
+            }
         }
         c
     }
@@ -294,6 +302,8 @@ mod tests {
             errors: 1,
             timeouts: 1,
             interrupted: 0,
+            skipped: 0,
+            flaky: 0,
         };
         assert_eq!(c, expected);
     }

@@ -15,10 +15,18 @@ impl Reporter for TapReport {
         writeln!(out, "TAP version 13")?;
         writeln!(out, "1..{}", all_cases(files).count())?;
         for (i, case) in all_cases(files).enumerate() {
-            let passed = case.status() == Status::Passed;
-            let ok = if passed { "ok" } else { "not ok" };
-            writeln!(out, "{ok} {} - {}", i + 1, description(&case.name()))?;
-            if !passed {
+            let good = case.status().is_ok();
+            let ok = if good { "ok" } else { "not ok" };
+            let skip = match case.status() {
+                Status::Skipped => format!(" # SKIP {}", one_line(&message(&case))),
+                _ => String::new(),
+            };
+            writeln!(out, "{ok} {} - {}{skip}", i + 1, description(&case.name()))?;
+            if case.case.is_flaky() {
+                let tries = case.case.attempts.len();
+                writeln!(out, "# flaky: passed on try {tries}")?;
+            }
+            if !good {
                 diagnostic(&case, out)?;
             }
         }
@@ -29,7 +37,7 @@ impl Reporter for TapReport {
 /// The YAML block under a `not ok` line; strings are double-quoted (JSON strings are valid YAML).
 fn diagnostic(case: &Case, out: &mut dyn Write) -> io::Result<()> {
     let (severity, status) = match case.status() {
-        Status::Passed => unreachable!("only failures have a diagnostic"),
+        Status::Passed | Status::Skipped => unreachable!("only failures have a diagnostic"),
         Status::Failed => ("fail", "failed"),
         Status::Error => ("error", "error"),
         Status::Timeout => ("error", "timeout"),

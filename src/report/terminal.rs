@@ -19,11 +19,16 @@ pub fn result_line(case: &Case, color: bool) -> String {
     let label = status.label();
     let pad = " ".repeat(LABEL_WIDTH.saturating_sub(label.len()));
     let label = paint(label, status_style(status), color);
-    format!(
-        "{label}{pad} {} ({})",
-        one_line(&case.name()),
-        secs(case.duration())
-    )
+    let how = match (status, case.skip_reason()) {
+        (Status::Skipped, Some(reason)) => one_line(reason).into_owned(),
+        _ if case.case.is_flaky() => format!(
+            "{}, passed on try {}",
+            secs(case.duration()),
+            case.case.attempts.len()
+        ),
+        _ => secs(case.duration()),
+    };
+    format!("{label}{pad} {} ({how})", one_line(&case.name()))
 }
 
 /// `5 scripts: 3 passed, 1 failed, 1 error in 2.31s`, no newline; after `passed`, non-zero only.
@@ -43,12 +48,25 @@ pub fn summary_line(files: &[FileResult], total: Duration, color: bool) -> Strin
         (c.errors, "error", "errors", red),
         (c.timeouts, "timed out", "timed out", yellow),
         (c.interrupted, "interrupted", "interrupted", yellow),
+        (
+            c.skipped,
+            "skipped",
+            "skipped",
+            AnsiColor::Cyan.on_default(),
+        ),
+        (c.flaky, "flaky", "flaky", yellow),
     ];
     for (count, one, many, style) in others.into_iter().filter(|o| o.0 > 0) {
         let word = if count == 1 { one } else { many };
         parts.push(paint(&format!("{count} {word}"), style, color));
     }
-    let scripts = if n == 1 { "script" } else { "scripts" };
+    // Files that are one test each are "scripts", as in version 1; test() cases are "tests".
+    let scripts = match (files.iter().any(FileResult::has_named_cases), n == 1) {
+        (false, true) => "script",
+        (false, false) => "scripts",
+        (true, true) => "test",
+        (true, false) => "tests",
+    };
     format!("{n} {scripts}: {} in {}", parts.join(", "), secs(total))
 }
 
@@ -56,7 +74,7 @@ pub fn summary_line(files: &[FileResult], total: Duration, color: bool) -> Strin
 /// Empty when all passed; otherwise each block ends with a blank line, so the summary can follow.
 pub fn failures_section(files: &[FileResult], color: bool) -> String {
     let mut text = String::new();
-    for case in all_cases(files).filter(|c| c.status() != Status::Passed) {
+    for case in all_cases(files).filter(|c| !c.status().is_ok()) {
         let status = case.status();
         let label = paint(status.label(), status_style(status), color);
         let _ = writeln!(text, "---- {label} {} ----", one_line(&case.name()));
@@ -83,6 +101,7 @@ pub fn failures_section(files: &[FileResult], color: bool) -> String {
 fn status_style(status: Status) -> Style {
     match status {
         Status::Passed => AnsiColor::Green.on_default(),
+        Status::Skipped => AnsiColor::Cyan.on_default(),
         Status::Failed | Status::Error => AnsiColor::Red.on_default(),
         Status::Timeout | Status::Interrupted => AnsiColor::Yellow.on_default(),
     }

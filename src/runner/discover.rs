@@ -69,29 +69,6 @@ fn display_name(path: &Path) -> String {
     text.strip_prefix("./").unwrap_or(&text).to_string()
 }
 
-/// Keeps the scripts whose name contains `pattern` (`*` matches any run of characters).
-pub fn filter(scripts: Vec<ScriptFile>, pattern: &str) -> Vec<ScriptFile> {
-    scripts
-        .into_iter()
-        .filter(|s| matches(&s.name, pattern))
-        .collect()
-}
-
-fn matches(name: &str, pattern: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return name.contains(pattern);
-    }
-    let mut rest = name;
-    for part in parts {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 /// `I/N`: 1-based slice I of N.
 pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     let bad = || format!("bad --shard '{text}': expected I/N with 1 <= I <= N, e.g. 2/4");
@@ -105,7 +82,7 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The deterministic slice: every N-th script starting at the I-th.
-pub fn shard(scripts: Vec<ScriptFile>, (i, n): (usize, usize)) -> Vec<ScriptFile> {
+pub fn shard<T>(scripts: Vec<T>, (i, n): (usize, usize)) -> Vec<T> {
     scripts
         .into_iter()
         .enumerate()
@@ -156,12 +133,5 @@ mod tests {
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         let err = discover(&[fifo]).unwrap_err();
         assert!(err.ends_with("is not a regular file"), "{err}");
-    }
-
-    #[test]
-    fn filters_by_substring_or_glob() {
-        let all = files(&["s/chat.rhai", "s/echo.rhai", "s/chat_client.rhai"]);
-        assert_eq!(filter(all.clone(), "chat").len(), 2);
-        assert_eq!(filter(all, "s/*o.rhai").len(), 1);
     }
 }

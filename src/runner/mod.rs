@@ -1,6 +1,7 @@
 //! `udpsh run` and `udpsh check`: find scripts, compile them all, run them (on up to `-j`
 //! threads), print one line each, the failures, a summary, and write the reports.
 
+pub mod cases;
 pub mod discover;
 pub mod outputs;
 pub mod script;
@@ -9,19 +10,21 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::api::source::ReadError;
 use crate::api::{self, Output, VarValue};
 use crate::capture::Recorder;
-use crate::outcome::{FileResult, Status, exit, exit_code};
+use crate::outcome::{FileResult, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
 pub use script::{Compiled, RunSettings};
 
 pub struct SuiteOptions {
     pub settings: RunSettings,
+    /// `--repeat`: runs of each script.
+    pub repeat: u32,
     pub reports: Vec<ReportSpec>,
     pub jobs: usize,
     pub quiet: bool,
@@ -77,19 +80,67 @@ pub enum Captures {
     None,
     /// `--pcap FILE`: every script into one file.
     Shared(Recorder),
-    /// `--pcap-dir`: the path of each script's capture, in the order of the scripts.
-    PerScript(Vec<PathBuf>),
+    /// `--pcap-dir`: one capture per script run, in this folder.
+    PerScript(PathBuf),
+}
+
+/// One run of one script: with `--repeat 3`, each script is three jobs.
+struct Job<'a> {
+    script: &'a Compiled,
+    /// `x.rhai`, or `x.rhai [2/3]` when repeated.
+    name: String,
+}
+
+fn jobs(scripts: &[Compiled], repeat: u32) -> Vec<Job<'_>> {
+    (1..=repeat)
+        .flat_map(|k| {
+            scripts.iter().map(move |script| Job {
+                script,
+                name: if repeat > 1 {
+                    format!("{} [{k}/{repeat}]", script.name)
+                } else {
+                    script.name.clone()
+                },
+            })
+        })
+        .collect()
+}
+
+/// `--list`: what would run, one `file › test` (or `file`) a line.
+pub fn list(scripts: &[Compiled], selection: &crate::select::Selection) {
+    let mut out = std::io::stdout().lock();
+    for script in scripts {
+        let name = crate::display::one_line(&script.name);
+        if script.declared.is_empty() {
+            let _ = writeln!(out, "{name}");
+        }
+        for test in script.selected_tests(selection) {
+            let _ = writeln!(out, "{name} › {}", crate::display::one_line(&test.name));
+        }
+    }
 }
 
 /// Runs a compiled suite; returns the exit code.
 pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions) -> i32 {
-    let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
-    let lines = Lines {
-        to_stderr: tap_on_stdout,
-        lock: Mutex::new(()),
+    let jobs = jobs(scripts, opts.repeat);
+    let capture_paths = match captures {
+        Captures::PerScript(dir) => {
+            let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+            match outputs::capture_paths(dir, &names) {
+                Ok(paths) => paths,
+                Err(e) => {
+                    crate::display::print_error(e);
+                    return exit::USAGE;
+                }
+            }
+        }
+        _ => Vec::new(),
     };
+    let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
+    let lines = Lines::new(tap_on_stdout);
     let started = Instant::now();
-    let outcomes = run_all(scripts, opts, captures, &lines, started);
+    let outcomes = run_all(&jobs, opts, (captures, &capture_paths), &lines, started);
+    lines.finish();
     let total = started.elapsed();
     let mut text = String::new();
     let failures = if streamed_live(opts, &lines) {
@@ -113,15 +164,24 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
     exit_code(&outcomes)
 }
 
-/// The runner's own lines: never interleaved, on stderr when TAP owns stdout.
+/// The runner's own lines: never interleaved, on stderr when TAP owns stdout; on a terminal,
+/// a live progress line below them.
 struct Lines {
     to_stderr: bool,
-    lock: Mutex<()>,
+    progress: Mutex<Progress>,
 }
 
 impl Lines {
+    fn new(to_stderr: bool) -> Lines {
+        Lines {
+            to_stderr,
+            progress: Mutex::new(Progress::default()),
+        }
+    }
+
     fn print(&self, text: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        progress.erase();
         let text = if text.ends_with('\n') {
             text.to_string()
         } else {
@@ -134,25 +194,104 @@ impl Lines {
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }
+        progress.draw();
+    }
+
+    /// Changes the progress line and draws it again.
+    fn progress(&self, change: impl FnOnce(&mut Progress)) {
+        let mut progress = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        progress.erase();
+        change(&mut progress);
+        progress.draw();
+    }
+
+    fn finish(&self) {
+        self.progress(|p| p.shown = false);
     }
 }
 
+/// `[5/12] 1 failed · running dns.rhai, ntp.rhai…` on a terminal's stderr, never in a pipe
+/// or a CI log.
+#[derive(Default)]
+struct Progress {
+    shown: bool,
+    total: usize,
+    done: usize,
+    failed: usize,
+    running: Vec<String>,
+}
+
+impl Progress {
+    fn wanted(total: usize) -> bool {
+        use std::io::IsTerminal;
+        total > 1 && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+    }
+
+    fn text(&self) -> String {
+        let mut line = format!("[{}/{}]", self.done, self.total);
+        if self.failed > 0 {
+            line += &format!(" {} failed", self.failed);
+        }
+        if !self.running.is_empty() {
+            let names: Vec<String> = self
+                .running
+                .iter()
+                .map(|n| crate::display::one_line(n).into_owned())
+                .collect();
+            line += &format!(" · running {}…", names.join(", "));
+        }
+        // One terminal line: a wrapped line could not be erased.
+        let width = terminal_width().saturating_sub(1).max(20);
+        if line.chars().count() > width {
+            line = line.chars().take(width - 1).collect::<String>() + "…";
+        }
+        line
+    }
+
+    fn draw(&self) {
+        if self.shown {
+            eprint!("{}", self.text());
+        }
+    }
+
+    fn erase(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(80)
+}
+
 fn run_all(
-    scripts: &[Compiled],
+    jobs: &[Job],
     opts: &SuiteOptions,
-    captures: &Captures,
+    captures: (&Captures, &[PathBuf]),
     lines: &Lines,
     started: Instant,
 ) -> Vec<FileResult> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; scripts.len()]);
-    let workers = opts.jobs.clamp(1, scripts.len().max(1));
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; jobs.len()]);
+    let workers = opts.jobs.clamp(1, jobs.len().max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
-    let progress = Progress::new(live.is_none(), scripts.len());
+    let shown = live.is_none() && Progress::wanted(jobs.len());
+    lines.progress(|p| {
+        p.shown = shown;
+        p.total = jobs.len();
+    });
     let work = || {
         loop {
+            if opts.settings.suite.fail_fast && failed.load(Ordering::Relaxed) {
+                break;
+            }
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(script) = scripts.get(i) else { break };
+            let Some(job) = jobs.get(i) else { break };
             let recorder = match recorder_for(i, captures) {
                 Ok(r) => r,
                 Err(e) => {
@@ -160,9 +299,17 @@ fn run_all(
                     None
                 }
             };
-            progress.started(&script.name);
-            let outcome = script::run(script, &opts.settings, recorder, live.clone());
-            progress.finished();
+            lines.progress(|p| p.running.push(job.name.clone()));
+            let outcome = run_job(job, &opts.settings, recorder, live.clone());
+            let ok = outcome.status().is_ok();
+            if !ok {
+                failed.store(true, Ordering::Relaxed);
+            }
+            lines.progress(|p| {
+                p.done += 1;
+                p.failed += usize::from(!ok);
+                p.running.retain(|n| *n != job.name);
+            });
             report_one(&outcome, opts, workers, lines);
             let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
             all[i] = Some(outcome);
@@ -195,71 +342,66 @@ fn run_all(
         .collect()
 }
 
-/// A `[3/8] running name…` line on a terminal's stderr, erased before each result line.
-struct Progress {
-    shown: bool,
-    total: usize,
-    started: AtomicUsize,
-}
-
-impl Progress {
-    fn new(wanted: bool, total: usize) -> Progress {
-        use std::io::IsTerminal;
-        Progress {
-            shown: wanted && total > 1 && std::io::stderr().is_terminal(),
-            total,
-            started: AtomicUsize::new(0),
-        }
-    }
-
-    fn started(&self, name: &str) {
-        if !self.shown {
-            return;
-        }
-        let n = self.started.fetch_add(1, Ordering::Relaxed) + 1;
-        eprint!(
-            "\r\x1b[K[{n}/{}] running {}…",
-            self.total,
-            crate::display::one_line(name)
-        );
-    }
-
-    fn finished(&self) {
-        if self.shown {
-            eprint!("\r\x1b[K");
-        }
-    }
-}
-
 /// With one job, output streams as it is printed; with more, it is kept with the result.
 fn streamed_live(opts: &SuiteOptions, lines: &Lines) -> bool {
     opts.jobs <= 1 && !opts.quiet && !lines.to_stderr
 }
 
 fn report_one(outcome: &FileResult, opts: &SuiteOptions, workers: usize, lines: &Lines) {
-    let passed = outcome.status() == Status::Passed;
-    if opts.quiet && passed {
+    if opts.quiet && outcome.status().is_ok() {
         return;
     }
     let mut text = String::new();
     if workers > 1 && !opts.quiet && !outcome.output.is_empty() {
         text.push_str(&crate::display::terminal_safe(&outcome.output));
     }
-    for case in outcome.cases() {
+    for case in outcome
+        .cases()
+        .filter(|c| !opts.quiet || !c.status().is_ok())
+    {
         text.push_str(&terminal::result_line(&case, opts.color));
         text.push('\n');
     }
     lines.print(&text);
 }
 
-fn recorder_for(i: usize, captures: &Captures) -> Result<Option<Recorder>, String> {
-    match captures {
-        Captures::None => Ok(None),
-        Captures::Shared(r) => Ok(Some(r.clone())),
-        Captures::PerScript(paths) => Recorder::create(&paths[i])
-            .map(Some)
-            .map_err(|e| e.to_string()),
+fn recorder_for(
+    i: usize,
+    (captures, paths): (&Captures, &[PathBuf]),
+) -> Result<Option<Recorder>, String> {
+    match (captures, paths.get(i)) {
+        (Captures::Shared(r), _) => Ok(Some(r.clone())),
+        (Captures::PerScript(_), Some(path)) => {
+            Recorder::create(path).map(Some).map_err(|e| e.to_string())
+        }
+        _ => Ok(None),
     }
+}
+
+/// Runs one job; a file that is one test and fails is run again up to `--retry` times, its
+/// attempts kept (a test() file retries each test itself).
+fn run_job(
+    job: &Job,
+    settings: &RunSettings,
+    recorder: Option<Recorder>,
+    live: Option<Output>,
+) -> FileResult {
+    let mut result = script::run(job.script, settings, recorder.clone(), live.clone());
+    let mut tries = 0;
+    while tries < settings.suite.retries
+        && !result.has_named_cases()
+        && !result.status().is_ok()
+        && result.status() != crate::outcome::Status::Interrupted
+    {
+        tries += 1;
+        let again = script::run(job.script, settings, recorder.clone(), live.clone());
+        let mut attempts = std::mem::take(&mut result.cases[0].attempts);
+        attempts.extend(again.cases[0].attempts.iter().cloned());
+        result = again;
+        result.cases[0].attempts = attempts;
+    }
+    result.name = job.name.clone();
+    result
 }
 
 /// `udpsh check`: compile only.

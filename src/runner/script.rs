@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult};
 
+use crate::api::cases::{LoggedCase, SuiteSettings, Tried, skip_reason};
 use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
 use crate::outcome::{Attempt, CaseResult, Failure, FileResult, Status};
-use crate::stop::Stop;
+use crate::select::{Selection, test_name};
+use crate::stop::{Stop, StopReason};
+
+use super::cases::{Declared, declared};
 
 /// A script read and compiled, ready to run.
 pub struct Compiled {
@@ -20,6 +24,28 @@ pub struct Compiled {
     pub name: String,
     pub source: String,
     pub ast: Arc<AST>,
+    /// Its top-level `test("name", …)`s, found without running it.
+    pub declared: Vec<Declared>,
+}
+
+impl Compiled {
+    /// Whether the selection leaves anything of it to run.
+    pub fn is_selected(&self, selection: &Selection) -> bool {
+        if self.declared.is_empty() {
+            return selection.selects(&self.name, &[]);
+        }
+        self.selected_tests(selection).next().is_some()
+    }
+
+    /// Its declared tests that the selection keeps.
+    pub fn selected_tests<'a>(
+        &'a self,
+        selection: &'a Selection,
+    ) -> impl Iterator<Item = &'a Declared> {
+        self.declared
+            .iter()
+            .filter(|d| selection.selects(&test_name(&self.name, &d.name), &d.tags))
+    }
 }
 
 /// Compiles `source`, or says where its syntax error is.
@@ -34,12 +60,14 @@ pub fn compile(
         path,
         name,
         source: source.to_string(),
+        declared: declared(&ast),
         ast: Arc::new(ast),
     })
 }
 
 pub struct RunSettings {
     pub vars: BTreeMap<String, VarValue>,
+    pub suite: Arc<SuiteSettings>,
     pub limits: Limits,
     pub timeout: Option<Duration>,
     pub verbose: bool,
@@ -65,7 +93,10 @@ pub fn run(
         keep_tail(&mut all);
     });
     let stop = Arc::new(Stop::new(settings.timeout));
-    let capture = recorder.as_ref().map(|r| r.path().to_path_buf());
+    // Absolute, so the attachments of a JUnit report open from anywhere (Jenkins, GitLab).
+    let capture = recorder
+        .as_ref()
+        .map(|r| std::path::absolute(r.path()).unwrap_or_else(|_| r.path().to_path_buf()));
     let run = Arc::new(
         RunCtx::new(stop.clone(), recorder, settings.verbose, out).with_limits(settings.limits),
     );
@@ -74,7 +105,13 @@ pub fn run(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let ctx = ScriptCtx::new(run.clone(), script.name.clone(), dir, settings.vars.clone());
+    let ctx = ScriptCtx::in_suite(
+        run.clone(),
+        script.name.clone(),
+        dir,
+        settings.vars.clone(),
+        settings.suite.clone(),
+    );
     ctx.set_ast(script.ast.clone());
     let engine = api::engine(&ctx);
     let mut result = engine.eval_ast::<Dynamic>(&script.ast).map(|_| ());
@@ -86,23 +123,17 @@ pub fn run(
     {
         result = Err(e);
     }
-    let failure = result
-        .err()
-        .map(|e| failure_of(&e, script, settings.timeout));
-    let status = failure.as_ref().map_or(Status::Passed, |(s, _)| *s);
     let duration = started.elapsed();
-    if let (Some((_, f)), Some(rec)) = (&failure, run.recorder())
-        && let Some(id) = run.last_packet()
-    {
-        let _ = rec.annotate(id, &format!("udpsh: {}", f.message));
-    }
+    let logged = std::mem::take(&mut *ctx.cases.cases.lock().unwrap_or_else(|p| p.into_inner()));
+    let fail_fast = ctx.cases.stopped.load(std::sync::atomic::Ordering::Relaxed);
+    let ending = Ending {
+        result,
+        duration,
+        fail_fast,
+    };
+    let cases = cases_of(script, settings, logged, ending, &run);
     let (sent, received) = run.counts();
     let output = printed.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let attempt = Attempt {
-        status,
-        duration,
-        failure: failure.map(|(_, f)| f),
-    };
     FileResult {
         path: script.path.clone(),
         name: script.name.clone(),
@@ -111,7 +142,129 @@ pub fn run(
         sent,
         received,
         capture,
-        cases: vec![CaseResult::once(None, attempt)],
+        cases,
+    }
+}
+
+/// How the file's run ended, as a whole.
+struct Ending {
+    result: Result<(), Box<EvalAltResult>>,
+    duration: Duration,
+    /// A test failed under `--fail-fast`, so later tests did not run.
+    fail_fast: bool,
+}
+
+/// The file's cases: the tests it ran, then the declared tests it never reached — skipped,
+/// or failed with the set-up's error. A file without tests is one case, the file itself.
+fn cases_of(
+    script: &Compiled,
+    settings: &RunSettings,
+    logged: Vec<LoggedCase>,
+    ending: Ending,
+    run: &RunCtx,
+) -> Vec<CaseResult> {
+    let timeout = settings.timeout;
+    let ran: Vec<String> = logged.iter().map(|c| c.name.clone()).collect();
+    let mut cases: Vec<CaseResult> = logged
+        .into_iter()
+        .map(|c| case_of(c, script, timeout))
+        .collect();
+    let unreached: Vec<String> = script
+        .selected_tests(&settings.suite.selection)
+        .filter(|d| !ran.contains(&d.name))
+        .map(|d| d.name.clone())
+        .collect();
+    let is_one_test = cases.is_empty() && script.declared.is_empty();
+    match ending.result {
+        Ok(()) if is_one_test => {
+            let attempt = Attempt {
+                status: Status::Passed,
+                duration: ending.duration,
+                failure: None,
+            };
+            cases.push(CaseResult::once(None, attempt));
+        }
+        Ok(()) => {
+            let why = if ending.fail_fast {
+                "not run: an earlier test failed (--fail-fast)"
+            } else {
+                "not reached: the script ended before this test"
+            };
+            cases.extend(
+                unreached
+                    .into_iter()
+                    .map(|n| CaseResult::skipped(Some(n), why.into())),
+            );
+        }
+        Err(e) => {
+            if let Some(reason) = skip_reason(&e) {
+                if is_one_test {
+                    cases.push(CaseResult::skipped(None, reason));
+                } else {
+                    cases.extend(
+                        unreached
+                            .into_iter()
+                            .map(|n| CaseResult::skipped(Some(n), reason.clone())),
+                    );
+                }
+                return cases;
+            }
+            let (status, failure) = failure_of(&e, script, timeout);
+            run.annotate_last(&format!("udpsh: {}", failure.message));
+            let attempt = |duration| Attempt {
+                status,
+                duration,
+                failure: Some(failure.clone()),
+            };
+            if unreached.is_empty() {
+                // A file that is one test, or an error after its last test.
+                cases.push(CaseResult::once(None, attempt(ending.duration)));
+            } else {
+                cases.extend(
+                    unreached
+                        .into_iter()
+                        .map(|n| CaseResult::once(Some(n), attempt(Duration::ZERO))),
+                );
+            }
+        }
+    }
+    cases
+}
+
+/// A test as it ran: each try, rendered.
+fn case_of(logged: LoggedCase, script: &Compiled, timeout: Option<Duration>) -> CaseResult {
+    let mut skip = None;
+    let attempts = logged
+        .attempts
+        .into_iter()
+        .map(|a| match a.outcome {
+            Tried::Passed => Attempt {
+                status: Status::Passed,
+                duration: a.duration,
+                failure: None,
+            },
+            Tried::Skipped(reason) => {
+                skip = Some(reason);
+                Attempt {
+                    status: Status::Skipped,
+                    duration: a.duration,
+                    failure: None,
+                }
+            }
+            Tried::Failed(e) => {
+                let (status, failure) = failure_of(&e, script, timeout);
+                Attempt {
+                    status,
+                    duration: a.duration,
+                    failure: Some(failure),
+                }
+            }
+        })
+        .collect();
+    CaseResult {
+        name: Some(logged.name),
+        attempts,
+        skip_reason: skip,
     }
 }
 
@@ -141,10 +294,14 @@ fn failure_of(
 ) -> (Status, Failure) {
     let mut d = api::diagnose::from_eval(err, &script.name);
     let status = Status::of(&d);
-    if status == Status::Timeout
-        && let Some(limit) = timeout
-    {
-        d.message = format!("stopped: --timeout of {}s reached", limit.as_secs_f64());
+    match (d.stop, timeout) {
+        (Some(StopReason::Timeout), Some(limit)) => {
+            d.message = format!("stopped: --timeout of {}s reached", limit.as_secs_f64());
+        }
+        (Some(StopReason::TestTimeout), _) => {
+            d.message = "stopped: the test's timeout was reached".into();
+        }
+        _ => {}
     }
     let rendered = d.render(&script.source, false);
     let failure = Failure {

@@ -1,7 +1,8 @@
-//! The seed's real limited broadcast — `s.broadcast("Hi", port)` and `sendto` to `<broadcast>` —
-//! between two network namespaces that this test creates and deletes, joined by a veth pair.
-//! That address may never leave such namespaces, so the test skips unless it can make them
-//! (root, iproute2, `ip netns add` working).
+//! Tests inside network namespaces that the test creates and deletes: the seed's real limited
+//! broadcast between two of them joined by a veth pair, and a DNS lookup that gets no answer
+//! ended by `--timeout`. Also the namespace helpers the multicast tests share. Such traffic may
+//! never leave these namespaces, so the tests skip unless they can make them (root, iproute2,
+//! `ip netns add` working) — except under CI=true, where that is a failure.
 
 use std::process::{Command, Stdio};
 use std::thread;
@@ -40,7 +41,7 @@ print(`sendto <broadcast>: ${d.text} from ${d.addr}`);
 
 #[test]
 fn limited_broadcast_between_namespaces_reaches_echo_server() {
-    let Some([responder_ns, sender_ns]) = namespaces_or_skip() else {
+    let Some([responder_ns, sender_ns]) = namespaces_or_skip(["responder", "sender"]) else {
         return;
     };
     ip(&[
@@ -99,11 +100,84 @@ fn limited_broadcast_between_namespaces_reaches_echo_server() {
         .stdout_has("已经将接收到的第2个数据返回给对方,内容为:Hi");
 }
 
-/// Two fresh namespaces, or None (with a note) when this machine cannot make them.
-fn namespaces_or_skip() -> Option<[Netns; 2]> {
+/// Points the namespace's resolver (`ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf)
+/// at 127.0.0.1 inside it, where a udpsh swallows every query; the guard removes the file.
+struct ResolverConf(std::path::PathBuf);
+
+impl ResolverConf {
+    fn black_hole(ns: &Netns) -> ResolverConf {
+        let dir = std::path::Path::new("/etc/netns").join(ns.name());
+        std::fs::create_dir_all(&dir).expect("creating /etc/netns/NAME");
+        std::fs::write(
+            dir.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n",
+        )
+        .expect("writing the namespace's resolv.conf");
+        ResolverConf(dir)
+    }
+}
+
+impl Drop for ResolverConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_dns_lookup_that_gets_no_answer_ends_at_the_timeout() {
+    let Some([ns]) = namespaces_or_skip(["resolver"]) else {
+        return;
+    };
+    ns.ip(&["link", "set", "lo", "up"]);
+    let _conf = ResolverConf::black_hole(&ns);
+    // The fake DNS server: takes every query for 4 s, answers none, then says how many came.
+    let hole =
+        Udpsh::eval(r#"let s = udp("127.0.0.1:53"); print(`queries: ${s.collect(4.0).len()}`);"#)
+            .in_netns(ns.name())
+            .spawn();
+    ns.wait_bound(53);
+    let asks = [
+        r#"udp().sendto("x", "never-answers.test:9");"#,
+        r#"udp("never-answers.test", 0);"#,
+        r#"let s = udp(); s.request("x", "never-answers.test:9");"#,
+    ];
+    for script in asks {
+        let out = Udpsh::eval(script).timeout(1).in_netns(ns.name()).output();
+        let out = out.code(3).output_has("--timeout of 1s reached");
+        assert!(
+            out.elapsed < Duration::from_millis(1600),
+            "{script}: the lookup held the script {:?} past a 1 s --timeout",
+            out.elapsed
+        );
+        eprintln!("{script}: stopped after {:?}", out.elapsed);
+    }
+    let hole = hole.finish().success();
+    let queries: usize = hole
+        .stdout
+        .trim()
+        .strip_prefix("queries: ")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        queries >= 3,
+        "the resolver never asked the fake server: {}",
+        hole.stdout
+    );
+}
+
+/// Fresh namespaces, one per role, or None (with a note) when this machine cannot make them;
+/// under CI=true that is a failure, not a skip.
+pub(crate) fn namespaces_or_skip<const N: usize>(roles: [&str; N]) -> Option<[Netns; N]> {
+    let skip = |why: String| {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "network-namespace tests must run in CI: {why}"
+        );
+        eprintln!("note: {why}, skipping this network-namespace test");
+    };
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("note: not root, skipping the network-namespace broadcast test");
+        skip("not root".into());
         return None;
     }
     let has_ip = Command::new("ip")
@@ -113,22 +187,27 @@ fn namespaces_or_skip() -> Option<[Netns; 2]> {
         .status()
         .is_ok_and(|s| s.success());
     if !has_ip {
-        eprintln!("note: `ip` (iproute2) not found, skipping the network-namespace broadcast test");
+        skip("`ip` (iproute2) not found".into());
         return None;
     }
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let pid = std::process::id();
-    let make = |role: &str| Netns::add(&format!("udpsh-test-{pid}-{role}"));
-    match (make("responder"), make("sender")) {
-        (Ok(a), Ok(b)) => Some([a, b]),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("note: {e}, skipping the network-namespace broadcast test");
-            None
+    let mut made = Vec::new();
+    for role in roles {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match Netns::add(&format!("udpsh-{pid}-{n}-{role}")) {
+            Ok(ns) => made.push(ns),
+            Err(e) => {
+                skip(e);
+                return None;
+            }
         }
     }
+    made.try_into().ok()
 }
 
 /// `ip ARGS` in the test's own namespace; panics when it fails.
-fn ip(args: &[&str]) {
+pub(crate) fn ip(args: &[&str]) {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -142,7 +221,7 @@ fn ip(args: &[&str]) {
 }
 
 /// A network namespace this test created; deleted on drop, so none leaks when an assertion fails.
-struct Netns(String);
+pub(crate) struct Netns(String);
 
 impl Netns {
     fn add(name: &str) -> Result<Netns, String> {
@@ -159,13 +238,33 @@ impl Netns {
         Ok(Netns(name.to_string()))
     }
 
+    pub(crate) fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// lo up with multicast, and a route for 224.0.0.0/4 over it: IPv4 multicast between
+    /// the sockets of this namespace, and nowhere else.
+    pub(crate) fn multicast_on_lo(&self) {
+        self.ip(&["link", "set", "lo", "up"]);
+        self.ip(&["link", "set", "lo", "multicast", "on"]);
+        self.ip(&[
+            "route",
+            "add",
+            "224.0.0.0/4",
+            "dev",
+            "lo",
+            "src",
+            "127.0.0.1",
+        ]);
+    }
+
     /// `ip -n NS ARGS`.
-    fn ip(&self, args: &[&str]) {
+    pub(crate) fn ip(&self, args: &[&str]) {
         ip(&[&["-n", &self.0], args].concat());
     }
 
     /// Waits until a socket in this namespace is bound to UDP `port`.
-    fn wait_bound(&self, port: u16) {
+    pub(crate) fn wait_bound(&self, port: u16) {
         let needle = format!(":{port:04X}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

@@ -797,7 +797,7 @@ pub fn without_times(text: &str) -> String {
         .map(|line| {
             line.split(' ')
                 .map(|w| {
-                    let core = w.trim_start_matches('(').trim_end_matches(')');
+                    let core = w.trim_start_matches('(').trim_end_matches([')', ',']);
                     let is_time = core.len() > 1
                         && core.ends_with('s')
                         && core[..core.len() - 1].parse::<f64>().is_ok();

@@ -1,0 +1,109 @@
+//! The UDP sockets under a script's `udp()`: socket2 underneath, waits in short slices so a
+//! stop is seen, receives that never truncate silently and carry the kernel's facts about each
+//! datagram, ICMP errors reported at once. Knows nothing of Rhai.
+//!
+//! - [`socket`]: [`UdpSock`], its family chosen at first use, sends, receives, errors.
+//! - [`options`]: TTL, TOS, buffers, multicast.
+//! - [`cmsg`]: control messages parsed from bytes; [`sys`]: the raw system calls.
+//! - [`addr`]: addresses from text, names resolved stoppably.
+//! - [`wait`]: waiting on several sockets at once.
+
+pub mod addr;
+pub mod cmsg;
+pub mod options;
+pub mod socket;
+mod sys;
+pub mod wait;
+
+use std::fmt;
+use std::io;
+
+pub use crate::kind::ErrorKind;
+use crate::stop::StopReason;
+
+pub use addr::{parse_addr, parse_addr_stoppable, port, resolve, resolve_stoppable};
+pub use options::Interface;
+pub use socket::{Received, UdpSock};
+pub use sys::canonical;
+
+/// Largest UDP payload in one IPv4 datagram: 65,535 − 20 (IP) − 8 (UDP).
+pub const MAX_IPV4_PAYLOAD: usize = 65_507;
+/// Largest UDP payload in one IPv6 datagram without jumbograms: 65,535 − 8 (UDP).
+pub const MAX_IPV6_PAYLOAD: usize = 65_527;
+
+#[derive(Debug)]
+pub enum NetError {
+    Failed { kind: ErrorKind, message: String },
+    Stopped(StopReason),
+}
+
+impl NetError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> NetError {
+        NetError::Failed {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn io(what: &str, err: io::Error) -> NetError {
+        let kind = match err.kind() {
+            io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ErrorKind::Timeout,
+            io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
+            _ => ErrorKind::Network,
+        };
+        NetError::new(kind, format!("{what}: {err}"))
+    }
+
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            NetError::Failed { kind, .. } => Some(*kind),
+            NetError::Stopped(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::Failed { message, .. } => f.write_str(message),
+            NetError::Stopped(reason) => write!(f, "stopped ({})", reason.as_str()),
+        }
+    }
+}
+
+pub type NetResult<T> = Result<T, NetError>;
+
+/// 65507 → "65,507", as people write limits.
+pub fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Seconds as people write them: `2`, `0.5`, `∞` for no limit.
+pub fn secs(t: Option<std::time::Duration>) -> String {
+    match t {
+        None => "∞".into(),
+        Some(t) if t.as_secs() > 1_000_000_000 => "∞".into(),
+        Some(t) => format!("{}s", t.as_secs_f64()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_digits() {
+        assert_eq!(group(65507), "65,507");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_000_000), "1,000,000");
+    }
+}

@@ -1,0 +1,75 @@
+//! The tests a script declares: top-level `test("name", …)` calls with a literal name (and
+//! literal tags), found in the AST without running anything — for `--list`, for selection,
+//! and so a failing set-up fails each of the file's tests by name.
+
+use rhai::{AST, Expr, Stmt};
+
+use crate::api::cases::tags_of;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    pub name: String,
+    pub tags: Vec<String>,
+}
+
+/// The file's declared tests, in order.
+pub fn declared(ast: &AST) -> Vec<Declared> {
+    ast.statements()
+        .iter()
+        .filter_map(|stmt| match stmt {
+            Stmt::FnCall(call, _) => Some(call),
+            Stmt::Expr(expr) => match expr.as_ref() {
+                Expr::FnCall(call, _) => Some(call),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter(|call| call.name == "test" && call.namespace.is_empty())
+        .filter_map(|call| {
+            let name = call.args.first()?.get_literal_value(None)?;
+            let name = name.read_lock::<rhai::ImmutableString>()?.to_string();
+            let tags = match call.args.len() {
+                3 => call.args[1]
+                    .get_literal_value(None)
+                    .map(|opts| tags_of(&opts))
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            Some(Declared { name, tags })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_top_level_tests_with_literal_names_and_tags() {
+        let engine = crate::api::compiler();
+        let ast = engine
+            .compile(
+                r#"let s = 1;
+                test("A record", || { assert(true) });
+                test("slow", #{tags: ["dns", "slow"], timeout: 2.0}, || {});
+                let n = "computed"; test(n, || {});
+                if s > 0 { test("nested", || {}) }
+                "#,
+            )
+            .unwrap();
+        let found = declared(&ast);
+        assert_eq!(
+            found,
+            [
+                Declared {
+                    name: "A record".into(),
+                    tags: vec![]
+                },
+                Declared {
+                    name: "slow".into(),
+                    tags: vec!["dns".into(), "slow".into()]
+                },
+            ]
+        );
+    }
+}
