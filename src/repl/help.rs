@@ -83,7 +83,7 @@ pub fn describe_topic(t: &Topic, width: usize) -> String {
     }
     if t.name == "errors" {
         for kind in ErrorKind::ALL {
-            let name = format!("  {:<18}", kind.as_str());
+            let name = format!("  {:<19}", kind.as_str());
             out.push_str(&name);
             out.push_str(&wrap(kind.describe(), width, name.len()));
             out.push('\n');
