@@ -145,6 +145,18 @@ fn check_outputs(args: &cli::RunArgs, files: &[discover::ScriptFile]) -> Result<
             outputs.push((format!("--report {}", spec.format()), path));
         }
     }
+    let on_stdout: Vec<&str> = args
+        .reports
+        .iter()
+        .filter(|s| s.uses_stdout())
+        .map(|s| s.format())
+        .collect();
+    if on_stdout.len() > 1 {
+        return Err(format!(
+            "--report {} all write stdout: give all but one a file",
+            on_stdout.join(", ")
+        ));
+    }
     runner::outputs::check_distinct(&inputs, &outputs)
 }
 
