@@ -23,6 +23,7 @@ pub mod stop;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -109,7 +110,13 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
     }
     let mut compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(failed) => {
+            // Nothing runs; the reports say why, so CI does not show "no test report".
+            if let Err(e) = report::write_reports(&args.reports, &failed, Duration::ZERO) {
+                crate::display::print_error(e);
+            }
+            return exit::USAGE;
+        }
     };
     let selection = options::selection(&args);
     compiled.retain(|c| c.is_selected(&selection));

@@ -186,7 +186,7 @@ fn cases_of(
         }
         Ok(()) => {
             let why = if ending.fail_fast {
-                "not run: an earlier test failed (--fail-fast)"
+                "not run: an earlier test failed, and --fail-fast"
             } else {
                 "not reached: the script ended before this test"
             };
