@@ -70,9 +70,17 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
         reason.map(|r| Dynamic::from(r.as_str()))
     });
     let out = ctx.run.out.clone();
-    engine.on_print(move |text| out.line(text));
+    let run = ctx.run.clone();
+    engine.on_print(move |text| {
+        run.note_test_output(text);
+        out.line(text)
+    });
     let out = ctx.run.out.clone();
-    engine.on_debug(move |text, _, _| out.line(text));
+    let run = ctx.run.clone();
+    engine.on_debug(move |text, _, _| {
+        run.note_test_output(text);
+        out.line(text)
+    });
 
     values::register(&mut engine);
     binary::register(&mut engine);

@@ -41,14 +41,9 @@ fn test_case(c: &Case) -> TestCase {
     case.set_classname(one_line(&class)).set_time(c.duration());
     case.extra
         .insert("file".into(), one_line(&o.name).as_ref().into());
-    // A test's own output is not told apart from its file's: shown where it helps, with
-    // the file's only case, or a case that did not pass.
-    let show_output = !o.has_named_cases() || !c.status().is_ok();
-    let mut out = if show_output {
-        terminal_safe(&o.output).into_owned()
-    } else {
-        String::new()
-    };
+    // A test() shows what it printed itself; one that never ran (a failed set-up), and a
+    // file that is one test, what the file printed.
+    let mut out = terminal_safe(c.output()).into_owned();
     if let Some(capture) = &o.capture {
         let capture = one_line(&capture.to_string_lossy()).into_owned();
         case.add_property(Property::new("capture", capture.as_str()));

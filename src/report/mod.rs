@@ -333,11 +333,21 @@ mod tests {
         ];
         write_report_files(&specs, &sample::suite(), Duration::ZERO).unwrap();
         write_reports(&specs, &sample::suite(), Duration::ZERO).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert!(fs::read_to_string(&target).unwrap().contains("\"summary\""));
         use std::os::unix::fs::FileTypeExt;
         assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
-        assert!(fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
         // The FIFO got the report once, at the end, not after each file.
         let xml = reader.join().unwrap();
         assert_eq!(xml.matches("<testsuites").count(), 1);

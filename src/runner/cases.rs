@@ -12,6 +12,24 @@ pub struct Declared {
     pub tags: Vec<String>,
 }
 
+/// Whether the script calls `test()` anywhere besides its declared tests: names made at run
+/// time, or tests in loops or functions. Those are chosen only when they run.
+pub fn has_runtime_tests(ast: &AST, declared: usize) -> bool {
+    let mut calls = 0;
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        let call = match path.last() {
+            Some(rhai::ASTNode::Expr(Expr::FnCall(call, _))) => Some(call),
+            Some(rhai::ASTNode::Stmt(Stmt::FnCall(call, _))) => Some(call),
+            _ => None,
+        };
+        if call.is_some_and(|c| c.name == "test" && c.namespace.is_empty()) {
+            calls += 1;
+        }
+        true
+    });
+    calls > declared
+}
+
 /// The file's declared tests, in order.
 pub fn declared(ast: &AST) -> Vec<Declared> {
     ast.statements()
@@ -58,6 +76,7 @@ mod tests {
             )
             .unwrap();
         let found = declared(&ast);
+        assert!(has_runtime_tests(&ast, found.len()));
         assert_eq!(
             found,
             [

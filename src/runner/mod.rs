@@ -146,11 +146,14 @@ pub fn list(scripts: &[Compiled], selection: &crate::select::Selection) {
     let mut out = std::io::stdout().lock();
     for script in scripts {
         let name = crate::display::one_line(&script.name);
-        if script.declared.is_empty() {
+        if script.declared.is_empty() && !script.runtime_tests {
             let _ = writeln!(out, "{name}");
         }
         for test in script.selected_tests(selection) {
             let _ = writeln!(out, "{name} › {}", crate::display::one_line(&test.name));
+        }
+        if script.runtime_tests {
+            let _ = writeln!(out, "{name} › … (tests named when it runs)");
         }
     }
 }
@@ -181,7 +184,13 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
     let failures = if streamed_live(opts, &lines) {
         // Their output is on the screen already, just above.
         let mut shown = outcomes.clone();
-        shown.iter_mut().for_each(|o| o.output.clear());
+        for file in &mut shown {
+            file.output.clear();
+            file.cases
+                .iter_mut()
+                .filter_map(|c| c.own.as_mut())
+                .for_each(|own| own.output.clear());
+        }
         terminal::failures_section(&shown, opts.color)
     } else {
         terminal::failures_section(&outcomes, opts.color)

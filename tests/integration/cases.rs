@@ -327,7 +327,11 @@ fn fail_fast_stops_at_the_first_failure() {
     // Later files did not run, and are reported as skipped, not dropped.
     let later = "skip    fixtures/suite/cases/setup_fails.rhai › first (not run";
     assert!(out.stdout.contains(later), "{}", out.stdout);
-    assert!(!out.stdout.contains("ERROR   fixtures/suite/cases/setup"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("ERROR   fixtures/suite/cases/setup"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("9 tests"), "{}", out.stdout);
 }
 
