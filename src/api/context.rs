@@ -101,11 +101,10 @@ impl RunCtx {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_mut()
+            && out.len() < 64 << 10
         {
-            if out.len() < 64 << 10 {
-                out.push_str(line);
-                out.push('\n');
-            }
+            out.push_str(line);
+            out.push('\n');
         }
     }
 
