@@ -115,6 +115,7 @@ fn tshark_checks(path: &Path, packets: usize) {
         ])
         .args(["-T", "fields", "-e", "udp.checksum.status"])
         .args(["-e", "_ws.expert.severity", "-e", "_ws.malformed"])
+        .args(["-e", "_ws.expert.message", "-e", "frame.protocols"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
