@@ -40,6 +40,7 @@ pub enum Command {
     },
     /// Compile scripts and report syntax errors; run nothing.
     Check {
+        /// Script files or folders (every *.rhai below).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

@@ -118,6 +118,13 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
             return exit::USAGE;
         }
     };
+    for name in api::vars::unread(
+        compiled.iter().map(|c| c.ast.as_ref()),
+        &options::vars(&args.common),
+    ) {
+        let name = display::one_line(&name);
+        eprintln!("warning: --var {name} is read by no var(\"{name}\", …) of these scripts");
+    }
     let selection = options::selection(&args);
     compiled.retain(|c| c.is_selected(&selection));
     if let Some(shard) = args.shard {

@@ -73,10 +73,7 @@ fn status(c: &Case) -> TestCaseStatus {
             status.set_message(message(c).as_ref());
             return status;
         }
-        Status::Failed => (NonSuccessKind::Failure, "assertion"),
-        Status::Error => (NonSuccessKind::Error, "error"),
-        Status::Timeout => (NonSuccessKind::Error, "timeout"),
-        Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
+        failed => non_success(failed),
     };
     let message = message(c);
     let body = c
@@ -92,12 +89,18 @@ fn status(c: &Case) -> TestCaseStatus {
     status
 }
 
+/// `<failure type="assertion">` for an assertion, `<error type="…">` for the rest.
+fn non_success(status: Status) -> (NonSuccessKind, &'static str) {
+    match status {
+        Status::Failed => (NonSuccessKind::Failure, "assertion"),
+        Status::Timeout => (NonSuccessKind::Error, "timeout"),
+        Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
+        _ => (NonSuccessKind::Error, "error"),
+    }
+}
+
 fn rerun(attempt: &crate::outcome::Attempt) -> TestRerun {
-    let (kind, ty) = if attempt.status == Status::Failed {
-        (NonSuccessKind::Failure, "assertion")
-    } else {
-        (NonSuccessKind::Error, "error")
-    };
+    let (kind, ty) = non_success(attempt.status);
     let mut rerun = TestRerun::new(kind);
     rerun.set_time(attempt.duration).set_type(ty);
     if let Some(f) = &attempt.failure {
