@@ -327,7 +327,10 @@ fn failure_of(
         }
         _ => {}
     }
-    let rendered = d.render(&script.source, false);
+    let rendered = d.render(
+        &api::diagnose::source_of(&d, &script.name, &script.source),
+        false,
+    );
     let failure = Failure {
         message: d.message.clone(),
         file: PathBuf::from(&d.file),

@@ -68,15 +68,21 @@ impl ModuleResolver for Resolver {
         if file.extension().is_none() {
             file.set_extension("rhai");
         }
+        let shown = file.display().to_string();
         let text = std::fs::read_to_string(&file).map_err(|e| {
-            script_error(
+            let mut err = script_error(
                 ErrorKind::File,
-                format!("cannot import '{path}' ({}): {e}", file.display()),
-            )
+                format!("cannot import '{path}' ({shown}): {e}"),
+            );
+            err.set_position(pos);
+            err
         })?;
-        let mut ast = super::prepared(&text, |t| engine.compile(t))
-            .map_err(|e| EvalAltResult::ErrorInModule(path.into(), e.into(), pos))?;
-        ast.set_source(file.display().to_string());
+        let mut ast = super::source::compile(engine, &text, &shown).map_err(|d| {
+            let mut err = super::diagnose::nested(&d, &text, "in module");
+            err.set_position(pos);
+            err
+        })?;
+        ast.set_source(shown);
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| EvalAltResult::ErrorInModule(path.into(), e, pos))?;
         Ok(Shared::new(module))
