@@ -246,7 +246,8 @@ pub fn explain_incomplete(
             })
     };
     let eof = matches!(err.err_type(), P::UnexpectedEOF);
-    if !eof && !(at_end && matches!(err.err_type(), P::MissingToken(..))) {
+    let missing_at_end = at_end && matches!(err.err_type(), P::MissingToken(..));
+    if !eof && !missing_at_end {
         return;
     }
     match unclosed(engine, source) {
