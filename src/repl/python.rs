@@ -166,6 +166,11 @@ impl Code {
                     }
                     i = end;
                 }
+                '/' if next == Some('*') => {
+                    let close = (i + 2..chars.len())
+                        .find(|&k| chars[k] == '*' && chars.get(k + 1) == Some(&'/'));
+                    i = close.map_or(chars.len(), |k| k + 2);
+                }
                 '/' if next == Some('/') => {
                     i = chars[i..]
                         .iter()
@@ -358,6 +363,7 @@ mod tests {
             "let c = 'x'",
             "let n = '\\n'",
             "let t = \"it's # 'quoted'\"; // elif f\"x\" 'ab'",
+            "let u = 1; /* it's # elif */ u",
             "let elif_count = 1; of(\"x\")",
         ] {
             assert!(
