@@ -79,9 +79,9 @@ fn check_ne(actual: &Dynamic, other: &Dynamic, message: Option<&str>) -> Fallibl
     Err(failure(summary, format!("both: {}", show(actual))))
 }
 
-/// A value for the one-line summary: at most about 90 characters.
+/// A value for the one-line summary: at most about [`SHORT`] characters.
 fn short(v: &Dynamic) -> String {
-    shorten(&show(v), 90)
+    shorten(&show(v), SHORT)
 }
 
 /// `expected "10.1.2.4", got "10.1.2.3"`; for blobs, where and how they differ.
@@ -103,7 +103,49 @@ fn summarize(actual: &Dynamic, expected: &Dynamic) -> String {
             byte(&a)
         );
     }
+    if let (Some(a), Some(e)) = (text(actual), text(expected))
+        && (show(actual).chars().count() > SHORT || show(expected).chars().count() > SHORT)
+    {
+        return text_window(&a, &e);
+    }
     format!("expected {}, got {}", short(expected), short(actual))
+}
+
+/// Values longer than this (as shown) are cut in the summary.
+const SHORT: usize = 90;
+/// Characters shown on each side of the first difference of two long strings.
+const AROUND: usize = 20;
+
+/// Two long strings around their first difference, so it shows in one line:
+/// `strings differ at character 1234: expected "…abcY…", got "…abcZ…"`.
+fn text_window(actual: &str, expected: &str) -> String {
+    let (a, e): (Vec<char>, Vec<char>) = (actual.chars().collect(), expected.chars().collect());
+    let at = a
+        .iter()
+        .zip(&e)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(e.len()));
+    let from = at.saturating_sub(AROUND);
+    let window = |chars: &[char]| {
+        let to = (at + AROUND).min(chars.len());
+        let piece: String = chars[from.min(to)..to].iter().collect();
+        let quoted = display::quoted(&piece);
+        let inner = &quoted[1..quoted.len() - 1];
+        let before = if from > 0 { "…" } else { "" };
+        let after = if to < chars.len() { "…" } else { "" };
+        format!("\"{before}{inner}{after}\"")
+    };
+    let chars = |n: usize| format!("{n} character{}", if n == 1 { "" } else { "s" });
+    let lengths = if a.len() == e.len() {
+        format!("both {}", chars(a.len()))
+    } else {
+        format!("expected {}, got {}", chars(e.len()), a.len())
+    };
+    format!(
+        "strings differ at character {at}: expected {}, got {} ({lengths})",
+        window(&e),
+        window(&a)
+    )
 }
 
 /// Both values, in the form that makes their difference easiest to see.
@@ -215,13 +257,20 @@ fn contains(haystack: &Dynamic, needle: &Dynamic) -> Fallible<bool> {
     if let (Some(h), Some(n)) = (text(haystack), text(needle)) {
         return Ok(h.contains(&n));
     }
-    if haystack.is_blob() {
+    // Bytes in bytes: a blob in a string's UTF-8, a string's UTF-8 in a blob.
+    if haystack.is_blob() || haystack.is_string() {
         let (Some(h), Some(n)) = (bytes_of(haystack), bytes_of(needle)) else {
+            let holds = if haystack.is_blob() {
+                "a blob holds bytes"
+            } else {
+                "a string holds text"
+            };
             return Err(script_error(
                 ErrorKind::Value,
                 format!(
-                    "assert_contains: a blob holds bytes; look for a blob or a string, not {}",
-                    super::forms::value_word(needle)
+                    "assert_contains: {holds}: look for a string or a blob in it, not {} \
+                     (x.to_string() makes text of a value)",
+                    a_word(&super::forms::value_word(needle))
                 ),
             ));
         };
@@ -230,10 +279,19 @@ fn contains(haystack: &Dynamic, needle: &Dynamic) -> Fallible<bool> {
     Err(script_error(
         ErrorKind::Value,
         format!(
-            "assert_contains: cannot look inside {} (a string, blob, array or map)",
-            super::forms::value_word(haystack)
+            "assert_contains: cannot look inside {}: it looks inside a string, a blob, an array \
+             or a map",
+            a_word(&super::forms::value_word(haystack))
         ),
     ))
+}
+
+/// "a string", "an integer".
+fn a_word(word: &str) -> String {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {word}"),
+        _ => format!("a {word}"),
+    }
 }
 
 fn check_contains(haystack: &Dynamic, needle: &Dynamic, message: Option<&str>) -> Fallible<()> {
@@ -246,13 +304,14 @@ fn check_contains(haystack: &Dynamic, needle: &Dynamic, message: Option<&str>) -
         short(haystack),
         short(needle)
     );
+    // Labels aligned, as actual/expected are.
     let detail = match haystack.read_lock::<Blob>() {
         Some(b) => format!(
-            "needle: {}\nhaystack:\n{}",
+            "  needle: {}\nhaystack:\n{}",
             show(needle),
             rows_around(&b, 0)
         ),
-        None => format!("needle: {}\nhaystack: {}", show(needle), show(haystack)),
+        None => format!("  needle: {}\nhaystack: {}", show(needle), show(haystack)),
     };
     Err(failure(summary, detail))
 }
@@ -367,8 +426,19 @@ mod tests {
         );
         let long: Dynamic = "x".repeat(500).into();
         let (m, d) = message(check_eq(&long, &"y".into(), None));
-        assert!(m.chars().count() <= SUMMARY && m.ends_with('…'), "{m}");
+        assert_eq!(
+            m,
+            format!(
+                "assert_eq failed: strings differ at character 0: expected \"y\", got \"{}…\" \
+                 (expected 1 character, got 500)",
+                "x".repeat(20)
+            )
+        );
         assert!(d.contains(&"x".repeat(500)));
+        // Other long values are cut at the summary's length.
+        let many = Dynamic::from_array((0..200).map(Dynamic::from).collect());
+        let (m, _) = message(check_eq(&many, &"y".into(), None));
+        assert!(m.chars().count() <= SUMMARY && m.ends_with('…'), "{m}");
     }
 
     #[test]
@@ -408,5 +478,54 @@ mod tests {
             "assert_approx failed: expected 1 ± 0.1, got 1.5 (off by 0.5)"
         );
         assert!(check_approx(&1.05.into(), &1.into(), &0.1.into(), None).is_ok());
+    }
+
+    #[test]
+    fn a_blob_is_found_in_a_string_and_labels_line_up() {
+        let b = |hex: &[u8]| Dynamic::from_blob(hex.to_vec());
+        assert!(check_contains(&"abc".into(), &b(b"b"), None).is_ok());
+        assert!(check_contains(&"é!".into(), &b(&[0xc3, 0xa9]), None).is_ok());
+        let (m, d) = message(check_contains(&"abc".into(), &b(b"z"), None));
+        assert_eq!(
+            m,
+            "assert_contains failed: \"abc\" does not contain blob[1] <7a>"
+        );
+        assert_eq!(d, "  needle: blob[1] <7a>\nhaystack: \"abc\"");
+        let err = check_contains(&"abc".into(), &5.into(), None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a string holds text: look for a string or a blob in it, not an integer"),
+            "{err}"
+        );
+        let err = check_contains(&5.into(), &5.into(), None).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot look inside an integer"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_strings_show_where_they_differ() {
+        let common = "x".repeat(300);
+        let a: Dynamic = format!("{common}abcZ tail").into();
+        let e: Dynamic = format!("{common}abcY tail").into();
+        let (m, _) = message(check_eq(&a, &e, None));
+        assert_eq!(
+            m,
+            format!(
+                "assert_eq failed: strings differ at character 303: expected \"…{x}abcY tail\", \
+                 got \"…{x}abcZ tail\" (both 309 characters)",
+                x = "x".repeat(17)
+            )
+        );
+        // One a prefix of the other.
+        let (m, _) = message(check_eq(
+            &common.clone().into(),
+            &format!("{common}!").into(),
+            None,
+        ));
+        assert!(m.contains("at character 300: expected \"…"), "{m}");
+        assert!(m.contains("x!\", got \"…"), "{m}");
+        assert!(m.contains("(expected 301 characters, got 300)"), "{m}");
     }
 }

@@ -454,7 +454,7 @@ pub const ENTRIES: &[Entry] = &[
         "assert_contains",
         Function,
         "assert_contains(haystack, needle) / assert_contains(haystack, needle, message)",
-        "Text in text; bytes in a blob (the needle a blob or a string's UTF-8 bytes); an element in an array; a key in a map.",
+        "Text in text; bytes in bytes (a blob, or a string as its UTF-8 bytes, on either side); an element in an array; a key in a map.",
         "assert_contains(r.payload, \"</time>\");",
     ),
     entry(
@@ -985,7 +985,9 @@ Named fields: let hdr = layout(\"!H type, I seq, 2x, 8s tag\"); hdr.unpack(d.dat
     Topic {
         name: "errors",
         summary: "error kinds, what raises them, how to catch them",
-        text: "Every udpsh error has a kind and a message; try { ... } catch (e) { ... } catches it, with e.kind and e.message. Rhai's own errors (an unknown function, a wrong type) arrive as #{message, line, position} and count as kind script. In udpsh run an uncaught assertion ends the script with exit 1, any other error with exit 3.
+        text: "Every udpsh error has a kind and a message; try { ... } catch (e) { ... } catches it, with e.kind and e.message.
+Rhai's own errors (an index out of range, an unknown function, a wrong type) are caught as a map with no kind (e.kind is ()): e.message is Rhai's text, e.error its name (\"ErrorArrayBounds\", \"ErrorFunctionNotFound\", \"ErrorMismatchDataType\", ...), e.line and e.position where it happened, and by error: e.index and e.length, e.function, e.variable, e.property, e.requested and e.actual. Tell them apart with \"error\" in e. Not caught, udpsh says them in its own words: an index out of range as kind index, the rest as kind script.
+In udpsh run an uncaught assertion ends the script with exit 1, any other error with exit 3.
 The kinds:",
     },
     Topic {
@@ -995,7 +997,7 @@ The kinds:",
 try is a statement, not an expression: `let r = try ...` does not parse; assign inside the blocks instead:
   let r = (); try { r = s.recvfrom(1024).text } catch (e) { r = e.kind }
 At the REPL a try/catch line shows the value of the block that ran.
-e.kind is \"timeout\", \"refused\", \"value\", ... (:help errors); e.message says what happened. throw \"text\" or throw #{kind: \"value\", message: \"...\"} raises one.",
+e.kind is \"timeout\", \"refused\", \"value\", ... (:help errors); e.message says what happened. A Rhai error ([1][5], an unknown function) has no kind: e.error names it (\"ErrorArrayBounds\"), e.message says it. throw \"text\" or throw #{kind: \"value\", message: \"...\"} raises one.",
     },
     Topic {
         name: "strings",

@@ -39,6 +39,34 @@ pub fn rhai_error(err: &EvalAltResult) -> Option<(String, Vec<String>)> {
     }
 }
 
+/// An index out of range (kind `index` when not caught), said for people.
+pub fn index_error(err: &EvalAltResult) -> Option<String> {
+    // `it has 2 items, so indexes are 0 to 1 (or -2 to -1 from the end)`.
+    let has = |len: usize, whose: &str, one: &str, many: &str| match len {
+        0 => format!("{whose} is empty"),
+        1 => format!("{whose} has 1 {one}, so the only index is 0 (or -1 from the end)"),
+        n => format!(
+            "{whose} has {n} {many}, so indexes are 0 to {} (or -{n} to -1 from the end)",
+            n - 1
+        ),
+    };
+    Some(match err {
+        EvalAltResult::ErrorArrayBounds(len, index, _) => format!(
+            "index {index} is out of range: {}",
+            has(*len, "it", "item", "items")
+        ),
+        EvalAltResult::ErrorStringBounds(len, index, _) => format!(
+            "index {index} is out of range: {}",
+            has(*len, "the string", "character", "characters")
+        ),
+        EvalAltResult::ErrorBitFieldBounds(bits, index, _) => format!(
+            "bit {index} is out of range: an integer has bits 0 to {}",
+            bits.saturating_sub(1)
+        ),
+        _ => return None,
+    })
+}
+
 /// `pushh (array, i64)`: what exists with that name, or the name that was meant.
 fn function_not_found(signature: &str) -> (String, Vec<String>) {
     let (name, args) = match signature.find(" (") {
@@ -57,10 +85,19 @@ fn function_not_found(signature: &str) -> (String, Vec<String>) {
     }
     let short = name.rsplit("::").next().unwrap_or(name);
     let mut notes = Vec::new();
+    if matches!(short, "print" | "debug") && words.len() > 1 {
+        notes.push(format!(
+            "{short} takes one value: join them in a template, {short}(`a ${{x}}`), or with +, {short}(\"a \" + x)"
+        ));
+        return (format!("no form of {short} takes {shown_args}"), notes);
+    }
     if let Some(hint) = python_call(short) {
         notes.push(hint.to_string());
     }
-    let known = forms_of(short);
+    // `dns::ask`: that module's forms only (an alias that is no module's name: all of them).
+    let known = Some(forms_of(name))
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| forms_of(short));
     if !known.is_empty() {
         notes.push(format!("{short} takes: {}", known.join(" / ")));
         return (format!("no form of {short} takes {shown_args}"), notes);
@@ -238,6 +275,16 @@ pub fn python_call(name: &str) -> Option<&'static str> {
         "int" => "parse_int(\"42\") reads an integer from text; to_int() converts a float",
         "bytes" | "bytearray" => "bytes are blobs: blob(n), hex(\"01 02\"), \"abc\".to_blob()",
         "range" => "Rhai writes a range as 0..10 (for i in 0..10 { ... })",
+        "upper" => "Rhai's is to_upper(): \"abc\".to_upper() (make_upper() changes it in place)",
+        "lower" => "Rhai's is to_lower(): \"ABC\".to_lower() (make_lower() changes it in place)",
+        "strip" | "lstrip" | "rstrip" => {
+            "Rhai's is trim(), which trims the string in place and returns (): let t = x; t.trim(); then t"
+        }
+        "startswith" => "Rhai's is starts_with(): s.starts_with(\"x\")",
+        "endswith" => "Rhai's is ends_with(): s.ends_with(\"x\")",
+        "find" => "Rhai's is index_of(): s.index_of(\"x\") (-1 when absent)",
+        "append" => "Rhai's is push(): a.push(x)",
+        "len" => "Rhai writes x.len() (and a datagram's length is d.len, a field)",
         "socket" => "udp() makes a UDP socket: let s = udp(\"127.0.0.1:0\")",
         "settimeout" | "recvfrom" | "sendto" => return None,
         _ => return None,
@@ -295,6 +342,68 @@ mod tests {
         assert_eq!(message, "a datagram has no field txt");
         assert_eq!(notes[0], "did you mean text?");
         assert!(notes[1].contains("port"), "{notes:?}");
+    }
+
+    #[test]
+    fn indexes_out_of_range_say_what_is_valid() {
+        let e = EvalAltResult::ErrorArrayBounds(1, 5, rhai::Position::NONE);
+        assert_eq!(
+            index_error(&e).unwrap(),
+            "index 5 is out of range: it has 1 item, so the only index is 0 (or -1 from the end)"
+        );
+        let e = EvalAltResult::ErrorStringBounds(2, 7, rhai::Position::NONE);
+        assert!(
+            index_error(&e)
+                .unwrap()
+                .contains("2 characters, so indexes are 0 to 1"),
+        );
+    }
+
+    /// What `:help errors` and the README say a caught Rhai error holds.
+    #[test]
+    fn a_caught_rhai_error_is_the_map_the_docs_describe() {
+        let engine = crate::api::compiler();
+        let caught = |body: &str| {
+            let src = format!("let r = ();\ntry {{ {body} }} catch (e) {{ r = e }}\nr");
+            engine.eval::<rhai::Map>(&src).unwrap()
+        };
+        let e = caught("[1][5]");
+        assert!(!e.contains_key("kind"));
+        assert_eq!(e["error"].to_string(), "ErrorArrayBounds");
+        assert_eq!((e["index"].as_int(), e["length"].as_int()), (Ok(5), Ok(1)));
+        assert!(e["message"].to_string().contains("out of bounds"));
+        assert_eq!(
+            (e["line"].as_int(), e["position"].as_int()),
+            (Ok(2), Ok(11))
+        );
+        let e = caught("nosuch(1)");
+        assert_eq!(e["error"].to_string(), "ErrorFunctionNotFound");
+        assert!(e.contains_key("function"));
+        let e = caught("let x = 1; x.y");
+        assert!(e.contains_key("error") && !e.contains_key("kind"), "{e:?}");
+        // udpsh's own errors have their kind.
+        let e = caught("udp(\"nonsense\")");
+        assert_eq!(e["kind"].to_string(), "address");
+    }
+
+    #[test]
+    fn module_functions_list_their_own_forms() {
+        let (_, notes) = not_found("dns::ask (i64)");
+        assert!(notes[0].starts_with("ask takes: dns::ask("), "{notes:?}");
+        assert!(!notes[0].contains("ntp::"), "{notes:?}");
+        // print takes one value.
+        let (m, notes) = not_found("print (&str | ImmutableString | String, i64)");
+        assert_eq!(m, "no form of print takes (string, integer)");
+        assert!(notes[0].contains("print(`a ${x}`)"), "{notes:?}");
+        assert_eq!(notes.len(), 1);
+        // A Python method: where Rhai has it.
+        let (_, notes) = not_found("upper (&str | ImmutableString | String)");
+        assert!(notes[0].contains("to_upper()"), "{notes:?}");
+        let (_, notes) = not_found("strip (&str | ImmutableString | String)");
+        assert!(notes[0].contains("trim()"), "{notes:?}");
+        // One-letter names are never guessed.
+        let (_, notes) = not_found("f (i64)");
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]

@@ -117,6 +117,8 @@ pub fn type_word(name: &str) -> String {
     let name = name.trim();
     let name = name.strip_prefix("&mut ").unwrap_or(name);
     let name = name.strip_prefix('&').unwrap_or(name).trim();
+    // A value a closure captured: Rhai shows its type as `T (shared)`.
+    let name = name.strip_suffix(" (shared)").unwrap_or(name);
     if name.contains('|') {
         // Rhai writes a string argument as `&str | ImmutableString | String`.
         let words: Vec<String> = name.split('|').map(type_word).collect();
@@ -157,6 +159,7 @@ pub fn type_word(name: &str) -> String {
                 "Datagram" => "datagram".into(),
                 "SpawnHandle" => "thread".into(),
                 "ScriptLayout" => "layout".into(),
+                "ProxyHandle" => "proxy".into(),
                 "Blob" => "blob".into(),
                 _ if last != other => last.to_lowercase(),
                 _ => other.to_string(),
@@ -198,21 +201,35 @@ pub fn named(name: &str) -> Vec<&'static Form> {
     all().iter().filter(|f| f.name == name).collect()
 }
 
-/// The closest of `candidates` to `word` (edit distance at most a third of its length, at
-/// least 1), if one is clearly closest.
+/// The closest of `candidates` to `word`, if one is clearly closest: within an edit
+/// distance of a third of the shorter name's length (so a name of one or two letters is
+/// only ever a case slip: `e` → `E`, never `f` → `E`), and at least two letters long.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let word_len = word.chars().count();
+    let lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
+    let mut tied = false;
     for c in candidates {
-        if c == word {
+        let len = c.chars().count();
+        if c == word || len < 2 {
             continue;
         }
-        let d = distance(&word.to_lowercase(), &c.to_lowercase());
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
+        let limit = word_len.min(len) / 3;
+        let d = distance(&lower, &c.to_lowercase());
+        if d > limit {
+            continue;
+        }
+        match best {
+            Some((bd, b)) if d == bd && b != c => tied = true,
+            Some((bd, _)) if d >= bd => {}
+            _ => {
+                best = Some((d, c));
+                tied = false;
+            }
         }
     }
-    best.map(|(_, c)| c)
+    // Two names as close as each other: neither is clearly meant.
+    best.filter(|_| !tied).map(|(_, c)| c)
 }
 
 /// Levenshtein distance, with a swap of two neighbours counted as one.
@@ -245,6 +262,10 @@ mod tests {
         assert_eq!(type_word("Range<i64>"), "range");
         assert_eq!(type_word("&mut blob"), "blob");
         assert_eq!(type_word("udpsh::api::socket::Sock"), "socket");
+        assert_eq!(
+            type_word("udpsh::api::binary::ScriptLayout (shared)"),
+            "layout"
+        );
         assert_eq!(
             type_word(
                 "core::result::Result<udpsh::api::datagram::Datagram,alloc::boxed::Box<rhai::EvalAltResult>>"
@@ -284,5 +305,12 @@ mod tests {
         assert_eq!(nearest("txt", ["data", "text", "addr"]), Some("text"));
         assert_eq!(nearest("recvfrom", ["recvform"]), Some("recvform"));
         assert_eq!(nearest("zzz", ["push"]), None);
+        // Short words are only ever a case slip; one-letter names are never meant.
+        assert_eq!(nearest("f", ["E", "PI"]), None);
+        assert_eq!(nearest("p", ["ip"]), None);
+        assert_eq!(nearest("ab", ["abc"]), None);
+        assert_eq!(nearest("sav", ["save", "stop"]), Some("save"));
+        // As close to two names: no guess.
+        assert_eq!(nearest("ab", ["aB", "Ab"]), None);
     }
 }

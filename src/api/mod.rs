@@ -35,6 +35,7 @@ mod values;
 pub mod vars;
 mod watch;
 
+pub use binary::ScriptLayout;
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
 pub use limits::Limits;

@@ -47,6 +47,8 @@ struct LastSent {
     len: usize,
     to: SocketAddr,
     line: usize,
+    /// At the REPL, the number of the input that sent it (`<repl>#2`); 0 in a script.
+    input: u32,
 }
 
 /// A script's socket: cheap to clone, shared by threads.
@@ -190,8 +192,16 @@ impl Sock {
 
     /// Remembers a datagram sent (for the message of a later timeout).
     pub(super) fn note_sent(&self, len: usize, to: SocketAddr, line: usize) {
-        *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(LastSent { len, to, line });
+        self.note_sent_in(len, to, line, 0);
+    }
+
+    fn note_sent_in(&self, len: usize, to: SocketAddr, line: usize, input: u32) {
+        *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastSent {
+            len,
+            to,
+            line,
+            input,
+        });
     }
 
     fn sent_one(
@@ -202,7 +212,11 @@ impl Sock {
         data: &[u8],
         to: SocketAddr,
     ) -> Fallible<()> {
-        self.note_sent(data.len(), to, line);
+        let input = ctx
+            .name
+            .strip_prefix("<repl>#")
+            .and_then(|n| n.parse().ok());
+        self.note_sent_in(data.len(), to, line, input.unwrap_or(0));
         let run = &self.0.run;
         run.sent.fetch_add(1, Ordering::Relaxed);
         if run.is_recording() || run.verbose {
@@ -280,11 +294,17 @@ impl Sock {
     /// `; it last sent 5 bytes to 127.0.0.1:9 (line 3)`, or that it sent nothing.
     pub(super) fn last_sent_note(&self) -> String {
         match *self.0.last_sent.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(LastSent { len, to, line }) => {
-                let at = if line > 0 {
-                    format!(" (line {line})")
-                } else {
-                    String::new()
+            Some(LastSent {
+                len,
+                to,
+                line,
+                input,
+            }) => {
+                let at = match (input, line) {
+                    (0, 0) => String::new(),
+                    (0, line) => format!(" (line {line})"),
+                    (n, 0 | 1) => format!(" (<repl>#{n})"),
+                    (n, line) => format!(" (<repl>#{n}:{line})"),
                 };
                 let unit = if len == 1 { "byte" } else { "bytes" };
                 format!("; this socket last sent {len} {unit} to {to}{at}")
@@ -296,14 +316,14 @@ impl Sock {
     /// The REPL's watch: one datagram if one arrives within a wait slice (50 ms), else
     /// `None`, so the socket is never held while the user runs a line. Recorded and counted
     /// like `recvfrom`.
-    pub fn poll_receive(&self, ctx: &ScriptCtx) -> Fallible<Option<Datagram>> {
+    pub fn poll_receive(&self, ctx: &ScriptCtx, line: usize) -> Fallible<Option<Datagram>> {
         let one_slice = crate::stop::Stop::new(Some(Duration::ZERO));
         match self
             .0
             .net
             .recv_within(net::MAX_IPV6_PAYLOAD, None, &one_slice)
         {
-            Ok(got) => self.received(ctx, 0, "watch", got).map(Some),
+            Ok(got) => self.received(ctx, line, "watch", got).map(Some),
             Err(net::NetError::Stopped(_)) => Ok(None),
             Err(net::NetError::Failed {
                 kind: ErrorKind::Timeout,
@@ -364,9 +384,10 @@ impl Sock {
             payload: seen.data,
             len: seen.len,
             direction: seen.direction,
-            comment: recorder
-                .keeps_comments()
-                .then(|| format!("{}:{line} {what}", ctx.name)),
+            comment: recorder.keeps_comments().then(|| match line {
+                0 => format!("{} {what}", ctx.name),
+                _ => format!("{}:{line} {what}", ctx.name),
+            }),
             timestamp: seen.time,
         };
         let id = recorder

@@ -44,8 +44,11 @@ pub fn read_script(path: &Path, name: &str) -> Result<String, ReadError> {
 /// Compiles a script (range indexes rewritten, see `ranges`), refusing what Rhai lets
 /// through: a block comment never closed.
 pub fn compile(engine: &Engine, source: &str, name: &str) -> Result<rhai::AST, Box<Diagnostic>> {
-    let ast = super::prepared(source, |source| engine.compile(source))
-        .map_err(|e| Box::new(super::diagnose::from_parse(&e, name)))?;
+    let ast = super::prepared(source, |source| engine.compile(source)).map_err(|e| {
+        let mut d = super::diagnose::from_parse(&e, name);
+        super::diagnose::explain_incomplete(&mut d, &e, engine, source);
+        Box::new(d)
+    })?;
     match unterminated_comment(engine, source, name) {
         Some(d) => Err(Box::new(d)),
         None => Ok(ast),

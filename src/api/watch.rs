@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rhai::{Engine, FnPtr, Map};
+use rhai::{Engine, FnPtr, Map, NativeCallContext};
 
 use super::context::ScriptCtx;
 use super::socket::Sock;
@@ -18,10 +18,11 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn("watch", |_: &mut Sock, _: FnPtr| {});
     engine.register_fn("watch", |_: &mut Sock, _: Map| {});
     let c = ctx.clone();
-    engine.register_fn("unwatch", move |s: &mut Sock| {
+    engine.register_fn("unwatch", move |call: NativeCallContext, s: &mut Sock| {
+        let line = super::socket::line_of(&call);
         for _ in 0..MAX_DROPPED {
             // Recorded and counted like any receive; a socket error ends the draining.
-            if !matches!(s.poll_receive(&c), Ok(Some(_))) {
+            if !matches!(s.poll_receive(&c, line), Ok(Some(_))) {
                 break;
             }
         }

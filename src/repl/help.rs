@@ -92,60 +92,185 @@ pub fn describe_topic(t: &Topic, width: usize) -> String {
     out.trim_end().to_string()
 }
 
+/// `:help x` for a variable: what its type has, from the API table (one line each) and
+/// Rhai's own methods of the type, and the topic about it.
+pub fn describe_type(word: &str, width: usize) -> String {
+    let on = crate::api::explain::on_of(word);
+    let mut lines = Vec::new();
+    let mut documented: Vec<&str> = Vec::new();
+    for e in ENTRIES {
+        let of_type = matches!(e.kind, Kind::Method(o) | Kind::Property(o) if Some(o) == on);
+        if !of_type || documented.contains(&e.name) {
+            continue;
+        }
+        documented.push(e.name);
+        let first = e.signature.split("   (").next().unwrap_or(e.signature);
+        let first = first.split(" / ").next().unwrap_or(first);
+        lines.push(one_line_fit(&format!("  {first}"), e.summary, width));
+    }
+    // Rhai's own methods of the type; not the API's functions that take it first
+    // (`udp("...")`), nor what every value has.
+    let function = |name: &str| {
+        ENTRIES
+            .iter()
+            .any(|e| e.name == name && e.kind == Kind::Function)
+    };
+    let rhai: Vec<&str> = crate::api::forms::members(word)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| !documented.contains(name) && !function(name))
+        .filter(|name| !EVERY_VALUE.contains(name))
+        .collect();
+    let a = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    let mut out = String::new();
+    if !lines.is_empty() {
+        out.push_str(&format!(
+            "What {a} {word} has (:help NAME for one):\n{}",
+            lines.join("\n")
+        ));
+    }
+    if !rhai.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "Rhai's own {word} methods:\n  {}",
+            wrap(&rhai.join(" "), width, 2)
+        ));
+    }
+    let topic = match word {
+        "blob" => Some("blob"),
+        "string" => Some("strings"),
+        "array" => Some("arrays"),
+        "layout" => Some("pack"),
+        _ => None,
+    };
+    if let Some(t) = topic {
+        out.push_str(&format!("\n:help {t} tells more"));
+    }
+    if out.is_empty() {
+        out = format!("{a} {word} has no methods of its own");
+    }
+    out
+}
+
 /// `:help WORD` when WORD names nothing: every entry, topic, error kind, command-line
-/// option and meta-command that mentions it.
+/// option and meta-command that mentions it, best first (the name itself, the word in a
+/// name, a name containing it, the word in a text, any text containing it), at most
+/// [`SEARCH_SHOWN`] of them.
 pub fn search(word: &str, width: usize) -> Option<String> {
     let w = word.to_lowercase();
     if w.len() < 2 {
         return None;
     }
-    let mut lines = Vec::new();
+    // (rank, line): the lower, the better; None when it does not match.
+    let rank = |name: &str, text: &str| -> Option<usize> {
+        let name = name.to_lowercase();
+        let text = text.to_lowercase();
+        let parts = |s: &str| -> bool {
+            s.split(|c: char| !c.is_alphanumeric() && c != '-')
+                .any(|part| part == w)
+        };
+        if name.trim_start_matches([':', '-']) == w {
+            Some(0)
+        } else if parts(&name) {
+            Some(1)
+        } else if w.len() >= 4 && name.contains(&w) {
+            Some(2)
+        } else if parts(&text) {
+            Some(3)
+        } else if text.contains(&w) {
+            Some(4)
+        } else {
+            None
+        }
+    };
+    let mut found: Vec<(usize, String)> = Vec::new();
     let mut seen = Vec::new();
-    let by_name = ENTRIES
-        .iter()
-        .filter(|e| e.name.to_lowercase().contains(&w));
-    let by_text = ENTRIES.iter().filter(|e| {
-        e.summary.to_lowercase().contains(&w) || e.signature.to_lowercase().contains(&w)
-    });
-    for e in by_name.chain(by_text) {
+    for e in ENTRIES {
         let key = (e.name, e.kind);
         if seen.contains(&key) {
             continue;
         }
+        let text = format!("{} {}", e.signature, e.summary);
+        let Some(r) = rank(e.name, &text) else {
+            continue;
+        };
         seen.push(key);
         let first = e.signature.split("   (").next().unwrap_or(e.signature);
         let first = first.split(" / ").next().unwrap_or(first);
-        let head = format!("  {first}");
-        lines.push(one_line_fit(&head, e.summary, width));
+        found.push((r, one_line_fit(&format!("  {first}"), e.summary, width)));
+    }
+    for (name, what) in REPL_WORDS {
+        if let Some(r) = rank(name, what) {
+            found.push((r, one_line_fit(&format!("  {name}"), what, width)));
+        }
     }
     for kind in ErrorKind::ALL {
-        if kind.as_str().contains(&w) || kind.describe().to_lowercase().contains(&w) {
+        if let Some(r) = rank(kind.as_str(), kind.describe()) {
             let head = format!("  kind {}", kind.as_str());
-            lines.push(one_line_fit(&head, kind.describe(), width));
+            found.push((r, one_line_fit(&head, kind.describe(), width)));
         }
     }
     for (flag, command, help) in options() {
-        if flag.contains(&w) || help.to_lowercase().contains(&w) {
+        if let Some(r) = rank(&flag, &help) {
             let head = format!("  {flag} (udpsh {command})");
-            lines.push(one_line_fit(&head, &help, width));
+            found.push((r, one_line_fit(&head, &help, width)));
         }
     }
     for t in TOPICS {
-        if t.name.contains(&w) || t.text.to_lowercase().contains(&w) {
+        if let Some(r) = rank(t.name, t.text) {
             let head = format!("  :help {}", t.name);
-            lines.push(one_line_fit(&head, t.summary, width));
+            found.push((r, one_line_fit(&head, t.summary, width)));
         }
     }
     for (cmd, what) in super::meta::HELP {
-        if cmd.contains(&w) || what.to_lowercase().contains(&w) {
-            lines.push(one_line_fit(&format!("  {cmd}"), what, width));
+        let name = cmd.split_whitespace().next().unwrap_or(cmd);
+        if let Some(r) = rank(name, &format!("{cmd} {what}")) {
+            found.push((r, one_line_fit(&format!("  {cmd}"), what, width)));
         }
     }
-    if lines.is_empty() {
+    if found.is_empty() {
         return None;
+    }
+    // Stable: within a rank, the order above.
+    found.sort_by_key(|(r, _)| *r);
+    let total = found.len();
+    let mut lines: Vec<String> = found
+        .into_iter()
+        .take(SEARCH_SHOWN)
+        .map(|(_, l)| l)
+        .collect();
+    if total > SEARCH_SHOWN {
+        lines.push(format!(
+            "  … and {} more (a longer word finds fewer)",
+            total - SEARCH_SHOWN
+        ));
     }
     Some(format!("'{word}' appears in:\n{}", lines.join("\n")))
 }
+
+/// Methods every value has, left out of a type's list.
+const EVERY_VALUE: &[&str] = &[
+    "to_debug",
+    "to_string",
+    "debug",
+    "print",
+    "get_fn_metadata_list",
+];
+
+/// How many matches `:help WORD` shows.
+pub const SEARCH_SHOWN: usize = 10;
+
+/// Words of the REPL itself that are not in the API table.
+const REPL_WORDS: &[(&str, &str)] = &[(
+    "it",
+    "the REPL's last result (an input ending in ; leaves it as it was)",
+)];
 
 /// `--timeout` and the other options of each subcommand: (flag, command, help).
 fn options() -> Vec<(String, String, String)> {
@@ -364,6 +489,34 @@ mod tests {
         ] {
             assert!(found.contains(want), "{want} missing:\n{found}");
         }
+    }
+
+    #[test]
+    fn search_puts_whole_words_first_and_shows_ten() {
+        let found = search("it", 100).unwrap();
+        let lines: Vec<&str> = found.lines().collect();
+        assert_eq!(lines.len(), 1 + SEARCH_SHOWN + 1, "{found}");
+        assert!(lines[1].starts_with("  it "), "{found}");
+        assert!(lines[SEARCH_SHOWN + 1].contains("more"), "{found}");
+        // No name that merely contains the letters (split, write_file) before whole words.
+        assert!(
+            !lines[1..=SEARCH_SHOWN].iter().any(|l| l.contains("split(")),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn a_type_lists_what_it_has() {
+        let socket = describe_type("socket", 100);
+        assert!(socket.starts_with("What a socket has"), "{socket}");
+        assert!(socket.contains("  s.recvfrom(bufsize)"), "{socket}");
+        let datagram = describe_type("datagram", 100);
+        assert!(datagram.contains("d.port"), "{datagram}");
+        let text = describe_type("string", 100);
+        assert!(
+            text.contains("to_upper") && text.contains(":help strings"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub fn is_complete(engine: &Engine, input: &str) -> bool {
     let Err(err) = engine.compile(input) else {
         return true;
     };
+    // `for i in range(3):` is Python's block: run it now, to show the hint, not `...>`.
+    if super::python::block_header(text.lines().last().unwrap_or("")) {
+        return true;
+    }
     let pos = err.position();
     let unfinished = match err.err_type() {
         ParseErrorType::BadInput(LexError::UnterminatedString) => {
@@ -87,6 +91,10 @@ mod tests {
         assert!(complete(":help recvfrom"));
         assert!(complete(""));
         assert!(complete("let x = 1; // done"));
+        assert!(complete("for i in range(3):"));
+        assert!(complete("def f(x):"));
+        assert!(complete("else:"));
+        assert!(!complete("let m = #{a:"));
     }
 
     #[test]

@@ -137,22 +137,23 @@ pub fn open_at_end(engine: &Engine, src: &str) -> (usize, bool) {
 
 /// Index of the first token of the last top-level statement.
 pub fn last_statement(toks: &[Tok]) -> Option<usize> {
-    let end = toks.len()
-        - toks
-            .iter()
-            .rev()
-            .take_while(|t| t.is(&Token::SemiColon))
-            .count();
-    let toks = &toks[..end];
+    statement_starts(toks).last().copied()
+}
+
+/// Index of the first token of each top-level statement (a `fn` definition counts as one).
+pub fn statement_starts(toks: &[Tok]) -> Vec<usize> {
+    let mut starts = Vec::new();
     let mut depth = 0usize;
-    let mut start = None;
+    let mut inside = false;
     let mut after_block = false;
     for (i, t) in toks.iter().enumerate() {
-        if depth == 0 && (start.is_none() || after_block) && !t.is(&Token::SemiColon) {
-            // A statement begins: at the start, after `;`, or after a block that ended one.
-            if start.is_none() || after_block_ends_statement(toks, i) {
-                start = Some(i);
-            }
+        // A statement begins: at the start, after `;`, or after a block that ended one.
+        if depth == 0
+            && !t.is(&Token::SemiColon)
+            && (!inside || (after_block && after_block_ends_statement(toks, i)))
+        {
+            starts.push(i);
+            inside = true;
         }
         after_block = false;
         match t.token {
@@ -163,11 +164,11 @@ pub fn last_statement(toks: &[Tok]) -> Option<usize> {
                 depth = depth.saturating_sub(1);
                 after_block = depth == 0 && t.is(&Token::RightBrace);
             }
-            Token::SemiColon if depth == 0 => start = None,
+            Token::SemiColon if depth == 0 => inside = false,
             _ => {}
         }
     }
-    start
+    starts
 }
 
 /// After a top-level `}`, does the token at `i` start a new statement (not `else`, `catch`,
@@ -220,6 +221,19 @@ mod tests {
             .filter_map(|t| t.ident().map(String::from))
             .collect();
         assert_eq!(names, ["t", "x", "x", "y", "z"]);
+    }
+
+    #[test]
+    fn statements_are_found_by_their_first_token() {
+        let src =
+            "let a = 1; if a { b() } else { c() } fn f() { 1 } d.x().y;; let m = #{k: 1}.len()";
+        let toks = tokens(&engine(), src);
+        let firsts: Vec<&str> = statement_starts(&toks)
+            .iter()
+            .map(|&i| &src[toks[i].start..toks[i].start + 2])
+            .collect();
+        assert_eq!(firsts, ["le", "if", "fn", "d.", "le"]);
+        assert_eq!(last_statement(&tokens(&engine(), "a; b;;")), Some(2));
     }
 
     #[test]

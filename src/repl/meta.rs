@@ -13,7 +13,8 @@ use super::show;
 use super::watch::{self, How};
 
 pub const COMMANDS: &[&str] = &[
-    ":help", ":sockets", ":vars", ":watch", ":unwatch", ":jobs", ":stop", ":pcap", ":save", ":quit",
+    ":help", ":sockets", ":vars", ":watch", ":unwatch", ":jobs", ":stop", ":pcap", ":save",
+    ":save!", ":quit",
 ];
 
 /// Each meta-command and what it does, for `:help`.
@@ -26,9 +27,13 @@ pub const HELP: &[(&str, &str)] = &[
     (":vars", "variables in scope and functions defined"),
     (
         ":watch s [compact]",
-        "print s's datagrams above the prompt as they arrive (s.watch(|d| ...) formats them)",
+        "print s's datagrams above the prompt as they arrive (s.watch(|d| ...) formats them); \
+         an input of its own, like s.watch()",
     ),
-    (":unwatch [s]", "stop watching s (or every socket)"),
+    (
+        ":unwatch [s]",
+        "stop watching s (or every socket); an input, like s.unwatch()",
+    ),
     (
         ":jobs",
         "spawned threads (and other background work), numbered",
@@ -38,7 +43,12 @@ pub const HELP: &[(&str, &str)] = &[
         ":pcap FILE / :pcap off",
         "record every datagram from now on (.pcapng or .pcap)",
     ),
-    (":save FILE", "the session as a script for `udpsh run FILE`"),
+    (
+        ":save FILE",
+        "the session as a script for `udpsh run FILE` (never over an existing file: \
+         :save! FILE replaces it). Of an input that failed, the statements that ran before \
+         the failure are kept and the rest is a comment",
+    ),
     (":quit", "leave (or Ctrl-D, or exit())"),
 ];
 
@@ -60,18 +70,27 @@ pub fn run(session: &mut Session, line: &str) -> (Next, Result<String, String>) 
         ":help" | ":h" | ":?" => help_for(session, arg),
         ":sockets" => Ok(sockets(session)),
         ":vars" => Ok(vars(session)),
-        ":watch" => watch(session, arg),
-        ":unwatch" => unwatch(session, arg),
+        ":watch" => watch(session, line, arg),
+        ":unwatch" => unwatch(session, line, arg),
         ":jobs" => Ok(jobs(session)),
         ":stop" => stop(session, arg),
         ":pcap" => pcap(session, arg),
-        ":save" => save(session, arg),
-        _ => Err(format!(
-            "unknown command {}; :help lists them",
-            display::terminal_safe(cmd)
-        )),
+        ":save" => save(session, arg, false),
+        ":save!" => save(session, arg, true),
+        _ => Err(unknown(cmd)),
     };
     (Next::Continue, result)
+}
+
+/// `unknown command :sav; did you mean :save?`
+fn unknown(cmd: &str) -> String {
+    let names = COMMANDS.iter().map(|c| c.trim_start_matches(':'));
+    let meant = crate::api::forms::nearest(cmd.trim_start_matches(':'), names)
+        .map_or(String::new(), |m| format!("; did you mean :{m}?"));
+    format!(
+        "unknown command {}{meant} (:help lists them)",
+        display::terminal_safe(cmd)
+    )
 }
 
 /// `:help ARG`: the overview, a topic, an entry, a function of the session, or a search.
@@ -92,6 +111,25 @@ pub fn help_for(session: &Session, name: &str) -> Result<String, String> {
         .next()
         .unwrap_or(name)
         .trim_end_matches("()");
+    // `help(s)`: what the value's type has.
+    if let Some(value) = session.variable(name) {
+        let word = crate::api::forms::value_word(value);
+        let who = if name == "it" {
+            "it (the last result)"
+        } else {
+            name
+        };
+        let a = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Ok(format!(
+            "{who} is {a} {word}: {}\n{}",
+            session.show_short(value),
+            help::describe_type(&word, width)
+        ));
+    }
     let mine: Vec<String> = session
         .functions()
         .filter(|f| f.starts_with(&format!("fn {bare}(")))
@@ -188,7 +226,7 @@ fn socket_named(session: &Session, name: &str) -> Result<Sock, String> {
     })
 }
 
-fn watch(session: &Session, arg: &str) -> Result<String, String> {
+fn watch(session: &mut Session, line: &str, arg: &str) -> Result<String, String> {
     if arg.is_empty() {
         let all: Vec<String> = session
             .watches
@@ -203,9 +241,9 @@ fn watch(session: &Session, arg: &str) -> Result<String, String> {
         });
     }
     let (name, mode) = arg.split_once(' ').unwrap_or((arg, ""));
-    let how = match mode.trim() {
-        "" => How::default(),
-        "compact" => How::compact(),
+    let (how, call) = match mode.trim() {
+        "" => (How::default(), format!("{name}.watch();")),
+        "compact" => (How::compact(), format!("{name}.watch(#{{compact: true}});")),
         other => {
             return Err(format!(
                 "unknown watch mode '{}': :watch {name} or :watch {name} compact \
@@ -216,7 +254,9 @@ fn watch(session: &Session, arg: &str) -> Result<String, String> {
     };
     let shown = how.describe();
     let s = socket_named(session, name)?;
-    if session.watches.watch(session.ctx(), &s, how) {
+    // Its own input: what the watch records is in the name of the line that asked.
+    let ctx = session.command(line, &call);
+    if session.watches.watch(&ctx, &s, how) {
         Ok(format!(
             "watching {}{shown} (:unwatch {name} to stop){}",
             show::socket(&s),
@@ -227,9 +267,21 @@ fn watch(session: &Session, arg: &str) -> Result<String, String> {
     }
 }
 
-fn unwatch(session: &Session, name: &str) -> Result<String, String> {
+fn unwatch(session: &mut Session, line: &str, name: &str) -> Result<String, String> {
     if name.is_empty() {
+        let watched: Vec<String> = session
+            .variables()
+            .iter()
+            .filter(|(_, v)| {
+                v.read_lock::<Sock>()
+                    .is_some_and(|s| session.watches.is_watched(&s))
+            })
+            .map(|(n, _)| format!("{n}.unwatch();"))
+            .collect();
         let n = session.watches.unwatch_all();
+        if n > 0 {
+            session.command(line, &watched.join(" "));
+        }
         return Ok(format!(
             "stopped {}",
             show::plural(n as u64, "watch", "watches")
@@ -237,11 +289,14 @@ fn unwatch(session: &Session, name: &str) -> Result<String, String> {
     }
     let s = socket_named(session, name)?;
     match session.watches.unwatch(&s) {
-        Some(hidden) => Ok(format!(
-            "stopped watching {}{}",
-            show::socket(&s),
-            watch::hidden_note(hidden)
-        )),
+        Some(hidden) => {
+            session.command(line, &format!("{name}.unwatch();"));
+            Ok(format!(
+                "stopped watching {}{}",
+                show::socket(&s),
+                watch::hidden_note(hidden)
+            ))
+        }
         None => Err(format!("{name} is not being watched")),
     }
 }
@@ -325,22 +380,50 @@ fn pcap(session: &Session, arg: &str) -> Result<String, String> {
     }
 }
 
-/// Writes the session as a script for `udpsh run` (see `save`).
-fn save(session: &Session, path: &str) -> Result<String, String> {
+/// Writes the session as a script for `udpsh run` (see `save`); over an existing file only
+/// with `:save!`.
+fn save(session: &Session, path: &str, replace: bool) -> Result<String, String> {
     if path.is_empty() {
         return Err("where? e.g. :save session.rhai".into());
     }
+    let shown = display::terminal_safe(path).into_owned();
+    let quoted = save::shell_quoted(path);
     let saved = save::script(session.engine(), session.inputs(), path);
-    std::fs::write(path, &saved.text).map_err(|e| format!("cannot write {path}: {e}"))?;
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true);
+    if replace {
+        file.create(true).truncate(true);
+    } else {
+        file.create_new(true);
+    }
+    let written = file.open(path).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(saved.text.as_bytes())
+    });
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(format!(
+                "{shown} exists; :save! {} replaces it",
+                display::terminal_safe(path)
+            ));
+        }
+        Err(e) => return Err(format!("cannot write {shown}: {e}")),
+        Ok(()) => {}
+    }
     let mut what = format!(
-        "saved {} to {path}",
+        "saved {} to {shown}",
         show::plural(saved.inputs as u64, "input", "inputs")
     );
     if saved.failed > 0 {
-        what.push_str(&format!(
-            ", and {} that failed as comments",
-            show::plural(saved.failed as u64, "input", "inputs")
-        ));
+        let failed = show::plural(saved.failed as u64, "input", "inputs");
+        if saved.partly == 0 {
+            what.push_str(&format!(", and {failed} that failed as comments"));
+        } else {
+            what.push_str(&format!(
+                ", and {failed} that failed (the statements that ran before the failure are \
+                 kept, the one that failed and the rest are comments)"
+            ));
+        }
     }
     if !saved.timeouts.is_empty() {
         what.push_str(&format!(
@@ -360,5 +443,8 @@ fn save(session: &Session, path: &str) -> Result<String, String> {
             saved.redefined.join(", ")
         ));
     }
-    Ok(format!("{what}; replay with: udpsh run {path}"))
+    Ok(format!(
+        "{what}; replay with: udpsh run {}",
+        display::terminal_safe(&quoted)
+    ))
 }

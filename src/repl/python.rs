@@ -87,17 +87,134 @@ fn import_hint(module: &str) -> &'static str {
     }
 }
 
-/// A hint for an input that failed, when it looks like Python.
-pub fn after_failure(input: &str) -> Option<String> {
-    hint_for(input).map(|h| match assignment_target(input.trim()) {
+/// Hints for an input that failed, when it looks like Python: one line for each habit
+/// seen in its text (quotes, comments, f-strings, `elif`), then the one for its shape.
+pub fn after_failure(input: &str) -> Vec<String> {
+    let mut hints: Vec<String> = habits(input).into_iter().map(String::from).collect();
+    let shaped = hint_for(input).map(|h| match assignment_target(input.trim()) {
         Some(name) if h.starts_with(NEEDS_LET) => {
             format!("a new variable needs let: let {name} = ... (then {name} = ... changes it)")
         }
         _ => h.to_string(),
-    })
+    });
+    hints.extend(shaped);
+    hints
 }
 
 const NEEDS_LET: &str = "a new variable needs let";
+
+/// Python spellings anywhere in the code (outside strings and comments).
+fn habits(input: &str) -> Vec<&'static str> {
+    let code = Code::scan(input);
+    let mut out = Vec::new();
+    if code.single_quoted {
+        out.push("strings are in double quotes: \"hello\" (single quotes hold one character: 'h')");
+    }
+    if code.hash_comment {
+        out.push("comments start with // (or /* ... */); # is not a comment here");
+    }
+    if code.f_string {
+        out.push("Rhai's f-strings are backtick strings: `port ${p}` (not f\"port {p}\")");
+    }
+    if code.words.iter().any(|w| w == "elif") {
+        out.push("Rhai writes else if: if a { ... } else if b { ... }");
+    }
+    out
+}
+
+/// What a quick scan of the code sees, strings and comments skipped.
+#[derive(Default)]
+struct Code {
+    words: Vec<String>,
+    /// `'hello'`: more than one character in single quotes.
+    single_quoted: bool,
+    /// `#` that is not the `#{` of a map.
+    hash_comment: bool,
+    /// `f"..."` or `f'...'`.
+    f_string: bool,
+}
+
+impl Code {
+    fn scan(input: &str) -> Code {
+        let chars: Vec<char> = input.chars().collect();
+        let mut code = Code::default();
+        let mut word = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            if c.is_alphanumeric() || c == '_' {
+                word.push(c);
+                i += 1;
+                continue;
+            }
+            let before = std::mem::take(&mut word);
+            if matches!(c, '"' | '\'') && before == "f" {
+                code.f_string = true;
+            }
+            if !before.is_empty() {
+                code.words.push(before);
+            }
+            match c {
+                '"' | '`' => i = skip_string(&chars, i, c),
+                '\'' => {
+                    let end = skip_string(&chars, i, '\'');
+                    // 'x' and '\n' are characters; more is Python's string.
+                    let inside = &chars[i + 1..end.saturating_sub(1).max(i + 1)];
+                    if inside.len() > 1 && inside.first() != Some(&'\\') {
+                        code.single_quoted = true;
+                    }
+                    i = end;
+                }
+                '/' if next == Some('*') => {
+                    let close = (i + 2..chars.len())
+                        .find(|&k| chars[k] == '*' && chars.get(k + 1) == Some(&'/'));
+                    i = close.map_or(chars.len(), |k| k + 2);
+                }
+                '/' if next == Some('/') => {
+                    i = chars[i..]
+                        .iter()
+                        .position(|&c| c == '\n')
+                        .map_or(chars.len(), |n| i + n);
+                }
+                '#' if next != Some('{') => {
+                    code.hash_comment = true;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        if !word.is_empty() {
+            code.words.push(word);
+        }
+        code
+    }
+}
+
+/// The index just past the string that opens at `open` with `quote` (or the end).
+fn skip_string(chars: &[char], open: usize, quote: char) -> usize {
+    let mut i = open + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            c if c == quote => return i + 1,
+            '\n' if quote != '`' => return i,
+            _ => i += 1,
+        }
+    }
+    chars.len()
+}
+
+/// `for i in range(3):`, `def f(x):`: a line that opens a Python block.
+pub fn block_header(line: &str) -> bool {
+    let line = line.trim();
+    let keyword = line.split([' ', '(', ':']).next().unwrap_or("");
+    line.ends_with(':')
+        && matches!(
+            keyword,
+            "if" | "elif" | "else" | "for" | "while" | "def" | "try" | "except" | "with" | "class"
+        )
+}
 
 fn hint_for(input: &str) -> Option<&'static str> {
     let text = input.trim();
@@ -122,6 +239,9 @@ fn hint_for(input: &str) -> Option<&'static str> {
         return Some("Rhai writes true, and braces: while true { ... }");
     }
     let keyword = first.split_whitespace().next().unwrap_or("");
+    if keyword == "for" && first.contains(" in range(") {
+        return Some("Rhai writes for i in 0..3 { ... } (a range is 0..3; the block is in braces)");
+    }
     if first.trim_end().ends_with(':')
         && matches!(
             keyword,
@@ -209,24 +329,48 @@ mod tests {
         assert_eq!(instead("exit", |n| n == "exit"), None);
     }
 
+    fn hint(input: &str) -> String {
+        after_failure(input).join("\n")
+    }
+
     #[test]
     fn failures_that_look_like_python_get_a_hint() {
-        assert!(
-            after_failure("data, addr = s.recvfrom(1024)")
-                .unwrap()
-                .contains("d.addr")
-        );
-        assert!(after_failure("let data, addr = s.recvfrom(1024)").is_some());
-        assert!(after_failure("let x = f(a, b)").is_none());
-        assert!(after_failure("print \"hi\"").is_some());
-        assert!(
-            after_failure("s.sendto(\"x\", (\"127.0.0.1\", 9999))")
-                .unwrap()
-                .contains("127.0.0.1:9999")
-        );
-        assert!(after_failure("let s = udp(\"\", 8888)").is_none());
-        assert!(after_failure("if x == None:").unwrap().contains("braces"));
-        assert!(after_failure("x = 5").unwrap().contains("let x = ..."));
-        assert!(after_failure("x == 5").is_none());
+        assert!(hint("data, addr = s.recvfrom(1024)").contains("d.addr"));
+        assert!(!hint("let data, addr = s.recvfrom(1024)").is_empty());
+        assert!(after_failure("let x = f(a, b)").is_empty());
+        assert!(!hint("print \"hi\"").is_empty());
+        assert!(hint("s.sendto(\"x\", (\"127.0.0.1\", 9999))").contains("127.0.0.1:9999"));
+        assert!(after_failure("let s = udp(\"\", 8888)").is_empty());
+        assert!(hint("if x == None:").contains("braces"));
+        assert!(hint("x = 5").contains("let x = ..."));
+        assert!(after_failure("x == 5").is_empty());
+    }
+
+    #[test]
+    fn each_python_spelling_gets_one_line() {
+        let hints = after_failure("msg = 'hello'");
+        assert_eq!(hints.len(), 2, "{hints:?}");
+        assert!(hints[0].starts_with("strings are in double quotes: \"hello\""));
+        assert!(hints[1].contains("let msg = ..."));
+        assert!(hint("# a comment").contains("comments start with //"));
+        assert!(hint("let x = 1  # one").contains("comments start with //"));
+        assert!(hint("for i in range(3):").contains("for i in 0..3 { ... }"));
+        assert!(hint("let t = f\"a {b}\"").contains("backtick strings"));
+        assert!(hint("if a { 1 } elif b { 2 }").contains("else if"));
+        // Not Python: a map, a character, text in strings and comments.
+        for rhai in [
+            "let m = #{a: 1}",
+            "let c = 'x'",
+            "let n = '\\n'",
+            "let t = \"it's # 'quoted'\"; // elif f\"x\" 'ab'",
+            "let u = 1; /* it's # elif */ u",
+            "let elif_count = 1; of(\"x\")",
+        ] {
+            assert!(
+                after_failure(rhai).is_empty(),
+                "{rhai}: {:?}",
+                after_failure(rhai)
+            );
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! `:save FILE`: the session as a script that replays under `udpsh run`.
 //!
-//! - Every input, in order; one that failed is kept as comments (its `fn` definitions stay
-//!   live, since the session has them), and the header says how many.
+//! - Every input, in order. Of one that failed, the top-level statements that ran before the
+//!   one that failed stay live (so the variables they made exist for later inputs); the
+//!   statement that failed and the rest are comments (its `fn` definitions stay live, since
+//!   the session has them). The header says how many failed.
+//! - `:watch s` / `:unwatch s` are inputs too, saved as `s.watch();` / `s.unwatch();`.
 //! - A function defined again later keeps only its last definition (Rhai refuses two).
 //! - `it` is assigned where the session assigned it, when a later input reads it.
 //! - Each socket made by `let s = udp(..)` gets `s.settimeout(5)` right after, unless that
@@ -26,6 +29,8 @@ pub struct Saved {
     pub text: String,
     pub inputs: usize,
     pub failed: usize,
+    /// Failed inputs of which the statements before the failure are kept.
+    pub partly: usize,
     pub timeouts: Vec<String>,
     /// Functions defined again that earlier inputs called: those calls now run the last
     /// definition (a script has one definition per name).
@@ -60,16 +65,14 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
     let spawned = spawned_names(engine, inputs);
     let reads_it: Vec<bool> = inputs
         .iter()
-        .map(|i| {
-            !matches!(i.outcome, Outcome::Failed { .. })
-                && reads_it(&lex::tokens(engine, &i.source))
-        })
+        .map(|i| reads_it(&lex::tokens(engine, live(i))))
         .collect();
 
     let mut saved = Saved {
         text: String::new(),
         inputs: 0,
         failed: 0,
+        partly: 0,
         timeouts: Vec::new(),
         redefined: Vec::new(),
     };
@@ -80,11 +83,8 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
         let called_between = first.is_some_and(|first| {
             first < at
                 && inputs[first..at].iter().any(|i| {
-                    // A failed input is a comment: its calls do not run.
-                    if matches!(i.outcome, Outcome::Failed { .. }) {
-                        return false;
-                    }
-                    let toks = lex::tokens(engine, &i.source);
+                    // Of a failed input, only what ran before the failure is replayed.
+                    let toks = lex::tokens(engine, live(i));
                     // A call, not the `fn name(` of a definition.
                     toks.iter().enumerate().any(|(k, t)| {
                         t.ident() == Some(name.as_str())
@@ -100,30 +100,30 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
     saved.redefined.sort();
     let mut body = String::new();
     for (i, input) in inputs.iter().enumerate() {
+        let ran = live(input).len();
         let (keep, dropped): (Vec<&FnDef>, Vec<&FnDef>) = defs[i]
             .iter()
             .partition(|d| last.get(&(d.name.clone(), d.arity)) == Some(&i));
-        let mut text = without(&input.source, &dropped, &last, inputs);
+        let dropped: Vec<&FnDef> = dropped.into_iter().filter(|d| d.end <= ran).collect();
+        let mut text = without(live(input), &dropped, &last, inputs);
+        let mut failed = None;
         match &input.outcome {
             Outcome::Failed { message, .. } => {
                 saved.failed += 1;
-                body.push_str(&format!(
-                    "// input #{} failed and is left out: {}\n",
-                    input.number,
-                    crate::display::one_line(message)
-                ));
-                for line in input.source.trim_end().lines() {
-                    body.push_str("//     ");
-                    body.push_str(line);
-                    body.push('\n');
+                let message = crate::display::one_line(message);
+                if text.trim().is_empty() {
+                    body.push_str(&format!(
+                        "// input #{} failed and is left out: {message}\n",
+                        input.number
+                    ));
+                } else {
+                    saved.partly += 1;
+                    body.push_str(&format!(
+                        "// input #{} failed: {message}; what ran before the statement that failed is kept\n",
+                        input.number
+                    ));
                 }
-                // Its functions were defined all the same.
-                for d in keep {
-                    let def = &input.source[d.start..d.end];
-                    body.push_str(def);
-                    body.push('\n');
-                }
-                continue;
+                failed = Some(&input.source[ran..]);
             }
             Outcome::Ran { shown } => {
                 if *shown && read_later(inputs, &reads_it, i) {
@@ -134,19 +134,33 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
         let (with_timeouts, named) = add_timeouts(engine, &text, &spawned);
         saved.timeouts.extend(named);
         let body_text = with_timeouts.trim_end();
-        saved.inputs += 1;
-        if body_text.trim().is_empty() {
-            continue;
+        if failed.is_none() {
+            saved.inputs += 1;
         }
-        body.push_str(body_text);
-        body.push_str(terminator(engine, body_text));
-        body.push('\n');
+        if !body_text.trim().is_empty() {
+            body.push_str(body_text);
+            body.push_str(terminator(engine, body_text));
+            body.push('\n');
+        }
+        if let Some(rest) = failed {
+            for line in rest.trim().lines() {
+                body.push_str("//     ");
+                body.push_str(line);
+                body.push('\n');
+            }
+            // Its functions were defined all the same.
+            for d in keep.iter().filter(|d| d.start >= ran) {
+                body.push_str(&input.source[d.start..d.end]);
+                body.push('\n');
+            }
+        }
     }
     let mut header = format!(
-        "// Saved from the udpsh REPL; run with: udpsh run {path}\n\
+        "// Saved from the udpsh REPL; run with: udpsh run {}\n\
          // Sockets made here without a timeout get settimeout({REPLAY_TIMEOUT}) so that no receive\n\
          // waits forever. Under udpsh run watch() does nothing and unwatch() drops the\n\
-         // datagrams waiting (in the REPL the watch took them).\n"
+         // datagrams waiting (in the REPL the watch took them).\n",
+        shell_quoted(path)
     );
     for name in &saved.redefined {
         header.push_str(&format!(
@@ -155,14 +169,36 @@ pub fn script(engine: &Engine, inputs: &[Input], path: &str) -> Saved {
     }
     if saved.failed > 0 {
         header.push_str(&format!(
-            "// {} input{} failed in the session and {} kept as comments.\n",
+            "// {} input{} failed in the session: the statements that ran before the failure are\n\
+             // kept, the statement that failed (even if it did part of its work) and the rest are comments.\n",
             saved.failed,
             if saved.failed == 1 { "" } else { "s" },
-            if saved.failed == 1 { "is" } else { "are" }
         ));
     }
     saved.text = format!("{header}{body}");
     saved
+}
+
+/// What of an input is replayed: all of one that ran; of a failed one, the statements that
+/// ran before the one that failed.
+fn live(input: &Input) -> &str {
+    match input.outcome {
+        Outcome::Ran { .. } => &input.source,
+        Outcome::Failed { ran, .. } => input.source.get(..ran).unwrap_or(""),
+    }
+}
+
+/// `path` as a shell word: as it is when that is safe, else in single quotes.
+pub fn shell_quoted(path: &str) -> String {
+    let plain = !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
+    if plain {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// The input without the definitions that a later input replaces.
@@ -403,6 +439,7 @@ mod tests {
                 Outcome::Failed {
                     message: "unknown function oops ()".into(),
                     compiled: true,
+                    ran: 0,
                 },
             ),
             ran(3, "fn f(x) { x * 2 }", false),
@@ -427,13 +464,61 @@ mod tests {
         );
         assert!(text.contains("let it = f(a);\nit + 1"), "{text}");
         assert!(
-            text.contains("1 input failed in the session and is kept as comments"),
+            text.contains("1 input failed in the session: the statements that ran before"),
             "{text}"
         );
         assert!(
             crate::api::prepared(text, |s| e.compile(s)).is_ok(),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_failed_input_keeps_what_ran_before_the_failure() {
+        let e = crate::api::compiler();
+        let failed = |n, source: &str, at: &str| {
+            Input::new(
+                source,
+                n,
+                Outcome::Failed {
+                    message: "it failed".into(),
+                    compiled: true,
+                    ran: source.find(at).unwrap(),
+                },
+            )
+        };
+        let inputs = vec![
+            failed(1, "let d = #{}; d.decode()", "d.decode"),
+            ran(2, "d.txt", true),
+            failed(
+                3,
+                "let s = udp(0); fn g() { 2 } let i = 0;\nwhile true { i += 1 }\nlet never = 1; fn h() { 3 }",
+                "while",
+            ),
+            ran(4, "i > 0", true),
+        ];
+        let saved = script(&e, &inputs, "t.rhai");
+        assert_eq!((saved.inputs, saved.failed, saved.partly), (2, 2, 2));
+        let text = &saved.text;
+        for want in [
+            "// input #1 failed: it failed; what ran before the statement that failed is kept\n\
+             let d = #{};\n//     d.decode()\nd.txt",
+            "let s = udp(0); s.settimeout(5); fn g() { 2 } let i = 0;\n\
+             //     while true { i += 1 }\n//     let never = 1; fn h() { 3 }\nfn h() { 3 }\ni > 0",
+        ] {
+            assert!(text.contains(want), "{want:?} missing:\n{text}");
+        }
+        // The replay defines d and i before their use.
+        let mut scope = rhai::Scope::new();
+        let replayed = crate::api::prepared(text, |s| e.compile(s)).unwrap();
+        let _ = (&mut scope, replayed);
+    }
+
+    #[test]
+    fn paths_are_shell_quoted() {
+        assert_eq!(shell_quoted("/tmp/x/s.rhai"), "/tmp/x/s.rhai");
+        assert_eq!(shell_quoted("/tmp/x/sp ace.rhai"), "'/tmp/x/sp ace.rhai'");
+        assert_eq!(shell_quoted("it's.rhai"), "'it'\\''s.rhai'");
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rhai::module_resolvers::ModuleResolver;
-use rhai::{AST, Dynamic, Engine, EvalAltResult, Module, Position, Scope, Shared, Stmt};
+use rhai::{
+    AST, Dynamic, Engine, EvalAltResult, Module, NativeCallContext, Position, Scope, Shared, Stmt,
+};
 
 use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, Sock, VarValue};
 use crate::capture::Recorder;
@@ -119,8 +121,14 @@ pub struct Names {
 pub enum Outcome {
     /// It ran; `shown` when its value was printed (and became `it`).
     Ran { shown: bool },
-    /// It failed; `compiled` when it got as far as running (its functions exist).
-    Failed { message: String, compiled: bool },
+    /// It failed; `compiled` when it got as far as running (its functions exist). `ran`:
+    /// the bytes of its source before the top-level statement that failed, which ran whole
+    /// (0 when nothing did).
+    Failed {
+        message: String,
+        compiled: bool,
+        ran: usize,
+    },
 }
 
 /// One input of the session.
@@ -268,10 +276,6 @@ impl Session {
         self.extensions.push(extension);
     }
 
-    pub fn ctx(&self) -> &Arc<ScriptCtx> {
-        &self.ctx
-    }
-
     pub fn run(&self) -> &RunCtx {
         &self.run
     }
@@ -311,9 +315,38 @@ impl Session {
         all
     }
 
+    /// The value of variable `name`.
+    pub fn variable(&self, name: &str) -> Option<&Dynamic> {
+        (!name.starts_with("__udpsh")).then(|| self.scope.get(name))?
+    }
+
     /// The socket held by variable `name`.
     pub fn socket(&self, name: &str) -> Option<Sock> {
         self.scope.get(name)?.read_lock::<Sock>().map(|s| s.clone())
+    }
+
+    /// A meta-command that does what an input could (`:watch s` is `s.watch();`): it takes
+    /// the next input number, so what it starts is recorded as `<repl>#N`, and `:save` writes
+    /// it as `source` with `typed` as a comment. Returns the context to start it with.
+    pub fn command(&mut self, typed: &str, source: &str) -> Arc<ScriptCtx> {
+        let index = self.inputs.len();
+        self.inputs.push(Input {
+            source: format!("{source} // {typed}"),
+            number: index + 1,
+            first_line: self.lines + 1,
+            outcome: Outcome::Ran { shown: false },
+        });
+        if !self.numbered() {
+            return self.ctx.clone();
+        }
+        let ctx = ScriptCtx::new(
+            self.run.clone(),
+            self.input_name(index),
+            Path::new("."),
+            self.vars.clone(),
+        );
+        ctx.set_ast(self.ctx.ast());
+        ctx
     }
 
     /// Compiles and runs one input; returns what to print, or the failure.
@@ -326,6 +359,7 @@ impl Session {
             outcome: Outcome::Failed {
                 message: String::new(),
                 compiled: false,
+                ran: 0,
             },
         });
         self.lines += source.lines().count().max(1);
@@ -349,6 +383,7 @@ impl Session {
                 Ok(ast) => ast,
                 Err(e) => {
                     let mut d = api::diagnose::from_parse(&e, &self.ctx.name);
+                    api::diagnose::explain_incomplete(&mut d, &e, &self.engine, &text);
                     if let Some(r) = &rewrite {
                         d.col = r.unshift(d.line, d.col);
                     }
@@ -585,7 +620,51 @@ impl Session {
             Status::Interrupted => exit::INTERRUPTED,
             status => status.exit_code(),
         };
-        self.fail_from(index, source, d, code, true)
+        let ran = self.ran_before(err, index, rewrite);
+        let failure = self.fail_from(index, source, d, code, true);
+        if let Outcome::Failed { ran: r, .. } = &mut self.inputs[index].outcome {
+            *r = ran;
+        }
+        failure
+    }
+
+    /// How much of input `index` ran before the top-level statement that `err` stopped in:
+    /// the byte offset where that statement starts (0 when it is the first, or when the
+    /// position is unknown). What ran is what `:save` keeps of a failed input.
+    fn ran_before(
+        &self,
+        err: &EvalAltResult,
+        index: usize,
+        rewrite: Option<&catch::Rewrite>,
+    ) -> usize {
+        // The outermost call is in this input, wherever the function it called was defined.
+        let pos = match err {
+            EvalAltResult::ErrorInFunctionCall(_, _, _, pos) => *pos,
+            other => other.position(),
+        };
+        let (Some(line), Some(col)) = (pos.line(), pos.position()) else {
+            return 0;
+        };
+        let col = rewrite.map_or(col, |r| r.unshift(line, col));
+        // Piped input is compiled at its own lines of the whole input.
+        let line = if self.numbered() {
+            line
+        } else {
+            line.saturating_sub(self.inputs[index].first_line - 1)
+        };
+        let source = &self.inputs[index].source;
+        let toks = super::lex::tokens(&self.engine, source);
+        let Some(&failed) = super::lex::statement_starts(&toks)
+            .iter()
+            .rev()
+            .find(|&&i| (toks[i].line, toks[i].col) <= (line, col))
+        else {
+            return 0;
+        };
+        let ran = toks[failed].start;
+        // Only a prefix that stands on its own as a script (it always should).
+        let whole = api::prepared(&source[..ran], |s| self.engine.compile(s)).is_ok();
+        if whole { ran } else { 0 }
     }
 
     /// `<repl>#3`.
@@ -638,6 +717,7 @@ impl Session {
         self.inputs[index].outcome = Outcome::Failed {
             message: d.message.clone(),
             compiled,
+            ran: 0,
         };
         Failure {
             message: d.message,
@@ -698,10 +778,10 @@ impl Session {
 
 /// A hint when the input looks like Python.
 fn python_note(d: &mut Diagnostic, source: &str) {
-    if let Some(hint) = super::python::after_failure(source)
-        && !d.notes.contains(&hint)
-    {
-        d.notes.push(hint);
+    for hint in super::python::after_failure(source) {
+        if !d.notes.contains(&hint) {
+            d.notes.push(hint);
+        }
     }
 }
 
@@ -829,16 +909,28 @@ fn register_watch(
             }
         }
     };
+    let at = |call: &NativeCallContext, mut how: watch::How| {
+        how.line = call.call_position().line().unwrap_or(0);
+        how
+    };
     let plain = start.clone();
-    engine.register_fn("watch", move |s: &mut Sock| plain(s, watch::How::default()));
-    let with_format = start.clone();
-    engine.register_fn("watch", move |s: &mut Sock, f: rhai::FnPtr| {
-        with_format(s, watch::How::formatted(f))
+    engine.register_fn("watch", move |call: NativeCallContext, s: &mut Sock| {
+        plain(s, at(&call, watch::How::default()))
     });
+    let with_format = start.clone();
     engine.register_fn(
         "watch",
-        move |s: &mut Sock, opts: rhai::Map| -> Result<(), Box<EvalAltResult>> {
-            start(s, watch::How::from_map(&opts)?);
+        move |call: NativeCallContext, s: &mut Sock, f: rhai::FnPtr| {
+            with_format(s, at(&call, watch::How::formatted(f)))
+        },
+    );
+    engine.register_fn(
+        "watch",
+        move |call: NativeCallContext,
+              s: &mut Sock,
+              opts: rhai::Map|
+              -> Result<(), Box<EvalAltResult>> {
+            start(s, at(&call, watch::How::from_map(&opts)?));
             Ok(())
         },
     );

@@ -1,9 +1,9 @@
 //! How the REPL shows a value: a datagram as text plus sender (with a hexdump when binary),
 //! anything else in Rhai's debug form. Every byte from the network is escaped here.
 
-use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
+use rhai::{Array, Blob, Dynamic, FnPtr, ImmutableString, Map};
 
-use crate::api::{Datagram, Sock, SpawnHandle};
+use crate::api::{Datagram, ScriptLayout, Sock, SpawnHandle};
 use crate::display;
 
 use super::keys::KeyOrders;
@@ -107,7 +107,22 @@ pub fn debug(value: &Dynamic, orders: &KeyOrders) -> String {
         });
         return items("#{", "}", shown, m.len());
     }
-    display::terminal_safe(&format!("{value:?}")).into_owned()
+    if let Some(l) = value.read_lock::<ScriptLayout>() {
+        return format!("layout({})", display::quoted(&l.0.text));
+    }
+    if let Some(f) = value.read_lock::<FnPtr>() {
+        return if f.is_anonymous() {
+            "closure".to_string()
+        } else {
+            format!("Fn({})", display::quoted(f.fn_name()))
+        };
+    }
+    let shown = format!("{:?}", value.flatten_clone());
+    // A type of ours with no form of its own (Rhai shows its Rust path): its plain name.
+    if shown.starts_with("udpsh::") {
+        return crate::api::forms::value_word(value);
+    }
+    display::terminal_safe(&shown).into_owned()
 }
 
 fn items(open: &str, close: &str, shown: impl Iterator<Item = String>, len: usize) -> String {
@@ -153,6 +168,26 @@ mod tests {
             result(&Dynamic::from_array(a), &KeyOrders::default()).unwrap(),
             "[1, \"x\", blob[2] <48 ff>]"
         );
+    }
+
+    #[test]
+    fn our_types_in_plain_words_even_when_shared() {
+        let engine = crate::api::compiler();
+        let mut scope = rhai::Scope::new();
+        let value: Dynamic = engine
+            .eval_with_scope(
+                &mut scope,
+                "let hdr = layout(\"!H type\"); let f = |d| hdr.unpack(d); [hdr, f]",
+            )
+            .unwrap();
+        assert_eq!(
+            debug(&value, &KeyOrders::default()),
+            "[layout(\"!H type\"), closure]"
+        );
+        let shared = scope.get("hdr").unwrap();
+        assert!(shared.is_shared());
+        assert_eq!(crate::api::forms::value_word(shared), "layout");
+        assert_eq!(debug(shared, &KeyOrders::default()), "layout(\"!H type\")");
     }
 
     #[test]

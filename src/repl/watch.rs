@@ -32,6 +32,8 @@ pub struct How {
     pub filter: Option<FnPtr>,
     /// The functions (closures included) of the input that asked: the closures live there.
     pub lib: Option<Shared<Module>>,
+    /// The line of that input's `s.watch(...)` (0 for `:watch`), for capture comments.
+    pub line: usize,
 }
 
 impl How {
@@ -296,7 +298,8 @@ impl Job {
                 if self.stop.load(Ordering::Relaxed) {
                     break;
                 }
-                self.sock.poll_receive(&self.ctx())
+                let line = self.how.read().unwrap_or_else(|p| p.into_inner()).line;
+                self.sock.poll_receive(&self.ctx(), line)
             };
             match got {
                 Ok(Some(d)) => {

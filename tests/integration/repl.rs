@@ -330,7 +330,8 @@ fn save_then_replay_after_a_redefinition_a_watch_and_a_failed_input() {
     repl.line("s.watch();");
     repl.expect("watching socket(");
     repl.expect(PROMPT);
-    // Fails after a side effect: kept as a comment, and counted.
+    // Fails after a side effect: the send ran, so it is replayed; the failing call is a
+    // comment, and counted.
     let shown = repl.eval("s.sendto(greet(\"repl\"), peer); oops()");
     assert!(shown.contains("unknown function oops"), "{shown}");
     assert_eq!(receive(&peer).0, b"hello repl");
@@ -341,7 +342,10 @@ fn save_then_replay_after_a_redefinition_a_watch_and_a_failed_input() {
     repl.expect(PROMPT);
     let shown = repl.eval(":save session.rhai");
     assert!(
-        shown.contains("saved 9 inputs to session.rhai, and 1 input that failed as comments"),
+        shown.contains(
+            "saved 9 inputs to session.rhai, and 1 input that failed (the statements that ran \
+             before the failure are kept, the one that failed and the rest are comments)"
+        ),
         "{shown}"
     );
     assert!(shown.contains("s gets settimeout(5)"), "{shown}");
@@ -351,13 +355,13 @@ fn save_then_replay_after_a_redefinition_a_watch_and_a_failed_input() {
     let script = home.path().join("session.rhai");
     let text = std::fs::read_to_string(&script).unwrap();
     for want in [
-        "1 input failed in the session and is kept as comments",
+        "1 input failed in the session: the statements that ran before the failure are",
         "// fn greet: defined again in input #5, which is kept",
         "fn greet(m) { \"hello \" + m }",
         "let note = \"call s.watch() later\";",
         "\ns.watch();\n",
-        "// input #8 failed and is left out: unknown function oops ()",
-        "//     s.sendto(greet(\"repl\"), peer); oops()",
+        "// input #8 failed: unknown function oops (); what ran before the statement that \
+         failed is kept\ns.sendto(greet(\"repl\"), peer);\n//     oops()\n",
         "let s = udp(\"127.0.0.1:0\"); s.settimeout(5);",
     ] {
         assert!(text.contains(want), "{want:?} missing:\n{text}");
@@ -367,13 +371,15 @@ fn save_then_replay_after_a_redefinition_a_watch_and_a_failed_input() {
         .home(home.path())
         .output()
         .code(0);
+    // What the session sent, in order, and nothing of the call that failed.
+    assert_eq!(receive(&peer).0, b"hello repl");
     assert_eq!(receive(&peer).0, b"hello again");
     peer.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let mut buf = [0u8; 64];
     assert!(
         peer.recv_from(&mut buf).is_err(),
-        "the failed input was replayed"
+        "more was replayed than the session sent"
     );
 }
 
@@ -793,4 +799,248 @@ fn watch_under_run_does_nothing_and_unwatch_drops_what_it_would_have_shown() {
                   assert_eq(a.recvfrom().text, \"for recvfrom\");\n\
                   print(\"replayed\");";
     Udpsh::eval(script).output().code(0).stdout_has("replayed");
+}
+
+#[test]
+fn save_keeps_what_a_failed_input_ran_so_the_replay_defines_it() {
+    let home = home();
+    let mut repl = repl_in(home.path());
+    // It fails at its second statement: `d` exists all the same.
+    let shown = repl.eval("let d = #{}; d.decode()");
+    assert!(shown.contains("unknown function decode"), "{shown}");
+    repl.run("d.txt");
+    // Stopped by Ctrl-C in its loop: `i` exists.
+    repl.line("let i = 0; while true { i += 1 }");
+    std::thread::sleep(Duration::from_millis(400));
+    repl.ctrl_c();
+    repl.expect("interrupted");
+    repl.expect(PROMPT);
+    assert!(repl.eval("i > 0").contains("true"));
+    // A layout a closure captured is still a layout to :vars.
+    repl.run("let hdr = layout(\"!H a\"); let f = |d| hdr.unpack(d);");
+    let vars = repl.eval(":vars");
+    assert!(vars.contains("layout    layout(\"!H a\")"), "{vars}");
+    assert!(vars.contains("function  closure"), "{vars}");
+    assert!(
+        !vars.contains("ScriptLayout") && !vars.contains("shared"),
+        "{vars}"
+    );
+    // A mistyped meta-command.
+    let shown = repl.eval(":sav s.rhai");
+    assert!(
+        shown.contains("unknown command :sav; did you mean :save?"),
+        "{shown}"
+    );
+    let shown = repl.eval(":save s.rhai");
+    assert!(
+        shown.contains("and 2 inputs that failed (the statements that ran before the failure"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("; replay with: udpsh run s.rhai\r\n"),
+        "{shown:?}"
+    );
+    // Never over a file without `!`.
+    let shown = repl.eval(":save s.rhai");
+    assert!(
+        shown.contains("s.rhai exists; :save! s.rhai replaces it"),
+        "{shown}"
+    );
+    assert!(
+        repl.eval(":save! s.rhai")
+            .contains("saved 3 inputs to s.rhai")
+    );
+    // The hint is a command a shell runs as it is.
+    let shown = repl.eval(":save sp ace.rhai");
+    assert!(
+        shown.contains("replay with: udpsh run 'sp ace.rhai'"),
+        "{shown}"
+    );
+    repl.ctrl_d();
+    assert_eq!(repl.exit_code(), 0);
+
+    let script = home.path().join("s.rhai");
+    let text = std::fs::read_to_string(&script).unwrap();
+    for want in [
+        "// input #1 failed: unknown function decode (map); what ran before the statement that \
+         failed is kept\nlet d = #{};\n//     d.decode()\nd.txt;\n",
+        "// input #3 failed: stopped: interrupted (Ctrl-C); what ran before the statement that \
+         failed is kept\nlet i = 0;\n//     while true { i += 1 }\ni > 0;\n",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    Udpsh::run(script.to_str().unwrap())
+        .home(home.path())
+        .output()
+        .code(0);
+    Udpsh::run(home.path().join("sp ace.rhai").to_str().unwrap())
+        .home(home.path())
+        .output()
+        .code(0);
+}
+
+#[test]
+fn timeouts_and_watch_comments_name_the_input() {
+    let home = home();
+    let peer = peer();
+    let peer_addr = peer.local_addr().unwrap();
+    let pcap = home.path().join("w.pcapng");
+    let mut repl = Udpsh::new(&["repl", "--pcap", pcap.to_str().unwrap()])
+        .home(home.path())
+        .pty();
+    repl.run("let s = udp(\"127.0.0.1:0\"); s.settimeout(0.2);");
+    repl.line("s.local_addr");
+    let addr: SocketAddr = repl.expect_re(r#""(127\.0\.0\.1:\d+)""#)[1]
+        .parse()
+        .unwrap();
+    repl.expect(PROMPT);
+    repl.run(&format!("s.sendto(\"q\", \"{peer_addr}\");"));
+    let shown = repl.eval("s.recvfrom()");
+    assert!(
+        shown.contains(&format!(
+            "this socket last sent 1 byte to {peer_addr} (<repl>#3)"
+        )),
+        "{shown}"
+    );
+    // A :watch is input #5: the prompt moves on, and what it records says so.
+    repl.line(":watch s");
+    repl.expect("watching socket(");
+    repl.expect("[6] udpsh> ");
+    peer.send_to(b"w1", addr).unwrap();
+    repl.expect("\"w1\" from");
+    repl.line(":unwatch s");
+    repl.expect("stopped watching");
+    repl.expect("[7] udpsh> ");
+    repl.line("s.watch();");
+    repl.expect("watching socket(");
+    repl.expect(PROMPT);
+    peer.send_to(b"w2", addr).unwrap();
+    repl.expect("\"w2\" from");
+    repl.line(":pcap off");
+    repl.expect("holds 3 packets");
+    repl.expect(PROMPT);
+    assert_eq!(
+        pcapng_comments(&pcap),
+        [
+            vec!["<repl>#3:1 sendto".to_string()],
+            vec!["<repl>#5 watch".to_string()],
+            vec!["<repl>#7:1 watch".to_string()],
+        ]
+    );
+    // And :save writes the meta-commands as the calls they are.
+    repl.eval(":save w.rhai");
+    let text = std::fs::read_to_string(home.path().join("w.rhai")).unwrap();
+    assert!(
+        text.contains("s.watch(); // :watch s\ns.unwatch(); // :unwatch s\ns.watch();\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn more_python_habits_get_a_hint() {
+    let home = home();
+    let mut repl = repl_in(home.path());
+    repl.run(
+        "let a = udp(\"127.0.0.1:0\"); let b = udp(\"127.0.0.1:0\"); \
+         a.sendto(\"x\", b.local_addr); let d = b.recvfrom();",
+    );
+    let hints = [
+        ("msg = 'hello'", "strings are in double quotes: \"hello\""),
+        ("msg = 'hello'", "a new variable needs let: let msg = ..."),
+        ("# a comment", "comments start with // (or /* ... */)"),
+        ("for i in range(3):", "Rhai writes for i in 0..3 { ... }"),
+        (
+            "let t = f\"a {b}\"",
+            "Rhai's f-strings are backtick strings: `port ${p}`",
+        ),
+        (
+            "print(\"a\", 1)",
+            "print takes one value: join them in a template",
+        ),
+        (
+            "\"abc\".upper()",
+            "Rhai's is to_upper(): \"abc\".to_upper()",
+        ),
+        ("\"abc\".lower()", "Rhai's is to_lower()"),
+        (
+            "\" a \".strip()",
+            "Rhai's is trim(), which trims the string in place",
+        ),
+        (
+            "len(d)",
+            "Rhai writes x.len() (and a datagram's length is d.len, a field)",
+        ),
+        ("let t = False", "Rhai writes true and false, in lower case"),
+        ("if d == None { 1 }", "Python's None is () in Rhai"),
+        ("if 1 > 2 { 1 } elif 2 > 1 { 2 }", "Rhai writes else if"),
+    ];
+    for (input, hint) in hints {
+        let shown = repl.eval(input);
+        assert!(
+            shown.contains(hint),
+            "{input}: {hint:?} missing in\n{shown}"
+        );
+    }
+    // Each hint once, one line each.
+    let shown = repl.eval("msg = 'hello'");
+    assert_eq!(shown.matches("= note:").count(), 2, "{shown}");
+}
+
+#[test]
+fn help_on_a_value_no_wild_guesses_and_what_is_left_open() {
+    let home = home();
+    let peer = peer();
+    let mut repl = repl_in(home.path());
+    let addr = socket_in(&mut repl, "s");
+    let shown = repl.eval("help(s)");
+    assert!(
+        shown.contains("s is a socket: socket(127.0.0.1:"),
+        "{shown}"
+    );
+    assert!(shown.contains("  s.recvfrom(bufsize)"), "{shown}");
+    peer.send_to(b"x", addr).unwrap();
+    repl.run("let d = s.recvfrom();");
+    let shown = repl.eval("d?");
+    assert!(
+        shown.contains("d is a datagram:") && shown.contains("d.port"),
+        "{shown}"
+    );
+    // No guess for a one-letter name.
+    let shown = repl.eval("f(1)");
+    assert!(shown.contains("unknown function f (integer)"), "{shown}");
+    assert!(!shown.contains("did you mean"), "{shown}");
+    // A module's function lists its own forms.
+    repl.run("import \"udpsh/dns\" as dns;");
+    let shown = repl.eval("dns::ask(1)");
+    assert!(
+        shown.contains("ask takes: dns::ask(sock, server, name)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("ntp::ask"), "{shown}");
+    // An input left open, sent with two empty lines: which bracket, where.
+    repl.line("foo(1, ");
+    repl.line("");
+    repl.line("");
+    let shown = repl.expect(PROMPT);
+    assert!(
+        shown.contains("the script ends too soon: the ( opened at 1:4 is never closed"),
+        "{shown}"
+    );
+    // `it` holds the last result: help on its value.
+    let shown = repl.eval(":help it");
+    assert!(
+        shown.starts_with("it (the last result) is a string:"),
+        "{shown}"
+    );
+    // Before there is one, a search, the best ten.
+    let mut fresh = repl_in(home.path());
+    let shown = fresh.eval(":help it");
+    assert!(shown.contains("  it "), "{shown}");
+    assert!(shown.contains("… and "), "{shown}");
+    // Ten, and how many more.
+    assert_eq!(
+        shown.lines().filter(|l| l.starts_with("  ")).count(),
+        11,
+        "{shown}"
+    );
 }
