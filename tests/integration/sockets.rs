@@ -52,8 +52,9 @@ fn a_receiver_sees_ttl_tos_and_destination() {
         let d = rx.recvfrom();
         print(`peer: ttl=${d.ttl} tos=${d.tos} text=${d.text}`);
     "#;
-    let run = eval(script).var("port", port).spawn();
-    wait_bound(port);
+    let mut run = eval(script).var("port", port).spawn();
+    // Only after the script's own datagram: it must be the first one received.
+    run.wait_stdout("script: ");
     peer.send_to(b"from rust", loopback(port)).unwrap();
     run.finish()
         .success()
