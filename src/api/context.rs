@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use rhai::{AST, Dynamic};
 
@@ -51,12 +51,15 @@ pub struct RunCtx {
     pub stop: Arc<Stop>,
     /// Swappable while running, for the REPL's `:pcap FILE` / `:pcap off`.
     recorder: RwLock<Option<Recorder>>,
+    /// Whether `recorder` is set: what every send looks at, one load.
+    recording: AtomicBool,
     pub verbose: bool,
     pub out: Output,
     pub sent: AtomicU64,
     pub received: AtomicU64,
-    /// Capture id of the last datagram recorded by this run, so a failure can annotate it.
-    pub last_packet: Mutex<Option<u64>>,
+    /// Capture id of the last datagram recorded by this run (0: none yet), so a failure can
+    /// annotate it.
+    last_packet: AtomicU64,
     /// Threads (and soon children, proxies) the script started: stopped when it ends.
     pub background: Registry,
     pub limits: Limits,
@@ -66,12 +69,13 @@ impl RunCtx {
     pub fn new(stop: Arc<Stop>, recorder: Option<Recorder>, verbose: bool, out: Output) -> RunCtx {
         RunCtx {
             stop,
+            recording: AtomicBool::new(recorder.is_some()),
             recorder: RwLock::new(recorder),
             verbose,
             out,
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
-            last_packet: Mutex::new(None),
+            last_packet: AtomicU64::new(0),
             background: Registry::default(),
             limits: Limits::default(),
         }
@@ -91,19 +95,27 @@ impl RunCtx {
             .clone()
     }
 
-    pub fn is_recording(&self) -> bool {
+    /// Runs `f` with the capture being written, if any, without cloning the handle.
+    pub fn with_recorder<R>(&self, f: impl FnOnce(&Recorder) -> R) -> Option<R> {
+        if !self.is_recording() {
+            return None;
+        }
         self.recorder
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+            .as_ref()
+            .map(f)
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.recording.load(Ordering::Relaxed)
     }
 
     /// Records from now on into `recorder` (or stops recording); returns the previous one.
     pub fn set_recorder(&self, recorder: Option<Recorder>) -> Option<Recorder> {
-        std::mem::replace(
-            &mut *self.recorder.write().unwrap_or_else(|p| p.into_inner()),
-            recorder,
-        )
+        let mut current = self.recorder.write().unwrap_or_else(|p| p.into_inner());
+        self.recording.store(recorder.is_some(), Ordering::Relaxed);
+        std::mem::replace(&mut *current, recorder)
     }
 
     pub fn counts(&self) -> (u64, u64) {
@@ -122,7 +134,12 @@ impl RunCtx {
     }
 
     pub fn last_packet(&self) -> Option<u64> {
-        *self.last_packet.lock().unwrap_or_else(|p| p.into_inner())
+        Some(self.last_packet.load(Ordering::Relaxed)).filter(|&id| id > 0)
+    }
+
+    /// Notes the capture id of a datagram just recorded.
+    pub fn set_last_packet(&self, id: u64) {
+        self.last_packet.store(id, Ordering::Relaxed);
     }
 }
 

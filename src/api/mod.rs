@@ -5,6 +5,7 @@ mod assert;
 pub mod background;
 mod binary;
 mod bytes;
+mod callsite;
 pub mod cases;
 mod context;
 mod datagram;

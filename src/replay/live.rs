@@ -170,7 +170,7 @@ fn record(
         payload,
         len: payload.len(),
         direction,
-        comment: rec.recorder.keeps_comments().then_some(comment),
+        comment: rec.recorder.keeps_comments().then_some(comment.as_str()),
         timestamp: SystemTime::now(),
     });
 }
