@@ -27,9 +27,33 @@ impl Output {
     pub fn stdout() -> Output {
         Output::new(|line| {
             use std::io::Write;
+            thread_local! {
+                static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            // The line and its newline in one buffer of this thread, written with one
+            // write(2) straight to fd 1: no formatting, no scan of the line for newlines. The
+            // stdout lock keeps other writers' lines whole, and what they left buffered goes
+            // first.
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", crate::display::terminal_safe(line));
             let _ = out.flush();
+            LINE.with(|buf| {
+                let Ok(mut buf) = buf.try_borrow_mut() else {
+                    let _ = writeln!(out, "{}", crate::display::terminal_safe(line));
+                    return;
+                };
+                buf.clear();
+                buf.extend_from_slice(crate::display::terminal_safe(line).as_bytes());
+                buf.push(b'\n');
+                // SAFETY: fd 1 is stdout, open for the life of the process; ManuallyDrop
+                // keeps it from being closed here.
+                let fd1 = std::mem::ManuallyDrop::new(unsafe {
+                    <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
+                });
+                let _ = (&*fd1).write_all(&buf);
+                if buf.capacity() > 1 << 16 {
+                    *buf = Vec::new();
+                }
+            });
         })
     }
 

@@ -48,7 +48,7 @@ pub fn compile(engine: &Engine, source: &str, name: &str) -> Result<rhai::AST, B
         .map_err(|e| Box::new(super::diagnose::from_parse(&e, name)))?;
     match unterminated_comment(engine, source, name) {
         Some(d) => Err(Box::new(d)),
-        None => Ok(ast),
+        None => Ok(super::native_calls::mark(ast)),
     }
 }
 
