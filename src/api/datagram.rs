@@ -169,3 +169,20 @@ pub fn register(engine: &mut Engine) {
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_formatted_once_per_peer_and_always_right() {
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "[::1]:53".parse().unwrap();
+        let first = addr_text(a);
+        assert_eq!(first, "127.0.0.1:5000");
+        // The same peer again: the very same string (sendto finds its target by pointer).
+        assert!(addr_text(a).ptr_eq(&first));
+        assert_eq!(addr_text(b), "[::1]:53");
+        assert_eq!(addr_text(a), "127.0.0.1:5000");
+    }
+}

@@ -15,6 +15,9 @@ use super::ring::{MAX_ENTRY, Ring};
 
 pub(super) struct Output {
     file: File,
+    /// A regular file: written at offsets, cut back after a failed write, rewritten in place.
+    /// Else (a pipe, `/dev/stdout`) records are written in sequence.
+    seekable: bool,
     /// Where the next record goes: the file's length once every record sent is written.
     end: u64,
     #[cfg(target_os = "linux")]
@@ -36,13 +39,15 @@ impl Output {
     /// Creates or truncates `path` and writes `header` in one write, at once.
     pub(super) fn create(path: &Path, header: &[u8]) -> io::Result<Output> {
         let file = File::create(path)?;
-        file.write_all_at(header, 0)?;
+        let seekable = file.metadata()?.file_type().is_file();
         let end = header.len() as u64;
+        write_at(&file, seekable, header, 0)?;
         Ok(Output {
             // Without a watchdog (fork failed) recording still works, unprotected from kills.
             #[cfg(target_os = "linux")]
-            ring: Ring::spawn(&file, end).ok(),
+            ring: Ring::spawn(&file, end, seekable).ok(),
             file,
+            seekable,
             end,
             scratch: Vec::new(),
             building: Building::Nothing,
@@ -90,7 +95,7 @@ impl Output {
                 {
                     self.take_over();
                 }
-                let result = self.file.write_all_at(&self.scratch, self.end);
+                let result = write_at(&self.file, self.seekable, &self.scratch, self.end);
                 match result {
                     Ok(()) => {
                         self.end += self.scratch.len() as u64;
@@ -101,7 +106,7 @@ impl Output {
                         Ok(())
                     }
                     Err(e) => {
-                        let _ = self.file.set_len(self.end);
+                        self.cut(self.end);
                         Err(e)
                     }
                 }
@@ -151,6 +156,12 @@ impl Output {
     /// write. Until that write is done, readers see the old records; if we die during it, the
     /// watchdog cuts the file at `offset`. On failure the file ends at `offset`.
     pub(super) fn rewrite_from(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        if !self.seekable {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "records already written to a pipe or device cannot be rewritten",
+            ));
+        }
         self.sync()?;
         #[cfg(target_os = "linux")]
         if let Some(ring) = &self.ring {
@@ -196,15 +207,32 @@ impl Output {
         };
         ring.abandon();
         let (valid, records) = ring.leftovers();
-        let _ = self.file.set_len(valid);
+        self.cut(valid);
         let mut end = valid;
         for r in &records {
-            if self.file.write_all_at(r, end).is_err() {
-                let _ = self.file.set_len(end);
+            if write_at(&self.file, self.seekable, r, end).is_err() {
+                self.cut(end);
                 break;
             }
             end += r.len() as u64;
         }
         self.end = end;
+    }
+
+    /// Ends a regular file at `len` (best effort); a pipe cannot be cut.
+    fn cut(&self, len: u64) {
+        if self.seekable {
+            let _ = self.file.set_len(len);
+        }
+    }
+}
+
+/// Writes `bytes` at `offset` of a regular file, or next in a pipe or device.
+fn write_at(file: &File, seekable: bool, bytes: &[u8], offset: u64) -> io::Result<()> {
+    if seekable {
+        file.write_all_at(bytes, offset)
+    } else {
+        use std::io::Write;
+        (&*file).write_all(bytes)
     }
 }

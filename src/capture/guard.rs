@@ -82,11 +82,13 @@ unsafe fn drain_until_gone(pipe: RawFd, wake: RawFd, file: RawFd, map: *mut u8) 
         // Holding the parent's sockets or pipes open would change what the run sees.
         keep_only(&mut [pipe, wake, file]);
         libc::prctl(libc::PR_SET_NAME, c"udpsh-capture".as_ptr());
+        let control = &*(map as *const Control);
         let mut drainer = Drainer {
-            control: &*(map as *const Control),
+            control,
             data: map.add(4096),
             file,
             discarding: false,
+            seekable: control.seekable.load(Ordering::Relaxed) != 0,
         };
         let mut gone = false;
         loop {
@@ -133,7 +135,9 @@ unsafe fn drain_until_gone(pipe: RawFd, wake: RawFd, file: RawFd, map: *mut u8) 
             }
         }
         let c = drainer.control;
-        libc::ftruncate(file, c.valid.load(Ordering::Acquire) as libc::off_t);
+        if drainer.seekable {
+            libc::ftruncate(file, c.valid.load(Ordering::Acquire) as libc::off_t);
+        }
         libc::_exit(0)
     }
 }
@@ -144,6 +148,8 @@ struct Drainer<'a> {
     file: RawFd,
     /// A write failed: records are dropped until the recorder has seen it (a RESUME entry).
     discarding: bool,
+    /// A regular file, written at offsets and cut; else (a pipe) written in sequence.
+    seekable: bool,
 }
 
 impl Drainer<'_> {
@@ -242,12 +248,16 @@ impl Drainer<'_> {
             rest[0].iov_len -= skip;
             // SAFETY: the iovecs point at published records inside the ring.
             let w = unsafe {
-                libc::pwritev(
-                    self.file,
-                    rest.as_ptr(),
-                    n as libc::c_int,
-                    (start + done as u64) as libc::off_t,
-                )
+                if self.seekable {
+                    libc::pwritev(
+                        self.file,
+                        rest.as_ptr(),
+                        n as libc::c_int,
+                        (start + done as u64) as libc::off_t,
+                    )
+                } else {
+                    libc::writev(self.file, rest.as_ptr(), n as libc::c_int)
+                }
             };
             if w < 0 {
                 // SAFETY: errno of this thread.
@@ -274,8 +284,10 @@ impl Drainer<'_> {
                 whole += r.iov_len;
             }
             let end = start + whole as u64;
-            // SAFETY: plain ftruncate of our file.
-            unsafe { libc::ftruncate(self.file, end as libc::off_t) };
+            if self.seekable {
+                // SAFETY: plain ftruncate of our file.
+                unsafe { libc::ftruncate(self.file, end as libc::off_t) };
+            }
             c.end.store(end, Ordering::Release);
             c.valid.store(end, Ordering::Release);
             let _ = c

@@ -53,6 +53,9 @@ pub(super) struct Control {
     pub valid: AtomicU64,
     /// The errno of a write that failed, not yet reported to the recorder; 0 if none.
     pub error: AtomicI32,
+    /// The file can be written at an offset (a regular file); else (a pipe, a device) records
+    /// are written one after the other and never cut.
+    pub seekable: AtomicU32,
 }
 
 const _: () = assert!(std::mem::size_of::<Control>() <= CONTROL);
@@ -91,7 +94,7 @@ pub(super) struct Gone;
 
 impl Ring {
     /// Maps the ring and forks the watchdog for `file`, whose records end at `end`.
-    pub(super) fn spawn(file: &std::fs::File, end: u64) -> io::Result<Ring> {
+    pub(super) fn spawn(file: &std::fs::File, end: u64, seekable: bool) -> io::Result<Ring> {
         // SAFETY: plain syscalls; each failure is checked, and what was made is released by the
         // guards' Drop.
         unsafe {
@@ -110,6 +113,9 @@ impl Ring {
             let control = &*(map as *const Control);
             control.end.store(end, Ordering::Relaxed);
             control.valid.store(end, Ordering::Relaxed);
+            control
+                .seekable
+                .store(u32::from(seekable), Ordering::Relaxed);
             let wake = libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK);
             if wake < 0 {
                 return Err(io::Error::last_os_error());
