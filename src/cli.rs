@@ -40,6 +40,7 @@ pub enum Command {
     },
     /// Compile scripts and report syntax errors; run nothing.
     Check {
+        /// Script files or folders (every *.rhai below).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -247,6 +248,9 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 fn parse_secs(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(s),
+        Ok(s) if s >= 1e9 => Err(format!(
+            "'{text}' seconds is more than 30 years: leave --timeout out to wait without end"
+        )),
         _ => Err(format!("'{text}' is not a positive number of seconds")),
     }
 }

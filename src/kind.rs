@@ -89,6 +89,36 @@ impl ErrorKind {
         }
     }
 
+    /// One line on when it happens, for `:help errors`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Assertion => "an assert* failed: a wrong answer, not a broken run (exit 1)",
+            ErrorKind::Timeout => {
+                "a receive waited past the socket's timeout, or the script passed --timeout"
+            }
+            ErrorKind::Refused => "the peer answered with ICMP port unreachable (nobody listens)",
+            ErrorKind::PermissionDenied => {
+                "the OS said no: broadcast without setbroadcast(true), a privileged port"
+            }
+            ErrorKind::Oversize => "more than one UDP datagram can carry (65,507 bytes on IPv4)",
+            ErrorKind::Address => "an address or port that is malformed or cannot be resolved",
+            ErrorKind::Network => "any other socket error",
+            ErrorKind::Closed => "a call on a closed socket",
+            ErrorKind::File => "a file (or program) that cannot be read, written or found",
+            ErrorKind::Value => "an argument of the wrong type or out of range",
+            ErrorKind::Index => "an index out of range",
+            ErrorKind::Thread => "a spawned thread failed or could not start",
+            ErrorKind::Capture => "the capture file cannot be written",
+            ErrorKind::Tftp => "a TFTP server answered with an ERROR packet",
+            ErrorKind::Usage => "a command-line value that does not fit the script",
+            ErrorKind::Compile => "a syntax error",
+            ErrorKind::Script => {
+                "Rhai's own errors: an unknown function or variable, a wrong type, a limit"
+            }
+            ErrorKind::Interrupted => "Ctrl-C",
+        }
+    }
+
     /// The kind a script names (a rethrown `#{kind: ...}` map); unknown names are `Script`.
     pub fn parse(name: &str) -> ErrorKind {
         ErrorKind::ALL

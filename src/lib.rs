@@ -23,6 +23,7 @@ pub mod stop;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -109,8 +110,21 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
     }
     let mut compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(failed) => {
+            // Nothing runs; the reports say why, so CI does not show "no test report".
+            if let Err(e) = report::write_reports(&args.reports, &failed, Duration::ZERO) {
+                crate::display::print_error(e);
+            }
+            return exit::USAGE;
+        }
     };
+    for name in api::vars::unread(
+        compiled.iter().map(|c| c.ast.as_ref()),
+        &options::vars(&args.common),
+    ) {
+        let name = display::one_line(&name);
+        eprintln!("warning: --var {name} is read by no var(\"{name}\", …) of these scripts");
+    }
     let selection = options::selection(&args);
     compiled.retain(|c| c.is_selected(&selection));
     if let Some(shard) = args.shard {
@@ -144,6 +158,18 @@ fn check_outputs(args: &cli::RunArgs, files: &[discover::ScriptFile]) -> Result<
         if let Some(path) = spec.path() {
             outputs.push((format!("--report {}", spec.format()), path));
         }
+    }
+    let on_stdout: Vec<&str> = args
+        .reports
+        .iter()
+        .filter(|s| s.uses_stdout())
+        .map(|s| s.format())
+        .collect();
+    if on_stdout.len() > 1 {
+        return Err(format!(
+            "--report {} all write stdout: give all but one a file",
+            on_stdout.join(", ")
+        ));
     }
     runner::outputs::check_distinct(&inputs, &outputs)
 }

@@ -120,6 +120,17 @@ pub struct CaseResult {
     pub attempts: Vec<Attempt>,
     /// Why it was skipped (status `Skipped`).
     pub skip_reason: Option<String>,
+    /// What a `test()` printed and sent itself; `None` for a file that is one test (then
+    /// the file's own output and counts are the case's).
+    pub own: Option<CaseOwn>,
+}
+
+/// A `test()`'s own share of its file's output and datagrams.
+#[derive(Clone, Debug, Default)]
+pub struct CaseOwn {
+    pub output: String,
+    pub sent: u64,
+    pub received: u64,
 }
 
 impl CaseResult {
@@ -129,6 +140,7 @@ impl CaseResult {
             name,
             attempts: vec![attempt],
             skip_reason: None,
+            own: None,
         }
     }
 
@@ -243,6 +255,24 @@ impl<'a> Case<'a> {
 
     pub fn skip_reason(&self) -> Option<&'a str> {
         self.case.skip_reason.as_deref()
+    }
+
+    /// What the case printed: its own output when it ran as a `test()`, else its file's.
+    pub fn output(&self) -> &'a str {
+        self.case
+            .own
+            .as_ref()
+            .map_or(&self.file.output, |own| &own.output)
+    }
+
+    /// Datagrams sent and received: the test's own, or its file's.
+    pub fn counts(&self) -> (u64, u64) {
+        self.case
+            .own
+            .as_ref()
+            .map_or((self.file.sent, self.file.received), |own| {
+                (own.sent, own.received)
+            })
     }
 }
 

@@ -10,7 +10,12 @@ static THIS_THREAD_ONLY: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static FOREGROUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set on a spawned thread that can be cancelled by itself (the REPL's `:stop N`).
+    static CANCEL: std::cell::RefCell<Option<std::sync::Arc<AtomicBool>>> =
+        const { std::cell::RefCell::new(None) };
 }
+/// How many cancellations were ever asked for: while 0, no thread looks at its own flag.
+static CANCELS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Blocking calls wait in slices this long, so a stop is seen within a fraction of a second.
 pub const SLICE: Duration = Duration::from_millis(50);
@@ -73,7 +78,7 @@ impl Stop {
             3 => return Some(StopReason::Finished),
             _ => {}
         }
-        interrupted().then_some(StopReason::Interrupted)
+        (interrupted() || cancelled()).then_some(StopReason::Interrupted)
     }
 
     /// Full check, clock included; records a passed deadline so later cheap checks see it.
@@ -131,6 +136,26 @@ pub fn interrupted() -> bool {
 pub fn interrupt_this_thread_only() {
     FOREGROUND.with(|f| f.set(true));
     THIS_THREAD_ONLY.store(true, Ordering::Relaxed);
+}
+
+/// From now on this thread stops (as if interrupted) once `flag` is set with [`cancel`].
+pub fn cancellable_by(flag: std::sync::Arc<AtomicBool>) {
+    CANCEL.with(|c| *c.borrow_mut() = Some(flag));
+}
+
+/// Sets a flag given to [`cancellable_by`]: that thread stops at its next check.
+pub fn cancel(flag: &AtomicBool) {
+    flag.store(true, Ordering::Relaxed);
+    CANCELS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn cancelled() -> bool {
+    CANCELS.load(Ordering::Relaxed) > 0
+        && CANCEL.with(|c| {
+            c.borrow()
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+        })
 }
 
 /// The moment `wait` from now; `None` when that is past what the clock can count (never).

@@ -221,7 +221,7 @@ fn contains(haystack: &Dynamic, needle: &Dynamic) -> Fallible<bool> {
                 ErrorKind::Value,
                 format!(
                     "assert_contains: a blob holds bytes; look for a blob or a string, not {}",
-                    needle.type_name()
+                    super::forms::value_word(needle)
                 ),
             ));
         };
@@ -231,7 +231,7 @@ fn contains(haystack: &Dynamic, needle: &Dynamic) -> Fallible<bool> {
         ErrorKind::Value,
         format!(
             "assert_contains: cannot look inside {} (a string, blob, array or map)",
-            haystack.type_name()
+            super::forms::value_word(haystack)
         ),
     ))
 }

@@ -11,6 +11,21 @@ pub trait Background: Send + Sync {
     /// Waits up to `grace` for it to end by itself (the run's stop flag is already set), then
     /// makes it end. Returns the error it ended with, if the script never saw that error.
     fn stop(&self, grace: Duration) -> Option<Box<EvalAltResult>>;
+
+    /// What it is, for the REPL's `:jobs`: `thread (closure in <repl>#3)`.
+    fn describe(&self) -> String {
+        "background job".into()
+    }
+
+    /// Whether it has ended by itself.
+    fn finished(&self) -> bool {
+        false
+    }
+
+    /// Ends it now, while the script goes on (the REPL's `:stop N`).
+    fn cancel(&self) {
+        let _ = self.stop(Duration::from_secs(1));
+    }
 }
 
 /// The run's list; cheap to share.
@@ -20,6 +35,11 @@ pub struct Registry(Mutex<Vec<Arc<dyn Background>>>);
 impl Registry {
     pub fn add(&self, item: Arc<dyn Background>) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(item);
+    }
+
+    /// Everything started so far, oldest first.
+    pub fn list(&self) -> Vec<Arc<dyn Background>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Stops everything, in the order it was started; returns the first unseen error.

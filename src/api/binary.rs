@@ -51,7 +51,11 @@ pub fn to_value(v: &Dynamic, what: &dyn Fn() -> String) -> Fallible<Value> {
     }
     Err(script_error(
         ErrorKind::Value,
-        format!("{}: a {} cannot be packed", what(), v.type_name()),
+        format!(
+            "{}: a {} cannot be packed",
+            what(),
+            super::forms::value_word(v)
+        ),
     ))
 }
 
@@ -164,7 +168,10 @@ fn bytes_of(v: &Dynamic, what: &str) -> Fallible<Vec<u8>> {
     }
     Err(script_error(
         ErrorKind::Value,
-        format!("{what} takes a blob or a string, not {}", v.type_name()),
+        format!(
+            "{what} takes a blob or a string, not {}",
+            super::forms::value_word(v)
+        ),
     ))
 }
 

@@ -190,10 +190,38 @@ fn from_base64(text: &str) -> Fallible<Blob> {
         .map_err(|e| value_error(format!("from_base64: {e}")))
 }
 
+/// `blob(n)` / `blob(n, byte)`, as Rhai's, but a negative or too large size is an error
+/// (kind `value`) instead of an empty blob.
+fn new_blob(nc: &rhai::NativeCallContext, len: i64, fill: i64) -> Fallible<Blob> {
+    let max = nc.engine().max_array_size();
+    match usize::try_from(len) {
+        Ok(n) if max == 0 || n <= max => Ok(vec![fill as u8; n]),
+        Ok(_) => Err(value_error(format!(
+            "blob({len}) is over the memory limit: a blob holds at most {max} bytes (an eighth of --max-memory)"
+        ))),
+        Err(_) => Err(value_error(format!(
+            "blob({len}): a size cannot be negative"
+        ))),
+    }
+}
+
 pub fn register(engine: &mut Engine) {
+    engine.register_fn("blob", |nc: rhai::NativeCallContext, len: i64| {
+        new_blob(&nc, len, 0)
+    });
+    engine.register_fn(
+        "blob",
+        |nc: rhai::NativeCallContext, len: i64, fill: i64| new_blob(&nc, len, fill),
+    );
     engine.register_fn("+", |mut b: Blob, s: ImmutableString| {
         b.extend_from_slice(s.as_bytes());
         b
+    });
+    // Text and bytes together are bytes, whichever comes first: nothing is decoded lossily.
+    engine.register_fn("+", |s: ImmutableString, b: Blob| {
+        let mut out = s.as_bytes().to_vec();
+        out.extend_from_slice(&b);
+        out
     });
     engine.register_fn("+=", |b: &mut Blob, s: ImmutableString| {
         b.extend_from_slice(s.as_bytes());

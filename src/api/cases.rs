@@ -37,6 +37,11 @@ pub struct LoggedAttempt {
 pub struct LoggedCase {
     pub name: String,
     pub attempts: Vec<LoggedAttempt>,
+    /// What it printed (its last try).
+    pub output: String,
+    /// Datagrams its tries sent and received.
+    pub sent: u64,
+    pub received: u64,
 }
 
 /// The tests a file ran, for the runner.

@@ -87,6 +87,8 @@ pub struct RunCtx {
     /// Threads (and soon children, proxies) the script started: stopped when it ends.
     pub background: Registry,
     pub limits: Limits,
+    /// While a `test()` runs: what it prints, for its own case in the reports.
+    test_output: Mutex<Option<String>>,
 }
 
 impl RunCtx {
@@ -102,6 +104,35 @@ impl RunCtx {
             last_packet: AtomicU64::new(0),
             background: Registry::default(),
             limits: Limits::default(),
+            test_output: Mutex::new(None),
+        }
+    }
+
+    /// From now on, lines printed are also kept for the test about to run.
+    pub fn start_test_output(&self) {
+        *self.test_output.lock().unwrap_or_else(|p| p.into_inner()) = Some(String::new());
+    }
+
+    /// What was printed since `start_test_output`; stops keeping it.
+    pub fn take_test_output(&self) -> String {
+        self.test_output
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+
+    /// Keeps a printed line for the running test (at most the last 64 KiB, as for a file).
+    pub fn note_test_output(&self, line: &str) {
+        if let Some(out) = self
+            .test_output
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+            && out.len() < 64 << 10
+        {
+            out.push_str(line);
+            out.push('\n');
         }
     }
 

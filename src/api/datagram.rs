@@ -88,10 +88,11 @@ impl fmt::Display for Datagram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} from {} ({} bytes",
+            "{} from {} ({} byte{}",
             display::payload_summary(&self.data),
             self.from,
-            self.len
+            self.len,
+            if self.len == 1 { "" } else { "s" }
         )?;
         if self.truncated() {
             write!(f, ", truncated to {}", self.data.len())?;

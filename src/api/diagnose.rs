@@ -26,9 +26,14 @@ pub fn from_eval(err: &EvalAltResult, file: &str) -> Diagnostic {
     let mut notes = Vec::new();
     let mut outer = Position::NONE;
     let mut inner = err;
-    while let EvalAltResult::ErrorInFunctionCall(name, _, next, pos) = inner {
+    // A function of an imported module runs in the module's file: its errors point there.
+    let mut in_file = None;
+    while let EvalAltResult::ErrorInFunctionCall(name, source, next, pos) = inner {
         if outer.is_none() {
             outer = *pos;
+        }
+        if !source.is_empty() {
+            in_file = Some(source.clone());
         }
         if !name.starts_with("anon$") {
             let (l, c) = line_col(*pos);
@@ -43,16 +48,41 @@ pub fn from_eval(err: &EvalAltResult, file: &str) -> Diagnostic {
     };
     let (line, col) = line_col(pos);
     let described = describe(inner);
+    notes.extend(described.notes);
+    let file = match in_file {
+        Some(module) if !inner.position().is_none() => module,
+        _ => file.into(),
+    };
     Diagnostic {
         kind: described.kind,
         stop: described.stop,
         message: described.message,
-        file: file.into(),
+        file,
         line,
         col,
         detail: described.detail,
         notes,
     }
+}
+
+/// The text a diagnostic points into: `own` (the script's), or the file it names when the
+/// error is in another one (an imported module).
+pub fn source_of<'a>(d: &Diagnostic, name: &str, own: &'a str) -> std::borrow::Cow<'a, str> {
+    if d.file == name {
+        return own.into();
+    }
+    std::fs::read_to_string(&d.file).map_or(own.into(), Into::into)
+}
+
+/// An error of another script (spawned, or imported as a module) raised again here, carrying
+/// that script's own rendering in its detail.
+pub fn nested(d: &Diagnostic, source: &str, what: &str) -> Box<EvalAltResult> {
+    let mut fields = rhai::Map::new();
+    fields.insert("detail".into(), d.render(source, false).into());
+    fields.insert("file".into(), d.file.clone().into());
+    fields.insert("line".into(), (d.line as i64).into());
+    fields.insert("col".into(), (d.col as i64).into());
+    error::with_fields(d.kind, format!("{what} {}: {}", d.file, d.message), fields)
 }
 
 fn line_col(pos: Position) -> (usize, usize) {
@@ -64,6 +94,8 @@ struct Described {
     stop: Option<StopReason>,
     message: String,
     detail: Option<String>,
+    /// What exists instead, a did-you-mean, a hint for Python habits.
+    notes: Vec<String>,
 }
 
 /// Kind, message and detail of the innermost error.
@@ -73,6 +105,7 @@ fn describe(err: &EvalAltResult) -> Described {
         stop: None,
         message,
         detail: None,
+        notes: Vec::new(),
     };
     match err {
         EvalAltResult::ErrorRuntime(value, _) => {
@@ -85,6 +118,7 @@ fn describe(err: &EvalAltResult) -> Described {
                     stop: None,
                     message,
                     detail,
+                    notes: Vec::new(),
                 };
             }
             plain(ErrorKind::Script, format!("uncaught throw: {value}"))
@@ -107,6 +141,7 @@ fn describe(err: &EvalAltResult) -> Described {
                 stop: reason,
                 message,
                 detail: None,
+                notes: Vec::new(),
             }
         }
         EvalAltResult::ErrorDataTooLarge(what, _) => plain(
@@ -116,7 +151,14 @@ fn describe(err: &EvalAltResult) -> Described {
                 what.to_lowercase()
             ),
         ),
-        other => plain(ErrorKind::Script, without_position(&other.to_string())),
+        other => {
+            let (message, notes) = super::explain::rhai_error(other)
+                .unwrap_or_else(|| (without_position(&other.to_string()), Vec::new()));
+            Described {
+                notes,
+                ..plain(ErrorKind::Script, message)
+            }
+        }
     }
 }
 

@@ -278,8 +278,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "query",
         Module("dns"),
-        "dns::query(name, type) → blob",
-        "A recursive query (random id, RD set); type \"A\", \"AAAA\", \"MX\", ...",
+        "dns::query(name) / dns::query(name, type) → blob",
+        "A recursive query (random id, RD set); type \"A\" (the default), \"AAAA\", \"MX\", ...",
         "import \"udpsh/dns\" as dns;\ns.sendto(dns::query(\"example.test\", \"A\"), srv);",
     ),
     entry(
@@ -292,8 +292,8 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "ask",
         Module("dns"),
-        "dns::ask(sock, server, name, type) / dns::ask(..., #{timeout, retries}) → map",
-        "Sends a query, waits for the reply with the same id (resending on timeout), returns it parsed, with rtt and tries.",
+        "dns::ask(sock, server, name) / dns::ask(sock, server, name, type) / dns::ask(..., type, #{timeout, retries}) → map",
+        "Sends a query (type A unless given) with s.request, takes the response with the same id (resending on timeout), returns it parsed as dns::parse does, with rtt and tries.",
         "dns::ask(s, srv, \"example.test\", \"A\").answers[0].data",
     ),
     entry(
@@ -307,14 +307,14 @@ pub const ENTRIES: &[Entry] = &[
         "parse",
         Module("ntp"),
         "ntp::parse(blob) → map",
-        "#{leap, version, mode, stratum, poll, precision, ref_id, reference, origin, receive, transmit}; times as float Unix seconds.",
+        "#{leap, version, mode, stratum, poll, precision, root_delay, root_dispersion, ref_id, reference, origin, receive, transmit}; times as float Unix seconds.",
         "ntp::parse(d.data).stratum",
     ),
     entry(
         "ask",
         Module("ntp"),
         "ntp::ask(sock, server) / ntp::ask(sock, server, #{timeout, retries}) → map",
-        "The parsed reply plus offset and delay (RFC 5905).",
+        "A request by s.request and the reply that echoes its time, parsed, plus offset and delay in seconds (RFC 5905, from the send time and the kernel's receive time), rtt and tries.",
         "ntp::ask(s, srv).offset",
     ),
     entry(
@@ -335,7 +335,7 @@ pub const ENTRIES: &[Entry] = &[
         "ask",
         Module("stun"),
         "stun::ask(sock, server) / stun::ask(sock, server, #{timeout, retries}) → map",
-        "A Binding Request and its parsed response (same transaction).",
+        "A Binding Request by s.request and its response (same transaction id), parsed, with rtt and tries.",
         "stun::ask(s, srv).mapped",
     ),
     entry(
@@ -362,15 +362,15 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "ask",
         Module("coap"),
-        "coap::ask(sock, server, method, path) / coap::ask(..., payload) / coap::ask(..., payload, #{timeout, retries}) → map",
-        "A request and its parsed reply (matched by message id or token).",
+        "coap::ask(sock, server, method, path) / coap::ask(..., path, #{timeout, retries}) / coap::ask(..., path, payload) / coap::ask(..., payload, #{timeout, retries}) → map",
+        "A CON request by s.request and its response (same token; a response sent apart after an empty ACK is waited for and confirmed), parsed, with rtt and tries.",
         "coap::ask(s, srv, \"GET\", \"/.well-known/core\").code",
     ),
     entry(
         "get",
         Module("tftp"),
         "tftp::get(sock, server, file) / tftp::get(..., #{timeout, retries}) → blob",
-        "Reads a file: octet mode, 512-byte blocks, following the server's transfer port. A TFTP ERROR is kind tftp with the server's code and text.",
+        "Reads a file: octet mode, 512-byte blocks, following the server's transfer port; each block a s.request (resent on timeout). A TFTP ERROR is kind tftp with the server's code and text.",
         "import \"udpsh/tftp\" as tftp;\ntftp::get(s, srv, \"boot.bin\")",
     ),
     entry(
@@ -769,15 +769,15 @@ pub const ENTRIES: &[Entry] = &[
     entry(
         "watch",
         Method(Socket),
-        "s.watch()   (REPL only; also :watch s)",
-        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type. A line you run has the socket to itself.",
-        "let s = udp(\"127.0.0.1:9000\"); s.watch();",
+        "s.watch() / s.watch(|d| format) / s.watch(#{compact, filter, format})   (REPL; also :watch s)",
+        "Prints every datagram the socket receives above the prompt, like nc -u -l, while you type: one line each with compact: true, the value of format(d) if given, only those where filter(d) is true. A line you run has the socket to itself. Under udpsh run it does nothing (and unwatch drops the datagrams waiting), so saved sessions replay.",
+        "let s = udp(\"127.0.0.1:9000\"); s.watch();\ns.watch(|d| hdr.unpack(d.data));\ns.watch(#{compact: true, filter: |d| d.port == 5000});",
     ),
     entry(
         "unwatch",
         Method(Socket),
-        "s.unwatch()   (REPL only; also :unwatch s)",
-        "Stops watching the socket.",
+        "s.unwatch()   (REPL; also :unwatch s)",
+        "Stops watching the socket. Under udpsh run it drops the datagrams waiting on it, which the REPL's watch would have taken.",
         "s.unwatch();",
     ),
     // ---- impairment proxy and replay (issue 12) go here ----
@@ -859,6 +859,13 @@ pub const ENTRIES: &[Entry] = &[
         "d.ip",
     ),
     entry(
+        "port",
+        Property(Datagram),
+        "d.port → int",
+        "The sender's port.",
+        "d.port",
+    ),
+    entry(
         "len",
         Property(Datagram),
         "d.len → int",
@@ -932,8 +939,88 @@ pub const ENTRIES: &[Entry] = &[
 
 /// The entries named `name` (a name may be a function and a field, like `port`).
 pub fn lookup(name: &str) -> Vec<&'static Entry> {
-    ENTRIES.iter().filter(|e| e.name == name).collect()
+    let in_module = |module: &str, e: &&Entry| matches!(e.kind, Kind::Module(m) if m == module);
+    // `dns::ask`: that module's function only.
+    if let Some((module, function)) = name.split_once("::") {
+        return ENTRIES
+            .iter()
+            .filter(|e| e.name == function && in_module(module, e))
+            .collect();
+    }
+    let found: Vec<_> = ENTRIES.iter().filter(|e| e.name == name).collect();
+    if !found.is_empty() {
+        return found;
+    }
+    // `dns`: every function of the module.
+    ENTRIES.iter().filter(|e| in_module(name, e)).collect()
 }
+
+/// A subject of `:help TOPIC` that no single entry covers.
+pub struct Topic {
+    pub name: &'static str,
+    /// One line, for the list of topics.
+    pub summary: &'static str,
+    pub text: &'static str,
+}
+
+pub const TOPICS: &[Topic] = &[
+    Topic {
+        name: "blob",
+        summary: "bytes: making, slicing, appending, comparing",
+        text: "A blob is bytes, as Python's bytes. Make one with blob(n), blob(n, byte), hex(\"de ad\"), \"text\".to_blob(), pack(...), or take d.data of a datagram.
+b.len()  b[0] (an integer)  b[2..6]  b[6..]  b.slice(2, 4) (sub-blobs)
+b + \"text\" and b += \"text\" append the UTF-8 bytes and stay a blob; b.push(0x0a) appends a byte; b1 + b2 joins.
+to_hex(b)  hexdump(b)  b.as_string() (text, lossy)  b.parse_be_int(0, 2)  b.write_be(0, 2, v)
+assert_eq(b1, b2) shows the first differing offset. :help pack for struct codes.",
+    },
+    Topic {
+        name: "pack",
+        summary: "Python struct codes: pack, unpack, calcsize, layout",
+        text: "pack(fmt, v1, v2, ...) → blob, unpack(fmt, blob) → array, unpack_from(fmt, blob, offset), calcsize(fmt), as Python's struct.
+Codes: x pad byte, c char, b/B int8, ? bool, h/H 16-bit, i/I l/L 32-bit, q/Q 64-bit, f/d float, Ns N bytes (padded with zeros, never cut), Np pascal string; a count repeats: 3H.
+Byte order: ! or > network (big-endian; also what no prefix means), < little, = and @ native; never any alignment padding.
+A value out of range, a wrong count or a blob of the wrong length is an error of kind value saying what was expected.
+Named fields: let hdr = layout(\"!H type, I seq, 2x, 8s tag\"); hdr.unpack(d.data) → #{type, seq, tag, rest}; hdr.pack(#{type: 1, seq: 5, tag: \"pos\"}); hdr.size.",
+    },
+    Topic {
+        name: "errors",
+        summary: "error kinds, what raises them, how to catch them",
+        text: "Every udpsh error has a kind and a message; try { ... } catch (e) { ... } catches it, with e.kind and e.message. Rhai's own errors (an unknown function, a wrong type) arrive as #{message, line, position} and count as kind script. In udpsh run an uncaught assertion ends the script with exit 1, any other error with exit 3.
+The kinds:",
+    },
+    Topic {
+        name: "try",
+        summary: "catching an error: try / catch / throw",
+        text: "try { s.recvfrom(1024) } catch (e) { print(e.kind) }
+try is a statement, not an expression: `let r = try ...` does not parse; assign inside the blocks instead:
+  let r = (); try { r = s.recvfrom(1024).text } catch (e) { r = e.kind }
+At the REPL a try/catch line shows the value of the block that ran.
+e.kind is \"timeout\", \"refused\", \"value\", ... (:help errors); e.message says what happened. throw \"text\" or throw #{kind: \"value\", message: \"...\"} raises one.",
+    },
+    Topic {
+        name: "strings",
+        summary: "text: templates, splitting, searching, bytes",
+        text: "\"text\" or `backticks` (which span lines and fill in ${x}): `port ${p}`. + joins strings; a number needs x.to_string() or a template.
+s.len()  s.contains(\"x\")  s.starts_with(\"x\")  s.ends_with(\"x\")  s.index_of(\"x\")  s.split(\",\")  s.sub_string(0, 3)  s[0..3]  s.replace(\"a\", \"b\")  s.to_upper()  s.to_lower()  parse_int(s)  parse_float(s)
+trim() changes the string in place and returns (): s.trim(); then use s.
+Bytes: s.to_blob() (UTF-8), and sendto sends a string as its UTF-8 bytes; a datagram's d.text is its payload as text.",
+    },
+    Topic {
+        name: "arrays",
+        summary: "lists: push, map, filter, for loops",
+        text: "let a = [1, 2, 3];  a.push(4);  a.pop();  a.len();  a[0];  a[1..3];  a.contains(2);  a.index_of(2)
+a.map(|x| x * 2)  a.filter(|x| x > 1)  a.reduce(|sum, x| sum + x, 0)  a.sort()  a.reverse()  a.insert(0, x)  a.remove(0)
+for x in a { print(x) }   for i in 0..a.len() { print(a[i]) }
+s.collect(2.0) returns an array of datagrams; unpack returns an array of values.",
+    },
+    Topic {
+        name: "modules",
+        summary: "import \"udpsh/dns\" and the other built-in protocol modules",
+        text: "import \"udpsh/dns\" as dns; then dns::query(...), dns::parse(...), dns::ask(...). Built in: udpsh/dns, udpsh/ntp, udpsh/stun, udpsh/coap, udpsh/tftp (:help dns::ask and so on, or complete dns::<Tab>).
+import \"helpers\" as h; loads helpers.rhai from the importing script's folder (the current folder at the REPL).
+At the REPL an import stays for the rest of the session.",
+    },
+];
 
 #[cfg(test)]
 mod tests {
@@ -965,5 +1052,18 @@ mod tests {
             missing.is_empty(),
             "registered but not in api::docs: {missing:?}"
         );
+    }
+
+    #[test]
+    fn a_module_or_a_qualified_name_finds_module_functions() {
+        let names = |found: Vec<&Entry>| found.iter().map(|e| e.signature).collect::<Vec<_>>();
+        let dns = names(lookup("dns"));
+        assert_eq!(dns.len(), 3, "{dns:?}");
+        assert!(dns.iter().all(|s| s.starts_with("dns::")), "{dns:?}");
+        let ask = names(lookup("ntp::ask"));
+        assert_eq!(ask.len(), 1);
+        assert!(ask[0].starts_with("ntp::ask("), "{ask:?}");
+        assert!(lookup("ntp::nothing").is_empty());
+        assert!(lookup("nothing").is_empty());
     }
 }

@@ -52,6 +52,15 @@ pub fn api_tables() -> String {
     out
 }
 
+/// Every error kind a script can catch (`e.kind`), with what it means.
+pub fn error_kinds() -> String {
+    let mut out = String::from("| `e.kind` | means |\n| --- | --- |\n");
+    for kind in crate::kind::ErrorKind::ALL {
+        let _ = writeln!(out, "| `{}` | {} |", kind.as_str(), cell(kind.describe()));
+    }
+    out
+}
+
 /// `a / b` forms as code spans, `|` escaped for the table.
 fn code(signature: &str) -> String {
     signature

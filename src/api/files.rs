@@ -43,7 +43,10 @@ fn read_file(ctx: &ScriptCtx, path: &str) -> Fallible<Blob> {
         failed(
             "read",
             path,
-            format!("it holds more than {limit} bytes, the memory limit (--max-memory)"),
+            format!(
+                "it holds more than {limit} bytes, the most a blob may under the memory limit \
+                 (an eighth of --max-memory)"
+            ),
         )
     };
     if meta.is_file() {

@@ -13,8 +13,9 @@ pub mod diagnose;
 pub mod docs;
 pub mod docs_markdown;
 pub mod error;
-mod exchange;
+pub mod explain;
 mod files;
+pub mod forms;
 mod helpers;
 pub mod limits;
 mod load;
@@ -34,6 +35,7 @@ pub mod suite;
 mod thread;
 mod values;
 pub mod vars;
+mod watch;
 
 pub use context::{Output, RunCtx, ScriptCtx, VarValue};
 pub use datagram::Datagram;
@@ -58,7 +60,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     engine.set_max_expr_depths(256, 256);
     ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
-    engine.set_module_resolver(modules::Resolver::new(&ctx.dir));
+    engine.set_module_resolver(modules::Resolver::new(ctx));
     let stop = ctx.run.stop.clone();
     engine.on_progress(move |ops| {
         // Rhai calls this on every operation: the flags are looked at every 16 (a stop is
@@ -74,9 +76,17 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
         reason.map(|r| Dynamic::from(r.as_str()))
     });
     let out = ctx.run.out.clone();
-    engine.on_print(move |text| out.line(text));
+    let run = ctx.run.clone();
+    engine.on_print(move |text| {
+        run.note_test_output(text);
+        out.line(text)
+    });
     let out = ctx.run.out.clone();
-    engine.on_debug(move |text, _, _| out.line(text));
+    let run = ctx.run.clone();
+    engine.on_debug(move |text, _, _| {
+        run.note_test_output(text);
+        out.line(text)
+    });
 
     values::register(&mut engine);
     binary::register(&mut engine);
@@ -94,6 +104,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     suite::register(&mut engine, ctx);
     proxy::register(&mut engine, ctx);
     replay::register(&mut engine, ctx);
+    watch::register(&mut engine, ctx);
     engine
 }
 

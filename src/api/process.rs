@@ -37,6 +37,14 @@ impl Background for Process {
         }
         None
     }
+
+    fn describe(&self) -> String {
+        format!("process {} (pid {})", self.0.program(), self.0.pid())
+    }
+
+    fn finished(&self) -> bool {
+        !self.0.alive()
+    }
 }
 
 fn from_process(err: ProcessError) -> Box<EvalAltResult> {

@@ -116,6 +116,16 @@ impl super::background::Background for LeftRunning {
         }
         None
     }
+
+    fn describe(&self) -> String {
+        self.0.upgrade().map_or("proxy (dropped)".into(), |p| {
+            format!("proxy on {}", p.addr())
+        })
+    }
+
+    fn finished(&self) -> bool {
+        self.0.upgrade().is_none_or(|p| p.is_closed())
+    }
 }
 
 fn set(p: &mut ProxyHandle, opts: &Map) -> Fallible<()> {

@@ -315,7 +315,7 @@ pub fn slice_value(target: &Dynamic, range: &Dynamic) -> Fallible<Dynamic> {
             ErrorKind::Value,
             format!(
                 "an index range must be a range like 2..6, not {}",
-                range.type_name()
+                super::forms::value_word(range)
             ),
         ));
     };
@@ -334,7 +334,10 @@ pub fn slice_value(target: &Dynamic, range: &Dynamic) -> Fallible<Dynamic> {
     }
     Err(script_error(
         ErrorKind::Value,
-        format!("a {} cannot be indexed with a range", target.type_name()),
+        format!(
+            "a {} cannot be indexed with a range",
+            super::forms::value_word(target)
+        ),
     ))
 }
 

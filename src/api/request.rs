@@ -30,7 +30,14 @@ pub struct RequestOptions {
     /// Per try; `None` waits without end.
     pub timeout: Option<Duration>,
     pub retries: u32,
-    pub accept: Option<FnPtr>,
+    pub accept: Option<Accept>,
+}
+
+/// Which replies a `request` takes: a script's `accept` closure, or a module's own match
+/// (a DNS id, a CoAP token) for the `ask` of `udpsh/dns`, `udpsh/coap`, ...
+pub enum Accept {
+    Script(FnPtr),
+    Native(Box<dyn Fn(&Datagram) -> bool>),
 }
 
 const REQUEST_KEYS: &[&str] = &["timeout", "retries", "accept"];
@@ -53,7 +60,7 @@ impl RequestOptions {
         };
         let accept = match opts.get("accept") {
             None => None,
-            Some(v) => Some(v.clone().try_cast::<FnPtr>().ok_or_else(|| {
+            Some(v) => Some(Accept::Script(v.clone().try_cast::<FnPtr>().ok_or_else(|| {
                 script_error(
                     ErrorKind::Value,
                     format!(
@@ -61,7 +68,7 @@ impl RequestOptions {
                         v.type_name()
                     ),
                 )
-            })?),
+            })?)),
         };
         Ok(RequestOptions {
             timeout,
@@ -145,9 +152,11 @@ impl Sock {
 }
 
 /// Whether the script's `accept` takes this reply (every reply without one).
-fn accepted(nc: &NativeCallContext, accept: Option<&FnPtr>, d: &Datagram) -> Fallible<bool> {
-    let Some(f) = accept else {
-        return Ok(true);
+fn accepted(nc: &NativeCallContext, accept: Option<&Accept>, d: &Datagram) -> Fallible<bool> {
+    let f = match accept {
+        None => return Ok(true),
+        Some(Accept::Native(f)) => return Ok(f(d)),
+        Some(Accept::Script(f)) => f,
     };
     let verdict: Dynamic = f.call_within_context(nc, (Dynamic::from(d.clone()),))?;
     verdict.as_bool().map_err(|t| {

@@ -9,7 +9,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, Map};
 use crate::diagnostic::Diagnostic;
 
 use super::context::{ScriptCtx, VarValue};
-use super::error::{ErrorKind, Fallible, script_error, with_fields};
+use super::error::{ErrorKind, Fallible, script_error};
 use super::source::ReadError;
 use super::thread::SpawnHandle;
 
@@ -59,7 +59,7 @@ fn spawn_closure(ctx: &Arc<ScriptCtx>, mut f: FnPtr) -> Fallible<SpawnHandle> {
     let handle = SpawnHandle::start(name, move || {
         let engine = super::engine(&c);
         let ast = c.ast();
-        super::modules::call_closure(&engine, &ast, &c.dir, &f)
+        super::modules::call_closure(&engine, &ast, &c, &f)
     })?;
     remember(ctx, &handle);
     Ok(handle)
@@ -116,14 +116,5 @@ fn clean(path: &Path) -> PathBuf {
 
 /// A spawned script's error, re-raised in the parent with the child's own rendering.
 fn child_failure(d: &Diagnostic, source: &str) -> Box<EvalAltResult> {
-    let mut fields = Map::new();
-    fields.insert("detail".into(), d.render(source, false).into());
-    fields.insert("file".into(), d.file.clone().into());
-    fields.insert("line".into(), (d.line as i64).into());
-    fields.insert("col".into(), (d.col as i64).into());
-    with_fields(
-        d.kind,
-        format!("in spawned script {}: {}", d.file, d.message),
-        fields,
-    )
+    super::diagnose::nested(d, source, "in spawned script")
 }

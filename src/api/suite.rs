@@ -116,11 +116,15 @@ fn run_test(
     let stop = &ctx.run.stop;
     let mut attempts = Vec::new();
     let mut run_stopped = None;
+    let (sent_before, received_before) = ctx.run.counts();
+    let mut output = String::new();
     for _ in 0..tries {
+        ctx.run.start_test_output();
         stop.set_test_deadline(opts.timeout);
         let started = Instant::now();
         let result = body.call_within_context::<Dynamic>(nc, ());
         stop.set_test_deadline(None);
+        output = ctx.run.take_test_output();
         let duration = started.elapsed();
         let outcome = match result {
             Ok(_) => Tried::Passed,
@@ -154,6 +158,9 @@ fn run_test(
         .push(LoggedCase {
             name: name.to_string(),
             attempts,
+            output,
+            sent: ctx.run.counts().0 - sent_before,
+            received: ctx.run.counts().1 - received_before,
         });
     if failed && suite.fail_fast {
         log.stopped

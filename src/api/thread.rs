@@ -25,6 +25,8 @@ pub struct SpawnHandle(Arc<HandleState>);
 
 struct HandleState {
     name: String,
+    /// Set by `cancel`: the thread stops as if interrupted.
+    cancel: Arc<AtomicBool>,
     done: Mutex<Receiver<Outcome>>,
     result: Mutex<Option<Outcome>>,
     joined: AtomicBool,
@@ -37,15 +39,19 @@ impl SpawnHandle {
         work: impl FnOnce() -> Outcome + Send + 'static,
     ) -> Fallible<SpawnHandle> {
         let (tx, rx) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
         std::thread::Builder::new()
             .name("udpsh-spawn".into())
             .stack_size(SCRIPT_STACK)
             .spawn(move || {
+                crate::stop::cancellable_by(flag);
                 let _ = tx.send(work());
             })
             .map_err(|e| script_error(ErrorKind::Thread, format!("cannot start a thread: {e}")))?;
         Ok(SpawnHandle(Arc::new(HandleState {
             name,
+            cancel,
             done: Mutex::new(rx),
             result: Mutex::new(None),
             joined: Default::default(),
@@ -106,12 +112,44 @@ impl SpawnHandle {
     pub fn join(&self, stop: &Stop) -> Outcome {
         self.0.joined.store(true, Ordering::Relaxed);
         self.wait(|| stop.check()).map_err(stopped)?;
-        self.take()
-            .unwrap_or_else(|| Err(script_error(ErrorKind::Thread, "the thread has no result")))
+        let outcome = self
+            .take()
+            .unwrap_or_else(|| Err(script_error(ErrorKind::Thread, "the thread has no result")));
+        match outcome {
+            Err(e)
+                if self.0.cancel.load(Ordering::Relaxed)
+                    && matches!(*e, EvalAltResult::ErrorTerminated(..)) =>
+            {
+                Err(script_error(
+                    ErrorKind::Thread,
+                    "the thread was stopped (:stop) before it finished",
+                ))
+            }
+            other => other,
+        }
     }
 
+    /// Whether the thread has ended (its result is kept for `join`).
     pub fn finished(&self) -> bool {
-        self.0.result.lock().map(|r| r.is_some()).unwrap_or(false)
+        let mut result = self.0.result.lock().unwrap_or_else(|p| p.into_inner());
+        if result.is_some() {
+            return true;
+        }
+        // A join waiting holds the receiver: then the thread is still running.
+        let Ok(rx) = self.0.done.try_lock() else {
+            return false;
+        };
+        match rx.try_recv() {
+            Ok(outcome) => *result = Some(outcome),
+            Err(std::sync::mpsc::TryRecvError::Empty) => return false,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                *result = Some(Err(script_error(
+                    ErrorKind::Thread,
+                    "the spawned thread panicked",
+                )))
+            }
+        }
+        true
     }
 }
 
@@ -132,5 +170,17 @@ impl Background for SpawnHandle {
             Err(e) if !matches!(*e, EvalAltResult::ErrorTerminated(..)) => Some(e),
             _ => None,
         }
+    }
+
+    fn describe(&self) -> String {
+        format!("thread ({})", self.name())
+    }
+
+    fn finished(&self) -> bool {
+        SpawnHandle::finished(self)
+    }
+
+    fn cancel(&self) {
+        crate::stop::cancel(&self.0.cancel);
     }
 }

@@ -21,7 +21,7 @@ pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> 
         ErrorKind::Value,
         format!(
             "data to send must be a string or a blob, not {}",
-            data.type_name()
+            super::forms::value_word(data)
         ),
     ))
 }
@@ -42,7 +42,10 @@ pub fn int(value: &Dynamic, name: &str) -> Fallible<i64> {
     value.as_int().map_err(|t| {
         script_error(
             ErrorKind::Value,
-            format!("{name} must be an integer, not {t}"),
+            format!(
+                "{name} must be an integer, not {}",
+                super::forms::type_word(t)
+            ),
         )
     })
 }
@@ -54,7 +57,10 @@ pub fn float(value: &Dynamic, name: &str) -> Fallible<f64> {
         .map_err(|t| {
             script_error(
                 ErrorKind::Value,
-                format!("{name} must be a number, not {t}"),
+                format!(
+                    "{name} must be a number, not {}",
+                    super::forms::type_word(t)
+                ),
             )
         })
 }

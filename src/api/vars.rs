@@ -57,6 +57,61 @@ pub fn check(ast: &AST, vars: &BTreeMap<String, VarValue>, file: &str) -> Option
     found
 }
 
+/// The `--var` names no script reads (a typo: `--var sever=…`), when that can be known: no
+/// `var()` name is computed, and no script spawns another (which might read it).
+pub fn unread<'a>(
+    asts: impl Iterator<Item = &'a AST>,
+    vars: &BTreeMap<String, VarValue>,
+) -> Vec<String> {
+    let mut read = std::collections::HashSet::new();
+    let mut unknowable = false;
+    for ast in asts {
+        ast.walk(&mut |path: &[ASTNode]| {
+            let call = match path.last() {
+                Some(ASTNode::Expr(Expr::FnCall(call, _))) => call,
+                Some(ASTNode::Stmt(Stmt::FnCall(call, _))) => call,
+                _ => return true,
+            };
+            match (call.name.as_str(), call.args.first()) {
+                ("var", Some(name)) => match name.get_literal_value(None) {
+                    Some(name) => {
+                        read.insert(name.to_string());
+                    }
+                    None => unknowable = true,
+                },
+                // A closure is a function pointer (or, capturing, a call that curries one);
+                // anything else may name a script file.
+                ("spawn", Some(arg)) => {
+                    unknowable |= !is_closure(arg);
+                }
+                _ => {}
+            }
+            true
+        });
+    }
+    if unknowable {
+        return Vec::new();
+    }
+    vars.keys()
+        .filter(|k| !read.contains(*k))
+        .cloned()
+        .collect()
+}
+
+fn is_closure(expr: &Expr) -> bool {
+    match expr {
+        Expr::DynamicConstant(v, _) => v.is::<rhai::FnPtr>(),
+        Expr::FnCall(call, _) => call.name == "curry" || call.name.starts_with("anon$"),
+        // A capturing closure: the captured variables shared, then the curry call.
+        Expr::Stmt(block) => match block.statements().last() {
+            Some(Stmt::FnCall(call, _)) => call.name == "curry",
+            Some(Stmt::Expr(e)) => is_closure(e),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +138,21 @@ mod tests {
         );
         assert!(check(&ast, &vars(&[("port", "9000"), ("wait", "0.5")]), "s").is_none());
         assert!(check(&ast, &vars(&[("wait", "soon")]), "s").is_some());
+    }
+
+    #[test]
+    fn a_var_no_script_reads_is_named() {
+        let engine = crate::api::compiler();
+        let ast = engine.compile("let p = var(\"port\", 1);").unwrap();
+        let given = vars(&[("port", "2"), ("sever", "x")]);
+        assert_eq!(unread(std::iter::once(&ast), &given), ["sever"]);
+        let spawns = engine.compile("spawn(\"child.rhai\");").unwrap();
+        assert!(unread([&ast, &spawns].into_iter(), &given).is_empty());
+        let closure = engine.compile("spawn(|| 1); var(\"port\", 1)").unwrap();
+        assert_eq!(unread(std::iter::once(&closure), &given), ["sever"]);
+        let capturing = engine
+            .compile("let x = var(\"port\", 1); spawn(|| x + 1);")
+            .unwrap();
+        assert_eq!(unread(std::iter::once(&capturing), &given), ["sever"]);
     }
 }

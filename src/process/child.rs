@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -52,6 +53,8 @@ pub struct Child {
     inner: Mutex<std::process::Child>,
     status: Mutex<Option<ExitStatus>>,
     output: Arc<Mutex<Vec<u8>>>,
+    /// The output pipe reached its end: every byte the child wrote is in `output`.
+    output_done: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Child {
@@ -94,13 +97,15 @@ impl Child {
         }
         let child = spawn_from_keeper(cmd).map_err(|e| start_error(program, e))?;
         let output = Arc::new(Mutex::new(Vec::new()));
-        keep_output(read, output.clone());
+        let output_done = Arc::new(AtomicBool::new(false));
+        keep_output(read, output.clone(), output_done.clone());
         Ok(Child {
             program: program.to_string(),
             pid: child.id(),
             inner: Mutex::new(child),
             status: Mutex::new(None),
             output,
+            output_done,
         })
     }
 
@@ -118,13 +123,19 @@ impl Child {
         String::from_utf8_lossy(&kept).into_owned()
     }
 
-    /// The exit status if it has ended (reaping it).
+    /// The exit status if it has ended (reaping it). Once it has, what it wrote is read to
+    /// the end before this returns, so `output()` after `wait()` holds all of it (a moment at
+    /// most: a daemon's own children may hold the pipe open longer).
     pub fn try_status(&self) -> Option<ExitStatus> {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         if status.is_none() {
             let mut child = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             if let Ok(Some(done)) = child.try_wait() {
                 *status = Some(done);
+                let until = Instant::now() + OUTPUT_DRAIN;
+                while !self.output_done.load(Ordering::Acquire) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
             }
         }
         *status
@@ -231,7 +242,10 @@ fn pipe() -> io::Result<(std::fs::File, OwnedFd)> {
 }
 
 /// Reads the child's output until every writer closed it, keeping the last [`KEPT`] bytes.
-fn keep_output(mut pipe: std::fs::File, into: Arc<Mutex<Vec<u8>>>) {
+/// How long an ended child's output may take to reach us.
+const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
+
+fn keep_output(mut pipe: std::fs::File, into: Arc<Mutex<Vec<u8>>>, done: Arc<AtomicBool>) {
     let _ = std::thread::Builder::new()
         .name("child output".into())
         .spawn(move || {
@@ -251,6 +265,7 @@ fn keep_output(mut pipe: std::fs::File, into: Arc<Mutex<Vec<u8>>>) {
                     Err(_) => break,
                 }
             }
+            done.store(true, Ordering::Release);
         });
 }
 

@@ -136,6 +136,22 @@ pub fn parse(b: &[u8]) -> Result<Message, String> {
     })
 }
 
+/// Whether `reply` answers our request `mid` with `token`: a response with our token
+/// (piggybacked on the ACK, or sent apart later), or a Reset of the request. An empty ACK
+/// only says that the response will come apart.
+pub fn answers(reply: &Message, mid: u16, token: &[u8]) -> bool {
+    match reply.mtype.as_str() {
+        "RST" => reply.mid == mid,
+        _ => reply.code != "0.00" && reply.token == token,
+    }
+}
+
+/// The empty ACK that confirms a response sent apart as CON (RFC 7252 §5.2.2).
+pub fn empty_ack(mid: u16) -> Vec<u8> {
+    let [hi, lo] = mid.to_be_bytes();
+    vec![0x60, 0, hi, lo]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +185,30 @@ mod tests {
         );
         assert!(String::from_utf8_lossy(&m.payload).contains("</time>"));
         assert!(parse(&[0x41]).is_err());
+    }
+
+    #[test]
+    fn a_reply_is_matched_by_token_or_reset() {
+        let reply = |mtype: &str, code: &str, mid: u16, token: &[u8]| Message {
+            version: 1,
+            mtype: mtype.into(),
+            code: code.into(),
+            mid,
+            token: token.to_vec(),
+            options: Vec::new(),
+            payload: Vec::new(),
+        };
+        assert!(answers(&reply("ACK", "2.05", 7, &[1, 2]), 7, &[1, 2]));
+        // A separate response: its own message id, our token.
+        assert!(answers(&reply("CON", "2.05", 99, &[1, 2]), 7, &[1, 2]));
+        assert!(!answers(&reply("ACK", "0.00", 7, &[]), 7, &[1, 2]));
+        assert!(!answers(&reply("ACK", "2.05", 7, &[9]), 7, &[1, 2]));
+        assert!(answers(&reply("RST", "0.00", 7, &[]), 7, &[1, 2]));
+        assert!(!answers(&reply("RST", "0.00", 8, &[]), 7, &[1, 2]));
+        let ack = parse(&empty_ack(0xbeef)).unwrap();
+        assert_eq!(
+            (ack.mtype.as_str(), ack.code.as_str(), ack.mid),
+            ("ACK", "0.00", 0xbeef)
+        );
     }
 }

@@ -110,6 +110,7 @@ fn class_name(class: u16) -> String {
 /// A recursive query for `name` (type by name), with id `id`.
 pub fn query(id: u16, name: &str, qtype: &str) -> Result<Vec<u8>, String> {
     let code = type_code(qtype).ok_or_else(|| format!("'{qtype}' is not a DNS record type"))?;
+    check_name(name)?;
     let qname = Name::new(name.trim_end_matches('.'))
         .map_err(|e| format!("'{name}' is not a domain name: {e}"))?;
     let qtype = if code == 255 {
@@ -128,6 +129,33 @@ pub fn query(id: u16, name: &str, qtype: &str) -> Result<Vec<u8>, String> {
     packet
         .build_bytes_vec()
         .map_err(|e| format!("cannot build the query: {e}"))
+}
+
+/// The rules of RFC 1035 that the wire format needs, said in our words: labels of 1 to 63
+/// bytes, 253 in all (an empty label, `a..b`, would silently become `a.b`).
+fn check_name(name: &str) -> Result<(), String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.len() > 253 {
+        return Err(format!(
+            "'{name}' is not a domain name: {} bytes, more than 253",
+            name.len()
+        ));
+    }
+    if name.is_empty() {
+        return Ok(()); // the root
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(format!("'{name}' is not a domain name: an empty label"));
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "'{name}' is not a domain name: the label '{label}…' has {} bytes, more than 63",
+                label.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn data(rdata: &RData) -> String {
@@ -235,6 +263,14 @@ mod tests {
     #[test]
     fn dnsmasq_reply_parses() {
         // Captured from dnsmasq --address=/example.test/10.1.2.3 (fixtures/protocols/dns_a.bin).
+        assert!(
+            query(1, "a..b", "A")
+                .unwrap_err()
+                .contains("an empty label")
+        );
+        let long = "x".repeat(64) + ".test";
+        assert!(query(1, &long, "A").unwrap_err().contains("more than 63"));
+        assert!(query(1, "example.test.", "A").is_ok());
         let bytes = include_bytes!("../../fixtures/protocols/dns_a.bin");
         let m = parse(bytes).unwrap();
         assert_eq!(m.rcode, "NOERROR");

@@ -22,6 +22,7 @@ pub struct Packet {
     /// The raw transmit timestamp, which a reply echoes as its origin.
     pub transmit_raw: u64,
     pub origin_raw: u64,
+    pub receive_raw: u64,
 }
 
 /// A Unix time as a 64-bit NTP timestamp (0.0 stays 0: "not set").
@@ -100,13 +101,30 @@ pub fn parse(b: &[u8]) -> Result<Packet, String> {
         transmit: from_ntp(u64_at(b, 40)),
         transmit_raw: u64_at(b, 40),
         origin_raw: u64_at(b, 24),
+        receive_raw: u64_at(b, 32),
     })
 }
 
-/// RFC 5905 clock offset and round-trip delay from the four times (t1 sent, t2 received by
-/// the server, t3 sent by it, t4 received back).
-pub fn offset_delay(t1: f64, t2: f64, t3: f64, t4: f64) -> (f64, f64) {
-    (((t2 - t1) + (t3 - t4)) / 2.0, (t4 - t1) - (t3 - t2))
+/// An NTP timestamp as Unix nanoseconds, in the era (136 years) nearest `near`.
+pub fn to_unix_nanos(raw: u64, near: i128) -> i128 {
+    const ERA: i128 = 1 << 32;
+    let secs = i128::from(raw >> 32) - UNIX_OFFSET as i128;
+    let nanos = (i128::from(raw & 0xffff_ffff) * 1_000_000_000) >> 32;
+    let mut t = secs * 1_000_000_000 + nanos;
+    while near - t > ERA / 2 * 1_000_000_000 {
+        t += ERA * 1_000_000_000;
+    }
+    t
+}
+
+/// RFC 5905 clock offset and round-trip delay, in seconds, from t1 (our send) and t4 (our
+/// receive) as Unix nanoseconds and t2, t3 (the server's receive and transmit) as it stamped
+/// them. Integer nanoseconds: float Unix seconds would keep only about 0.2 µs.
+pub fn offset_delay(t1: i128, t2: u64, t3: u64, t4: i128) -> (f64, f64) {
+    let (t2, t3) = (to_unix_nanos(t2, t4), to_unix_nanos(t3, t4));
+    let offset = ((t2 - t1) + (t3 - t4)) as f64 / 2e9;
+    let delay = ((t4 - t1) - (t3 - t2)) as f64 / 1e9;
+    (offset, delay)
 }
 
 #[cfg(test)]
@@ -135,7 +153,23 @@ mod tests {
 
     #[test]
     fn offset_and_delay_follow_rfc_5905() {
-        let (o, d) = offset_delay(10.0, 12.0, 12.5, 11.0);
-        assert!((o - 1.75).abs() < 1e-9 && (d - 0.5).abs() < 1e-9);
+        // Unix 1.7e9 + 10 s sent, server 12 s and 12.5 s, received at 11 s.
+        let base = 1_700_000_000i128;
+        let ns = |s: f64| base * 1_000_000_000 + (s * 1e9) as i128;
+        let stamp = |s: f64| to_ntp(base as f64 + s);
+        let (o, d) = offset_delay(ns(10.0), stamp(12.0), stamp(12.5), ns(11.0));
+        assert!((o - 1.75).abs() < 1e-9 && (d - 0.5).abs() < 1e-9, "{o} {d}");
+    }
+
+    #[test]
+    fn nanoseconds_survive_the_conversion() {
+        // 1 µs apart at today's Unix time: float seconds could not tell them apart finely.
+        let t = 1_700_000_000_123_456_789i128;
+        let raw = ((t / 1_000_000_000 + 2_208_988_800) as u64) << 32
+            | (((t % 1_000_000_000) << 32) / 1_000_000_000) as u64;
+        assert!((to_unix_nanos(raw, t) - t).abs() <= 1);
+        // After 2036 (era 1) the same 32-bit seconds mean 2^32 s later.
+        let later = t + (1i128 << 32) * 1_000_000_000;
+        assert!((to_unix_nanos(raw, later) - later).abs() <= 1);
     }
 }

@@ -136,4 +136,28 @@ mod tests {
         assert!(parse(&[0; 19]).is_err());
         assert!(parse(&[0; 20]).is_err());
     }
+
+    #[test]
+    fn coturn_ipv6_response_is_unmasked_with_the_transaction_id() {
+        // turnserver --stun-only on ::1 answering [::1]:58843 (transaction 01..0c).
+        let reply = include_bytes!("../../fixtures/protocols/stun_reply_v6.bin");
+        assert_eq!(parse(reply).unwrap().mapped.as_deref(), Some("[::1]:58843"));
+        // XOR-MAPPED-ADDRESS alone (the first attribute, 4 + 20 bytes), without the plain
+        // MAPPED-ADDRESS that coturn adds.
+        let mut only_xor = reply[..20].to_vec();
+        only_xor[2..4].copy_from_slice(&24u16.to_be_bytes());
+        only_xor.extend_from_slice(&reply[20..44]);
+        assert_eq!(&only_xor[20..22], &[0x00, 0x20]);
+        assert_eq!(
+            parse(&only_xor).unwrap().mapped.as_deref(),
+            Some("[::1]:58843")
+        );
+        // An IPv6 address is masked with the cookie and the transaction id: change the id
+        // and the same bytes mean another address.
+        only_xor[19] ^= 0xff;
+        assert_eq!(
+            parse(&only_xor).unwrap().mapped.as_deref(),
+            Some("[::fe]:58843")
+        );
+    }
 }

@@ -75,6 +75,7 @@ pub fn run(args: &ProxyCommand) -> i32 {
         seed,
         recording,
         stop: None,
+        limit: args.count,
     };
     catch_signals();
     let proxy = match Proxy::start(opts) {

@@ -51,6 +51,8 @@ pub struct Options {
     pub recording: Option<Recording>,
     /// The owner's stop flag (a script's run): the proxy ends with its owner.
     pub stop: Option<Arc<Stop>>,
+    /// Take in at most this many datagrams (both ways together); later ones stay unread.
+    pub limit: Option<u64>,
 }
 
 impl Options {
@@ -62,6 +64,7 @@ impl Options {
             seed: 0,
             recording: None,
             stop: None,
+            limit: None,
         }
     }
 }

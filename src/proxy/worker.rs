@@ -59,6 +59,8 @@ pub(super) struct Worker {
     control: Control,
     buf: Vec<u8>,
     last_sweep: Instant,
+    /// Datagrams still to take in, when the proxy is bounded (`--count`).
+    left: Option<u64>,
 }
 
 impl Worker {
@@ -87,6 +89,7 @@ impl Worker {
             control: Control { commands, wakee },
             buf: vec![0; 65_536],
             last_sweep: Instant::now(),
+            left: opts.limit,
         }
     }
 
@@ -122,9 +125,15 @@ impl Worker {
         let clients: Vec<SocketAddr> = self.flows.keys().copied().collect();
         let mut fds = Vec::with_capacity(clients.len() + 2);
         fds.push(PollFd::new(self.control.wakee.as_fd(), PollFlags::POLLIN));
-        fds.push(PollFd::new(self.listen.as_fd(), PollFlags::POLLIN));
+        // Bounded and full: the sockets keep what comes, and nothing wakes us for it.
+        let listen = if self.left == Some(0) {
+            PollFlags::empty()
+        } else {
+            PollFlags::POLLIN
+        };
+        fds.push(PollFd::new(self.listen.as_fd(), listen));
         for c in &clients {
-            fds.push(PollFd::new(self.flows[c].sock.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(self.flows[c].sock.as_fd(), listen));
         }
         // EINTR and the like: just go round again.
         let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(timeout)), None);
@@ -145,6 +154,9 @@ impl Worker {
     fn read(&mut self, ready: &[Option<SocketAddr>], limit: usize) {
         for which in ready {
             for _ in 0..limit {
+                if self.left == Some(0) {
+                    return;
+                }
                 let got = match which {
                     None => self.listen.recv_from(&mut self.buf),
                     Some(c) => match self.flows.get(c) {
@@ -153,6 +165,9 @@ impl Worker {
                     },
                 };
                 let Ok((n, from)) = got else { break };
+                if let Some(left) = self.left.as_mut() {
+                    *left -= 1;
+                }
                 let data: Arc<[u8]> = Arc::from(&self.buf[..n]);
                 match which {
                     None => self.arrive(Dir::Up, from, self.addr, from, data),

@@ -1,10 +1,51 @@
-//! `:help`: the API table of `api::docs`, rendered for the terminal.
+//! `:help`: the API table of `api::docs` (entries and topics), the error kinds and the
+//! command line, rendered for the terminal, wrapped to its width.
 
-use crate::api::docs::{ENTRIES, Kind, On, lookup};
+use crate::api::docs::{ENTRIES, Entry, Kind, On, TOPICS, Topic, lookup};
+use crate::kind::ErrorKind;
+
+/// The width to wrap help to: the terminal's (at most 100), else `$COLUMNS`, else 88.
+pub fn width() -> usize {
+    let cols = terminal_columns()
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .unwrap_or(88);
+    cols.clamp(40, 100)
+}
+
+fn terminal_columns() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ only writes a winsize into the struct given.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+/// The entries for `name`: `recvfrom`, `s.recvfrom`, `recvfrom()`, `dns::ask`.
+pub fn entries(name: &str) -> Vec<&'static Entry> {
+    let name = name.trim().trim_end_matches("()").trim_end_matches('(');
+    if let Some((module, f)) = name.split_once("::") {
+        return ENTRIES
+            .iter()
+            .filter(|e| e.name == f && e.kind == Kind::Module(leak_module(module)))
+            .collect();
+    }
+    let name = name.rsplit('.').next().unwrap_or(name);
+    lookup(name)
+}
+
+/// The module names the table knows, so `Kind::Module(&'static str)` can be compared.
+fn leak_module(module: &str) -> &'static str {
+    ENTRIES
+        .iter()
+        .find_map(|e| match e.kind {
+            Kind::Module(m) if m == module => Some(m),
+            _ => None,
+        })
+        .unwrap_or("")
+}
 
 /// `:help NAME`.
-pub fn describe(name: &str) -> Option<String> {
-    let found = lookup(name);
+pub fn describe(name: &str, width: usize) -> Option<String> {
+    let found = entries(name);
     if found.is_empty() {
         return None;
     }
@@ -19,12 +60,136 @@ pub fn describe(name: &str) -> Option<String> {
         out.push_str(e.signature);
         out.push('\n');
         out.push_str("  ");
-        out.push_str(&wrap(e.summary, 88, 2));
+        out.push_str(&wrap(e.summary, width, 2));
         out.push_str("\n  example:\n");
         out.push_str(&indent(&indent(e.example)));
         out.push('\n');
     }
     Some(out.trim_end().to_string())
+}
+
+pub fn topic(name: &str) -> Option<&'static Topic> {
+    TOPICS.iter().find(|t| t.name == name)
+}
+
+/// `:help TOPIC`.
+pub fn describe_topic(t: &Topic, width: usize) -> String {
+    let mut out = String::new();
+    for line in t.text.lines() {
+        let lead = line.len() - line.trim_start().len();
+        out.push_str(&" ".repeat(lead));
+        out.push_str(&wrap(line.trim_start(), width, lead.max(2).min(lead + 2)));
+        out.push('\n');
+    }
+    if t.name == "errors" {
+        for kind in ErrorKind::ALL {
+            let name = format!("  {:<19}", kind.as_str());
+            out.push_str(&name);
+            out.push_str(&wrap(kind.describe(), width, name.len()));
+            out.push('\n');
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// `:help WORD` when WORD names nothing: every entry, topic, error kind, command-line
+/// option and meta-command that mentions it.
+pub fn search(word: &str, width: usize) -> Option<String> {
+    let w = word.to_lowercase();
+    if w.len() < 2 {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut seen = Vec::new();
+    let by_name = ENTRIES
+        .iter()
+        .filter(|e| e.name.to_lowercase().contains(&w));
+    let by_text = ENTRIES.iter().filter(|e| {
+        e.summary.to_lowercase().contains(&w) || e.signature.to_lowercase().contains(&w)
+    });
+    for e in by_name.chain(by_text) {
+        let key = (e.name, e.kind);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let first = e.signature.split("   (").next().unwrap_or(e.signature);
+        let first = first.split(" / ").next().unwrap_or(first);
+        let head = format!("  {first}");
+        lines.push(one_line_fit(&head, e.summary, width));
+    }
+    for kind in ErrorKind::ALL {
+        if kind.as_str().contains(&w) || kind.describe().to_lowercase().contains(&w) {
+            let head = format!("  kind {}", kind.as_str());
+            lines.push(one_line_fit(&head, kind.describe(), width));
+        }
+    }
+    for (flag, command, help) in options() {
+        if flag.contains(&w) || help.to_lowercase().contains(&w) {
+            let head = format!("  {flag} (udpsh {command})");
+            lines.push(one_line_fit(&head, &help, width));
+        }
+    }
+    for t in TOPICS {
+        if t.name.contains(&w) || t.text.to_lowercase().contains(&w) {
+            let head = format!("  :help {}", t.name);
+            lines.push(one_line_fit(&head, t.summary, width));
+        }
+    }
+    for (cmd, what) in super::meta::HELP {
+        if cmd.contains(&w) || what.to_lowercase().contains(&w) {
+            lines.push(one_line_fit(&format!("  {cmd}"), what, width));
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!("'{word}' appears in:\n{}", lines.join("\n")))
+}
+
+/// `--timeout` and the other options of each subcommand: (flag, command, help).
+fn options() -> Vec<(String, String, String)> {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for sub in cli.get_subcommands() {
+        for arg in sub.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let flag = format!("--{long}");
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if let Some(existing) = out.iter_mut().find(|(f, _, _)| *f == flag) {
+                existing.1.push_str(&format!("/{}", sub.get_name()));
+            } else {
+                out.push((flag, sub.get_name().to_string(), help));
+            }
+        }
+    }
+    out
+}
+
+/// `head  text` on one line, the text cut to the width.
+fn one_line_fit(head: &str, text: &str, width: usize) -> String {
+    let head_len = head.chars().count();
+    let pad = if head_len < 28 { 28 - head_len } else { 2 };
+    let room = width.saturating_sub(head_len + pad).max(10);
+    let mut text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > room {
+        text = text
+            .chars()
+            .take(room.saturating_sub(1))
+            .collect::<String>()
+            + "…";
+    }
+    format!("{head}{}{text}", " ".repeat(pad))
+}
+
+/// A name close to `word`, for "no help for X; did you mean Y?".
+pub fn nearest(word: &str) -> Option<&'static str> {
+    let names = ENTRIES
+        .iter()
+        .map(|e| e.name)
+        .chain(TOPICS.iter().map(|t| t.name));
+    crate::api::forms::nearest(word, names)
 }
 
 fn indent(text: &str) -> String {
@@ -36,7 +201,7 @@ fn indent(text: &str) -> String {
 
 /// Words of `text` in lines of at most `width` columns, for text that starts at column
 /// `indent`; later lines are indented as much.
-fn wrap(text: &str, width: usize, indent: usize) -> String {
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut column = indent;
     for word in text.split_whitespace() {
@@ -55,51 +220,88 @@ fn wrap(text: &str, width: usize, indent: usize) -> String {
     out
 }
 
-/// `:help`.
-pub fn overview() -> String {
-    let names = |kinds: &[Kind], extra: &str| {
-        let mut all: Vec<&str> = ENTRIES
-            .iter()
-            .filter(|e| kinds.contains(&e.kind))
-            .map(|e| e.name)
-            .collect();
-        all.dedup();
-        all.push(extra);
-        wrap(&all.join(" "), 88, 16)
+/// `:help`. `tab` says whether the terminal completes with Tab (not under TERM=dumb).
+pub fn overview(width: usize, tab: bool) -> String {
+    let names = |kinds: &[Kind]| {
+        let mut all: Vec<&str> = Vec::new();
+        for e in ENTRIES.iter().filter(|e| kinds.contains(&e.kind)) {
+            if !all.contains(&e.name) {
+                all.push(e.name);
+            }
+        }
+        all.join(" ")
     };
-    format!(
-        "Rhai with UDP. Every line runs at once; variables, sockets and functions stay.
-A result is printed unless the line ends with `;`.
-  functions:    {}
-  socket s.:    {}
-  datagram d.:  {}
-  thread t.:    join
-  :help NAME    signature and example, e.g. :help recvfrom
-
-Meta-commands:
-  :help [NAME]        this, or one function
-  :sockets            open sockets, their addresses and options
-  :vars               variables in scope
-  :watch s / :unwatch s   print s's datagrams above the prompt as they arrive
-  :pcap FILE / :pcap off  record every datagram from now on (.pcapng or .pcap)
-  :save FILE          the lines that ran, as a script for `udpsh run FILE`
-  :quit               (or Ctrl-D)
-
-Keys: Tab completes, → accepts a hint, ↑ history, Ctrl-R search, Ctrl-C cancels a
-running line or clears the input, Ctrl-D exits. An unfinished line (an open `{{`, `(`
-or string) continues on the next line; two empty lines send it as it is.
-
-Try:
-  let s = udp(\"127.0.0.1:0\");
-  s.sendto(\"hello\", \"127.0.0.1:9000\");
-  s.recvfrom(1024)",
-        names(&[Kind::Function], ""),
-        names(&[Kind::Method(On::Socket), Kind::Property(On::Socket)], ""),
-        names(
-            &[Kind::Property(On::Datagram), Kind::Method(On::Datagram)],
-            "port"
+    let modules = {
+        let mut all: Vec<&str> = Vec::new();
+        for e in ENTRIES {
+            if let Kind::Module(m) = e.kind
+                && !all.contains(&m)
+            {
+                all.push(m);
+            }
+        }
+        all.iter()
+            .map(|m| format!("udpsh/{m}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let topics: Vec<&str> = TOPICS.iter().map(|t| t.name).collect();
+    let meta: Vec<String> = super::meta::HELP
+        .iter()
+        .map(|(cmd, what)| format!("  {cmd:<24}{}", wrap(what, width, 26)))
+        .collect();
+    let keys = if tab {
+        "Keys: Tab completes (methods by the value's type, file names in read_file(\"), → accepts \
+         a hint, ↑ history, Ctrl-R search, Ctrl-C cancels a running line or clears the input, \
+         Ctrl-D exits."
+    } else {
+        "Keys: this terminal (TERM=dumb) has no line editing: no completion, hints or history \
+         keys. Ctrl-C cancels a running line, Ctrl-D exits."
+    };
+    let para = |text: &str| wrap(text, width, 0);
+    let row = |head: &str, text: &str| format!("  {head:<14}{}", wrap(text, width, 16));
+    [
+        para(
+            "Rhai with UDP. Every input runs at once; variables, sockets and functions stay. \
+             A result is printed unless the input ends with `;`; `it` is the last result. \
+             Input [3] is <repl>#3 in errors and capture comments.",
         ),
-    )
+        row("functions:", &names(&[Kind::Function])),
+        row(
+            "socket s.:",
+            &names(&[Kind::Method(On::Socket), Kind::Property(On::Socket)]),
+        ),
+        row(
+            "datagram d.:",
+            &names(&[Kind::Property(On::Datagram), Kind::Method(On::Datagram)]),
+        ),
+        row(
+            "blob b.:",
+            &names(&[Kind::Method(On::Blob), Kind::Property(On::Blob)]),
+        ),
+        row("modules:", &format!("{modules} (:help modules)")),
+        row(":help NAME", "signature and example, e.g. :help recvfrom"),
+        row(":help TOPIC", &topics.join(", ")),
+        row(
+            ":help WORD",
+            "everything that mentions it, e.g. :help timeout",
+        ),
+        String::new(),
+        "Meta-commands:".into(),
+        meta.join("\n"),
+        String::new(),
+        para(keys),
+        para(
+            "An unfinished input (an open `{`, `(` or string) continues at `...>`; two empty \
+             lines send it as it is.",
+        ),
+        String::new(),
+        "Try:".into(),
+        "  let s = udp(\"127.0.0.1:0\");".into(),
+        "  s.sendto(\"hello\", \"127.0.0.1:9000\");".into(),
+        "  s.recvfrom(1024)".into(),
+    ]
+    .join("\n")
 }
 
 #[cfg(test)]
@@ -109,8 +311,14 @@ mod tests {
     #[test]
     fn every_api_name_has_help() {
         for e in ENTRIES {
-            assert!(describe(e.name).is_some(), "no :help for {}", e.name);
+            assert!(describe(e.name, 88).is_some(), "no :help for {}", e.name);
         }
+        assert!(describe("dns::ask", 88).unwrap().starts_with("dns::ask("));
+        assert!(
+            describe("s.recvfrom()", 88)
+                .unwrap()
+                .starts_with("s.recvfrom(")
+        );
     }
 
     #[test]
@@ -118,17 +326,52 @@ mod tests {
         let params = |name| lookup(name)[0].params().unwrap();
         assert_eq!(params("recvfrom"), "bufsize) → datagram");
         assert_eq!(params("sendto"), "data, \"host:port\") → int");
-        assert_eq!(params("watch"), ")");
         assert_eq!(params("sleep"), "seconds)");
     }
 
     #[test]
     fn recvfrom_has_signature_and_example() {
-        let text = describe("recvfrom").unwrap();
+        let text = describe("recvfrom", 88).unwrap();
         assert!(text.starts_with("s.recvfrom(bufsize)"), "{text}");
         assert!(
             text.contains("example:\n    let d = s.recvfrom(1024);"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn topics_cover_what_the_issue_asks() {
+        for name in [
+            "blob", "pack", "errors", "try", "strings", "arrays", "modules",
+        ] {
+            assert!(topic(name).is_some(), "no topic {name}");
+        }
+        let errors = describe_topic(topic("errors").unwrap(), 88);
+        let flat = errors.split_whitespace().collect::<Vec<_>>().join(" ");
+        for kind in ErrorKind::ALL {
+            assert!(flat.contains(kind.describe()), "{kind} missing:\n{errors}");
+        }
+    }
+
+    #[test]
+    fn search_finds_names_kinds_and_options() {
+        let found = search("timeout", 100).unwrap();
+        for want in [
+            "s.settimeout(",
+            "s.gettimeout(",
+            "kind timeout",
+            "--timeout (udpsh",
+        ] {
+            assert!(found.contains(want), "{want} missing:\n{found}");
+        }
+    }
+
+    #[test]
+    fn help_fits_the_width() {
+        for width in [40, 60, 100] {
+            for line in overview(width, true).lines() {
+                assert!(line.chars().count() <= width, "{width}: {line}");
+            }
+        }
     }
 }

@@ -13,16 +13,18 @@ use rustyline::{
     EventContext, EventHandler, KeyEvent, RepeatCount,
 };
 
-use super::editor::ReplHelper;
+use super::editor::{INDENT, ReplHelper, indent_for};
+use super::input;
 use super::meta::{self, Next};
 use super::printer::Printer;
+use super::python::{self, Instead};
 use super::session::{Options, Session};
 
 pub fn run(opts: Options) -> i32 {
     let color = opts.color;
     let printer = Printer::start();
     let mut session = Session::new(opts, &printer);
-    register_input(session.engine_mut());
+    session.extend(Box::new(register_input));
     let mut editor = match new_editor(color) {
         Ok(e) => e,
         Err(e) => {
@@ -43,39 +45,21 @@ pub fn run(opts: Options) -> i32 {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!(
-        "udpsh {} — Rhai with UDP sockets. :help for help, Tab completes, Ctrl-D exits.",
-        env!("CARGO_PKG_VERSION")
-    );
-    let prompt = if color {
-        ("udpsh> ", "\x1b[1;32mudpsh>\x1b[0m ")
-    } else {
-        ("udpsh> ", "udpsh> ")
-    };
+    println!("{}", banner(super::dumb_terminal()));
     loop {
-        let line = match editor.readline(&prompt) {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => {
-                if empty_line.load(Ordering::Relaxed) {
-                    println!("(Ctrl-D or :quit exits)");
-                }
-                continue;
-            }
-            Err(ReadlineError::Eof) => break,
-            Err(e) => {
-                crate::display::print_error(e);
-                break;
-            }
+        let prompt = Prompt::new(session.next_number(), color);
+        let Some(input) = read_input(&mut editor, &session, &prompt, &empty_line) else {
+            break;
         };
-        if line.trim().is_empty() {
+        if input.trim().is_empty() {
             continue;
         }
-        let _ = editor.add_history_entry(line.as_str());
+        let _ = editor.add_history_entry(input.as_str());
         if let Some(path) = &history {
             let _ = editor.append_history(path);
         }
-        if line.trim_start().starts_with(':') {
-            let (next, result) = meta::run(&mut session, &line);
+        if input.trim_start().starts_with(':') {
+            let (next, result) = meta::run(&mut session, &input);
             match result {
                 Ok(text) if text.is_empty() => {}
                 Ok(text) => println!("{text}"),
@@ -86,7 +70,21 @@ pub fn run(opts: Options) -> i32 {
             }
             continue;
         }
-        match session.eval(&line) {
+        if let Some(instead) = python::instead(&input, |n| session.defines(n)) {
+            match instead {
+                Instead::Quit => break,
+                Instead::Hint(hint) => println!("{hint}"),
+                Instead::Help { name, hint } => {
+                    println!("{hint}");
+                    match meta::help_for(&session, &name) {
+                        Ok(text) => println!("{text}"),
+                        Err(text) => crate::display::print_error(text),
+                    }
+                }
+            }
+            continue;
+        }
+        match session.eval(&input) {
             Ok(Some(text)) => println!("{text}"),
             Ok(None) => {}
             Err(failure) => {
@@ -100,6 +98,123 @@ pub fn run(opts: Options) -> i32 {
     }
     session.finish();
     0
+}
+
+/// The first line; under TERM=dumb rustyline edits nothing, so Tab is not promised.
+fn banner(dumb: bool) -> String {
+    let keys = if dumb {
+        "Ctrl-D exits"
+    } else {
+        "Tab completes, Ctrl-D exits"
+    };
+    format!(
+        "udpsh {} — Rhai with UDP sockets. :help for help, {keys}.",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// `[3] udpsh> ` and, for the lines of an unfinished input, `      ...> ` as wide.
+struct Prompt {
+    first: (String, String),
+    more: (String, String),
+}
+
+impl Prompt {
+    fn new(number: usize, color: bool) -> Prompt {
+        let plain = format!("[{number}] udpsh> ");
+        let width = plain.chars().count();
+        let more = format!("{:>w$}", "...> ", w = width);
+        if color {
+            Prompt {
+                first: (
+                    plain,
+                    format!("\x1b[2m[{number}]\x1b[0m \x1b[1;32mudpsh>\x1b[0m "),
+                ),
+                more: (more.clone(), format!("\x1b[2m{more}\x1b[0m")),
+            }
+        } else {
+            Prompt {
+                first: (plain.clone(), plain),
+                more: (more.clone(), more),
+            }
+        }
+    }
+}
+
+/// Reads one input: a line, and while the parser says it is unfinished, more lines at
+/// `...>`. Inside brackets the prompt shows the indentation, and a line typed without any
+/// gets it in the input (a pasted line keeps its own; `}` closes a level). `None` at the end.
+fn read_input(
+    editor: &mut Editor<ReplHelper, FileHistory>,
+    session: &Session,
+    prompt: &Prompt,
+    empty_line: &AtomicBool,
+) -> Option<String> {
+    let mut text = String::new();
+    let mut empty_run = 0;
+    loop {
+        let first = text.is_empty();
+        let indent = if first {
+            String::new()
+        } else {
+            indent_for(session.engine(), &text)
+        };
+        let got = if first {
+            editor.readline(&prompt.first)
+        } else {
+            let more = (
+                format!("{}{indent}", prompt.more.0),
+                format!("{}{indent}", prompt.more.1),
+            );
+            editor.readline(&more)
+        };
+        let line = match got {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                if first && empty_line.load(Ordering::Relaxed) {
+                    println!("(Ctrl-D or :quit exits)");
+                }
+                // Ctrl-C drops the unfinished input, as in Python.
+                return Some(String::new());
+            }
+            // Ctrl-D in an unfinished input runs it as it is (to show what is missing).
+            Err(ReadlineError::Eof) if !first => return Some(text),
+            Err(ReadlineError::Eof) => return None,
+            Err(e) => {
+                crate::display::print_error(e);
+                return None;
+            }
+        };
+        if first {
+            if line.trim().is_empty() || line.trim_start().starts_with(':') {
+                return Some(line);
+            }
+            text = line;
+        } else {
+            empty_run = if line.trim().is_empty() {
+                empty_run + 1
+            } else {
+                0
+            };
+            text.push('\n');
+            text.push_str(&indented(&line, &indent));
+        }
+        let done = input::is_complete(session.engine(), &text) || empty_run >= 2;
+        if done {
+            return Some(text.trim_end().to_string());
+        }
+    }
+}
+
+/// A continuation line as it goes into the input.
+fn indented(line: &str, indent: &str) -> String {
+    if indent.is_empty() || line.is_empty() || line.starts_with(char::is_whitespace) {
+        return line.to_string();
+    }
+    if line.starts_with(['}', ')', ']']) {
+        return format!("{}{line}", &indent[INDENT.len().min(indent.len())..]);
+    }
+    format!("{indent}{line}")
 }
 
 fn new_editor(color: bool) -> rustyline::Result<Editor<ReplHelper, FileHistory>> {
@@ -170,5 +285,29 @@ impl ConditionalEventHandler for CtrlC {
     fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
         self.0.store(ctx.line().is_empty(), Ordering::Relaxed);
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dumb_terminal_is_not_promised_tab() {
+        assert!(banner(false).contains("Tab completes"));
+        assert!(!banner(true).contains("Tab"));
+        assert!(!super::super::help::overview(88, false).contains("Tab completes"));
+    }
+
+    #[test]
+    fn continuation_lines_get_the_indentation() {
+        assert_eq!(indented("x + 1", "    "), "    x + 1");
+        assert_eq!(indented("  x + 1", "    "), "  x + 1");
+        assert_eq!(indented("}", "        "), "    }");
+        assert_eq!(indented("lines`", ""), "lines`");
+        let p = Prompt::new(12, false);
+        assert_eq!(p.first.0, "[12] udpsh> ");
+        assert_eq!(p.more.0.chars().count(), p.first.0.chars().count());
+        assert!(p.more.0.ends_with("...> "));
     }
 }

@@ -7,11 +7,39 @@ use crate::capture::Recorder;
 use crate::display;
 
 use super::help;
+use super::save;
 use super::session::Session;
 use super::show;
+use super::watch::{self, How};
 
 pub const COMMANDS: &[&str] = &[
-    ":help", ":sockets", ":vars", ":watch", ":unwatch", ":pcap", ":save", ":quit",
+    ":help", ":sockets", ":vars", ":watch", ":unwatch", ":jobs", ":stop", ":pcap", ":save", ":quit",
+];
+
+/// Each meta-command and what it does, for `:help`.
+pub const HELP: &[(&str, &str)] = &[
+    (
+        ":help [NAME|TOPIC|WORD]",
+        "this; one function; a topic; or a search",
+    ),
+    (":sockets", "open sockets, their addresses and options"),
+    (":vars", "variables in scope and functions defined"),
+    (
+        ":watch s [compact]",
+        "print s's datagrams above the prompt as they arrive (s.watch(|d| ...) formats them)",
+    ),
+    (":unwatch [s]", "stop watching s (or every socket)"),
+    (
+        ":jobs",
+        "spawned threads (and other background work), numbered",
+    ),
+    (":stop N", "cancel job N of :jobs"),
+    (
+        ":pcap FILE / :pcap off",
+        "record every datagram from now on (.pcapng or .pcap)",
+    ),
+    (":save FILE", "the session as a script for `udpsh run FILE`"),
+    (":quit", "leave (or Ctrl-D, or exit())"),
 ];
 
 /// What the loop does after a meta-command.
@@ -34,6 +62,8 @@ pub fn run(session: &mut Session, line: &str) -> (Next, Result<String, String>) 
         ":vars" => Ok(vars(session)),
         ":watch" => watch(session, arg),
         ":unwatch" => unwatch(session, arg),
+        ":jobs" => Ok(jobs(session)),
+        ":stop" => stop(session, arg),
         ":pcap" => pcap(session, arg),
         ":save" => save(session, arg),
         _ => Err(format!(
@@ -44,24 +74,37 @@ pub fn run(session: &mut Session, line: &str) -> (Next, Result<String, String>) 
     (Next::Continue, result)
 }
 
-fn help_for(session: &Session, name: &str) -> Result<String, String> {
+/// `:help ARG`: the overview, a topic, an entry, a function of the session, or a search.
+pub fn help_for(session: &Session, name: &str) -> Result<String, String> {
+    let width = help::width();
+    let name = name.trim();
     if name.is_empty() {
-        return Ok(help::overview());
+        return Ok(help::overview(width, !super::dumb_terminal()));
     }
-    let name = name.trim_start_matches("s.").trim_start_matches("d.");
-    let name = name.trim_end_matches("()").trim_end_matches('(');
-    if let Some(text) = help::describe(name) {
+    if let Some(t) = help::topic(name) {
+        return Ok(help::describe_topic(t, width));
+    }
+    if let Some(text) = help::describe(name, width) {
         return Ok(text);
     }
+    let bare = name
+        .rsplit('.')
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches("()");
     let mine: Vec<String> = session
         .functions()
-        .filter(|f| f.starts_with(&format!("fn {name}(")))
+        .filter(|f| f.starts_with(&format!("fn {bare}(")))
         .collect();
     if !mine.is_empty() {
         return Ok(format!("{}\n  defined in this session", mine.join("\n")));
     }
+    if let Some(found) = help::search(bare, width) {
+        return Ok(found);
+    }
+    let meant = help::nearest(bare).map_or(String::new(), |m| format!("; did you mean {m}?"));
     Err(format!(
-        "no help for '{}'; :help lists every function",
+        "no help for '{}'{meant} (:help lists everything)",
         display::terminal_safe(name)
     ))
 }
@@ -106,9 +149,9 @@ fn describe(session: &Session, s: &Sock) -> String {
 fn pcap_status(session: &Session) -> String {
     match session.run().recorder() {
         Some(r) => format!(
-            "recording to {} ({} packets)",
+            "recording to {} ({})",
             r.path().display(),
-            r.packets()
+            show::plural(r.packets(), "packet", "packets")
         ),
         None => "not recording (:pcap FILE)".into(),
     }
@@ -121,8 +164,8 @@ fn vars(session: &Session) -> String {
         .map(|(name, value)| {
             format!(
                 "{name:<10} {:<9} {}",
-                session.engine().map_type_name(value.type_name()),
-                show::debug(value)
+                crate::api::forms::value_word(value),
+                session.show_short(value)
             )
         })
         .collect();
@@ -145,23 +188,42 @@ fn socket_named(session: &Session, name: &str) -> Result<Sock, String> {
     })
 }
 
-fn watch(session: &Session, name: &str) -> Result<String, String> {
-    if name.is_empty() {
-        let all: Vec<String> = session.watches.sockets().iter().map(show::socket).collect();
+fn watch(session: &Session, arg: &str) -> Result<String, String> {
+    if arg.is_empty() {
+        let all: Vec<String> = session
+            .watches
+            .sockets()
+            .iter()
+            .map(|(s, how)| format!("{}{how}", show::socket(s)))
+            .collect();
         return Ok(if all.is_empty() {
             "watching nothing (:watch s)".into()
         } else {
             format!("watching {}", all.join(", "))
         });
     }
+    let (name, mode) = arg.split_once(' ').unwrap_or((arg, ""));
+    let how = match mode.trim() {
+        "" => How::default(),
+        "compact" => How::compact(),
+        other => {
+            return Err(format!(
+                "unknown watch mode '{}': :watch {name} or :watch {name} compact \
+                 (formats and filters: {name}.watch(#{{format: |d| ..., filter: |d| ...}}))",
+                display::terminal_safe(other)
+            ));
+        }
+    };
+    let shown = how.describe();
     let s = socket_named(session, name)?;
-    if session.watches.watch(session.ctx(), &s) {
+    if session.watches.watch(session.ctx(), &s, how) {
         Ok(format!(
-            "watching {} (:unwatch {name} to stop)",
-            show::socket(&s)
+            "watching {}{shown} (:unwatch {name} to stop){}",
+            show::socket(&s),
+            watch::unbound_note(&s)
         ))
     } else {
-        Ok(format!("already watching {}", show::socket(&s)))
+        Ok(format!("now watching {}{shown}", show::socket(&s)))
     }
 }
 
@@ -169,16 +231,73 @@ fn unwatch(session: &Session, name: &str) -> Result<String, String> {
     if name.is_empty() {
         let n = session.watches.unwatch_all();
         return Ok(format!(
-            "stopped {n} watch{}",
-            if n == 1 { "" } else { "es" }
+            "stopped {}",
+            show::plural(n as u64, "watch", "watches")
         ));
     }
     let s = socket_named(session, name)?;
-    if session.watches.unwatch(&s) {
-        Ok(format!("stopped watching {}", show::socket(&s)))
-    } else {
-        Err(format!("{name} is not being watched"))
+    match session.watches.unwatch(&s) {
+        Some(hidden) => Ok(format!(
+            "stopped watching {}{}",
+            show::socket(&s),
+            watch::hidden_note(hidden)
+        )),
+        None => Err(format!("{name} is not being watched")),
     }
+}
+
+/// `:jobs`: what the session left running.
+fn jobs(session: &Session) -> String {
+    let mut lines: Vec<String> = session
+        .run()
+        .background
+        .list()
+        .iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let state = if job.finished() { "done   " } else { "running" };
+            format!(
+                "[{}] {state} {}",
+                i + 1,
+                display::terminal_safe(&job.describe())
+            )
+        })
+        .collect();
+    for (s, how) in session.watches.sockets() {
+        lines.push(format!("    watch   {}{how} (:unwatch)", show::socket(&s)));
+    }
+    if lines.is_empty() {
+        return "no jobs; spawn(|| ...) starts one".into();
+    }
+    lines.join("\n")
+}
+
+/// `:stop N`: cancels job N, waiting a little to say it ended.
+fn stop(session: &Session, arg: &str) -> Result<String, String> {
+    let list = session.run().background.list();
+    let n: usize = arg
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| "which job? e.g. :stop 1 (:jobs lists them)".to_string())?;
+    let job = n
+        .checked_sub(1)
+        .and_then(|i| list.get(i))
+        .ok_or_else(|| format!("no job [{n}]; :jobs lists them"))?;
+    let what = display::terminal_safe(&job.describe()).into_owned();
+    if job.finished() {
+        return Ok(format!("[{n}] {what} had already ended"));
+    }
+    job.cancel();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !job.finished() && std::time::Instant::now() < until {
+        std::thread::sleep(crate::stop::SLICE);
+    }
+    Ok(if job.finished() {
+        format!("[{n}] {what} stopped")
+    } else {
+        format!("[{n}] {what} was told to stop; it ends at its next step (:jobs shows it)")
+    })
 }
 
 fn pcap(session: &Session, arg: &str) -> Result<String, String> {
@@ -186,9 +305,9 @@ fn pcap(session: &Session, arg: &str) -> Result<String, String> {
         "" => Ok(pcap_status(session)),
         "off" => match session.set_recorder(None) {
             Some(r) => Ok(format!(
-                "stopped recording; {} holds {} packets",
+                "stopped recording; {} holds {}",
                 r.path().display(),
-                r.packets()
+                show::plural(r.packets(), "packet", "packets")
             )),
             None => Ok("was not recording".into()),
         },
@@ -206,51 +325,40 @@ fn pcap(session: &Session, arg: &str) -> Result<String, String> {
     }
 }
 
-/// Writes the inputs that ran, as a script for `udpsh run`. REPL-only calls are kept as
-/// comments, so the script still runs.
+/// Writes the session as a script for `udpsh run` (see `save`).
 fn save(session: &Session, path: &str) -> Result<String, String> {
     if path.is_empty() {
         return Err("where? e.g. :save session.rhai".into());
     }
-    let mut text = String::from("// Saved from the udpsh REPL; run with: udpsh run ");
-    text.push_str(path);
-    text.push('\n');
-    for input in session.ran() {
-        let body = input.trim_end();
-        if repl_only(body) {
-            for line in body.lines() {
-                text.push_str("// (REPL only) ");
-                text.push_str(line);
-                text.push('\n');
-            }
-        } else {
-            text.push_str(body);
-            text.push_str(terminator(session.engine(), body));
-            text.push('\n');
-        }
+    let saved = save::script(session.engine(), session.inputs(), path);
+    std::fs::write(path, &saved.text).map_err(|e| format!("cannot write {path}: {e}"))?;
+    let mut what = format!(
+        "saved {} to {path}",
+        show::plural(saved.inputs as u64, "input", "inputs")
+    );
+    if saved.failed > 0 {
+        what.push_str(&format!(
+            ", and {} that failed as comments",
+            show::plural(saved.failed as u64, "input", "inputs")
+        ));
     }
-    std::fs::write(path, &text).map_err(|e| format!("cannot write {path}: {e}"))?;
-    let n = session.ran().len();
-    Ok(format!(
-        "saved {n} input{} to {path}; replay with: udpsh run {path}",
-        if n == 1 { "" } else { "s" }
-    ))
-}
-
-/// What must follow an input so that the next statement can follow it in one script:
-/// nothing, `;`, or (after a trailing comment) `;` on a line of its own.
-fn terminator(engine: &rhai::Engine, body: &str) -> &'static str {
-    let compiles = |glue: &str| engine.compile(format!("{body}{glue}\n0")).is_ok();
-    if compiles("") {
-        ""
-    } else if compiles(";") {
-        ";"
-    } else {
-        "\n;"
+    if !saved.timeouts.is_empty() {
+        what.push_str(&format!(
+            "; {} {} settimeout({}) so the replay never hangs",
+            saved.timeouts.join(", "),
+            if saved.timeouts.len() == 1 {
+                "gets"
+            } else {
+                "get"
+            },
+            save::REPLAY_TIMEOUT
+        ));
     }
-}
-
-/// Uses `watch` or `unwatch`, which exist only here.
-fn repl_only(input: &str) -> bool {
-    input.contains(".watch(") || input.contains(".unwatch(")
+    if !saved.redefined.is_empty() {
+        what.push_str(&format!(
+            "; {} defined again: earlier calls run the last definition there",
+            saved.redefined.join(", ")
+        ));
+    }
+    Ok(format!("{what}; replay with: udpsh run {path}"))
 }

@@ -2,17 +2,23 @@
 //! rustyline editor ([`interactive`]); with stdin piped it reads and runs the same inputs
 //! quietly ([`piped`]).
 
+mod catch;
 mod editor;
 mod help;
 mod highlight;
 mod input;
 mod interactive;
 mod interrupt;
+mod keys;
+mod lex;
 mod meta;
 mod piped;
 mod printer;
+mod python;
+mod save;
 mod session;
 mod show;
+mod unbound;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -35,6 +41,14 @@ pub struct ReplOptions {
     pub timeout: Option<Duration>,
     pub verbose: bool,
     pub color: bool,
+}
+
+/// A terminal rustyline cannot edit on (no completion, hints or history keys).
+pub(crate) fn dumb_terminal() -> bool {
+    matches!(
+        std::env::var("TERM").as_deref(),
+        Ok("dumb" | "cons25" | "emacs")
+    )
 }
 
 /// Runs the REPL; returns the exit code.

@@ -7,6 +7,7 @@ use std::io::BufRead;
 use super::input;
 use super::meta::{self, Next};
 use super::printer::Printer;
+use super::python::{self, Instead};
 use super::session::{Options, Session};
 
 pub fn run(opts: Options) -> i32 {
@@ -49,7 +50,21 @@ pub fn run(opts: Options) -> i32 {
         if !input::is_complete(session.engine(), &pending) {
             continue;
         }
-        let code = eval(&mut session, &std::mem::take(&mut pending));
+        let input = std::mem::take(&mut pending);
+        if let Some(instead) = python::instead(&input, |n| session.defines(n)) {
+            session.skip_lines(input.lines().count().max(1));
+            match instead {
+                Instead::Quit => break,
+                Instead::Hint(hint) => println!("{hint}"),
+                Instead::Help { name, hint } => {
+                    println!("{hint}");
+                    let (_, code) = run_meta(&mut session, &format!(":help {name}"));
+                    worst = worst.max(code);
+                }
+            }
+            continue;
+        }
+        let code = eval(&mut session, &input);
         if code == exit::INTERRUPTED {
             return finish(&session, &printer, code);
         }

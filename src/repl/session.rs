@@ -1,17 +1,22 @@
-//! State across lines, the rhai-repl way: each input is compiled with the scope, merged into
-//! one AST (so functions stay), run with the scope (so variables and sockets stay), and then
-//! its statements are dropped. Keeps the inputs that ran, for `:save`.
+//! State across inputs, the rhai-repl way: each input is compiled with the scope, merged
+//! into one AST (so functions stay), run with the scope (so variables and sockets stay), and
+//! then its statements are dropped. Imports stay too (as static modules of later engines).
+//!
+//! At the keyboard, input N is `<repl>#N`: errors, capture comments and spawned threads name
+//! it, and each input gets an engine of its own made for that name. Piped input is `<stdin>`,
+//! compiled at its own lines of the whole input, so every position is a line of the file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use rhai::{AST, Dynamic, Engine, EvalAltResult, Scope};
+use rhai::module_resolvers::ModuleResolver;
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Module, Position, Scope, Shared, Stmt};
 
-use crate::api::{self, Datagram, Limits, Output, RunCtx, ScriptCtx, Sock, VarValue};
+use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, Sock, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
 use crate::display;
@@ -19,9 +24,11 @@ use crate::kind::ErrorKind;
 use crate::outcome::{Status, exit};
 use crate::stop::{self, Stop, StopReason};
 
+use super::catch::{self, CAUGHT, NotCaught};
+use super::keys::KeyOrders;
 use super::printer::Printer;
 use super::show;
-use super::watch::Watches;
+use super::watch::{self, Watches};
 
 /// What the session was started with.
 pub struct Options {
@@ -43,13 +50,59 @@ pub struct Failure {
     pub code: i32,
 }
 
-/// A variable's kind, for completion after `.`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a variable holds, for completion after `.`: its type in plain words (`socket`,
+/// `datagram`, `blob`, `string`, `array`, `layout`, ...), and a map's keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VarKind {
     Socket,
     Datagram,
     Thread,
-    Other,
+    Blob,
+    Text,
+    Array,
+    Layout,
+    /// A map and its keys.
+    Map(Vec<String>),
+    /// Anything else, by its type in plain words (`integer`, `process`, `proxy`).
+    Other(String),
+}
+
+impl VarKind {
+    pub fn of(value: &Dynamic) -> VarKind {
+        if let Some(m) = value.read_lock::<rhai::Map>() {
+            return VarKind::Map(m.keys().map(|k| k.to_string()).collect());
+        }
+        VarKind::from_word(&api::forms::value_word(value))
+    }
+
+    pub fn from_word(word: &str) -> VarKind {
+        match word {
+            "socket" => VarKind::Socket,
+            "datagram" => VarKind::Datagram,
+            "thread" => VarKind::Thread,
+            "blob" => VarKind::Blob,
+            "string" => VarKind::Text,
+            "array" => VarKind::Array,
+            "layout" => VarKind::Layout,
+            "map" => VarKind::Map(Vec::new()),
+            other => VarKind::Other(other.to_string()),
+        }
+    }
+
+    /// The type in plain words, as `api::forms` names it.
+    pub fn word(&self) -> &str {
+        match self {
+            VarKind::Socket => "socket",
+            VarKind::Datagram => "datagram",
+            VarKind::Thread => "thread",
+            VarKind::Blob => "blob",
+            VarKind::Text => "string",
+            VarKind::Array => "array",
+            VarKind::Layout => "layout",
+            VarKind::Map(_) => "map",
+            VarKind::Other(word) => word,
+        }
+    }
 }
 
 /// What the editor may complete: refreshed after every input.
@@ -57,27 +110,65 @@ pub enum VarKind {
 pub struct Names {
     pub vars: Vec<(String, VarKind)>,
     pub functions: Vec<String>,
+    /// Imported modules: the name used (`dns`) and the module (`udpsh/dns`).
+    pub modules: Vec<(String, String)>,
 }
 
-struct Input {
-    source: String,
-    /// Its first line in the whole session (1 for the first input).
-    first_line: usize,
+/// How an input ended, for `:save`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// It ran; `shown` when its value was printed (and became `it`).
+    Ran { shown: bool },
+    /// It failed; `compiled` when it got as far as running (its functions exist).
+    Failed { message: String, compiled: bool },
 }
+
+/// One input of the session.
+pub struct Input {
+    pub source: String,
+    /// `#3`: its number, from 1.
+    pub number: usize,
+    /// Its first line in the whole session (1 for the first input).
+    pub first_line: usize,
+    pub outcome: Outcome,
+}
+
+impl Input {
+    #[cfg(test)]
+    pub fn new(source: &str, number: usize, outcome: Outcome) -> Input {
+        Input {
+            source: source.to_string(),
+            number,
+            first_line: 1,
+            outcome,
+        }
+    }
+}
+
+/// Registers functions that exist only at the REPL (e.g. `input()` at the terminal).
+pub type Extension = Box<dyn Fn(&mut Engine)>;
 
 pub struct Session {
     engine: Engine,
     scope: Scope<'static>,
     /// The functions defined so far (statements are cleared after each run).
     ast: AST,
+    run: Arc<RunCtx>,
+    /// The context of the latest input (`<repl>#N`).
     ctx: Arc<ScriptCtx>,
+    vars: BTreeMap<String, VarValue>,
+    printer: Arc<Printer>,
     pub watches: Arc<Watches>,
     pub names: Arc<RwLock<Names>>,
+    pub orders: Arc<RwLock<KeyOrders>>,
     inputs: Vec<Input>,
     /// Which input defined each function, to show the right source in its errors.
     defined_in: HashMap<String, usize>,
-    /// The inputs that ran without error, in order, for `:save`.
-    ran: Vec<String>,
+    /// `import "udpsh/dns" as dns`: kept for later inputs and spawned closures.
+    imports: Vec<(String, String, Stmt)>,
+    modules: watch::Modules,
+    resolver: Arc<CachedResolver>,
+    extensions: Vec<Extension>,
     timeout: Option<Duration>,
     color: bool,
     file: &'static str,
@@ -99,35 +190,82 @@ impl Session {
             )
             .with_limits(opts.limits),
         );
-        let ctx = ScriptCtx::new(run, opts.file.to_string(), Path::new("."), opts.vars);
-        let watches = Watches::new(printer.clone(), opts.color);
-        let mut engine = api::engine(&ctx);
-        register_watch(&mut engine, &ctx, &watches, printer);
-        Session {
-            engine,
+        let ctx = ScriptCtx::new(
+            run.clone(),
+            opts.file.to_string(),
+            Path::new("."),
+            opts.vars.clone(),
+        );
+        let orders = Arc::new(RwLock::new(KeyOrders::with_api()));
+        let resolver = Arc::new(CachedResolver::new(&ctx));
+        let modules = watch::Modules::default();
+        let watches = Watches::new(printer.clone(), opts.color, orders.clone(), modules.clone());
+        let mut session = Session {
+            engine: Engine::new_raw(),
             scope: Scope::new(),
             ast: AST::empty(),
+            run,
             ctx,
+            vars: opts.vars,
+            printer: printer.clone(),
             watches,
             names: Arc::new(RwLock::new(Names::default())),
+            orders,
             inputs: Vec::new(),
             defined_in: HashMap::new(),
-            ran: Vec::new(),
+            imports: Vec::new(),
+            modules,
+            resolver,
+            extensions: Vec::new(),
             timeout: opts.timeout,
             color: opts.color,
             file: opts.file,
             lines: 0,
             annotated: None,
+        };
+        session.engine = session.new_engine();
+        session.scope.push(CAUGHT, ());
+        session
+    }
+
+    /// At the keyboard, each input is numbered (`<repl>#3`).
+    fn numbered(&self) -> bool {
+        self.file == "<repl>"
+    }
+
+    /// The number the next input will get.
+    pub fn next_number(&self) -> usize {
+        self.inputs.len() + 1
+    }
+
+    fn new_engine(&self) -> Engine {
+        let mut engine = api::engine(&self.ctx);
+        engine.set_module_resolver(SharedResolver(self.resolver.clone()));
+        register_watch(&mut engine, &self.ctx, &self.watches, &self.printer);
+        for extend in &self.extensions {
+            extend(&mut engine);
         }
+        // The session's imports, made for this input (see CachedResolver).
+        self.resolver.set_ctx(&self.ctx);
+        let mut modules = Vec::new();
+        for (alias, path, _) in &self.imports {
+            if let Ok(m) = self.resolver.resolve(&engine, None, path, Position::NONE) {
+                engine.register_static_module(alias.as_str(), m.clone());
+                modules.push((alias.clone(), m));
+            }
+        }
+        *self.modules.write().unwrap_or_else(|p| p.into_inner()) = modules;
+        engine
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// For REPL-only functions.
-    pub fn engine_mut(&mut self) -> &mut Engine {
-        &mut self.engine
+    /// Adds REPL-only functions, to this engine and to every later input's.
+    pub fn extend(&mut self, extension: Extension) {
+        extension(&mut self.engine);
+        self.extensions.push(extension);
     }
 
     pub fn ctx(&self) -> &Arc<ScriptCtx> {
@@ -135,7 +273,7 @@ impl Session {
     }
 
     pub fn run(&self) -> &RunCtx {
-        &self.ctx.run
+        &self.run
     }
 
     /// Lines of piped input that were not Rhai (blank lines, meta-commands).
@@ -143,9 +281,8 @@ impl Session {
         self.lines += n;
     }
 
-    /// The inputs that ran without error.
-    pub fn ran(&self) -> &[String] {
-        &self.ran
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
     }
 
     pub fn functions(&self) -> impl Iterator<Item = String> + '_ {
@@ -155,12 +292,18 @@ impl Session {
             .map(|f| format!("fn {}({})", f.name, f.params.join(", ")))
     }
 
+    /// Whether `name` is a variable or function of this session.
+    pub fn defines(&self, name: &str) -> bool {
+        self.scope.contains(name) || self.ast.iter_functions().any(|f| f.name == name)
+    }
+
     /// Variables in scope, in the order they were made (a shadowed name once: the latest).
     pub fn variables(&self) -> Vec<(&str, &Dynamic)> {
         let mut seen = std::collections::HashSet::new();
         let mut all: Vec<(&str, &Dynamic)> = self
             .scope
             .iter_raw()
+            .filter(|(name, _, _)| !name.starts_with("__udpsh"))
             .filter(|(name, _, _)| seen.insert(*name))
             .map(|(name, _, value)| (name, value))
             .collect();
@@ -178,50 +321,181 @@ impl Session {
         let index = self.inputs.len();
         self.inputs.push(Input {
             source: source.to_string(),
+            number: index + 1,
             first_line: self.lines + 1,
+            outcome: Outcome::Failed {
+                message: String::new(),
+                compiled: false,
+            },
         });
         self.lines += source.lines().count().max(1);
-        let compiled = match crate::api::prepared(source, |source| {
-            self.engine.compile_with_scope(&self.scope, source)
-        }) {
-            Ok(ast) => ast,
-            Err(e) => {
-                let d = api::diagnose::from_parse(&e, self.file);
-                return Err(self.failure(d, index, exit::USAGE));
-            }
-        };
+        if self.numbered() {
+            self.ctx = ScriptCtx::new(
+                self.run.clone(),
+                format!("<repl>#{}", index + 1),
+                Path::new("."),
+                self.vars.clone(),
+            );
+            self.engine = self.new_engine();
+        }
+        if let Some(d) = self.hopeless_receive(source) {
+            return Err(self.fail(index, d, exit::ERROR, false));
+        }
+        let text = self.compiled_text(index);
+        let rewrite = catch::rewrite(&self.engine, &text);
+        let to_run = rewrite.as_ref().map_or(text.as_str(), |r| r.text.as_str());
+        let compiled =
+            match api::prepared(to_run, |s| self.engine.compile_with_scope(&self.scope, s)) {
+                Ok(ast) => ast,
+                Err(e) => {
+                    let mut d = api::diagnose::from_parse(&e, &self.ctx.name);
+                    if let Some(r) = &rewrite {
+                        d.col = r.unshift(d.line, d.col);
+                    }
+                    python_note(&mut d, source);
+                    return Err(self.fail(index, d, exit::USAGE, false));
+                }
+            };
+        if let Ok(mut orders) = self.orders.write() {
+            orders.learn_from(&self.engine, source);
+        }
         for f in compiled.iter_functions() {
             self.defined_in.insert(f.name.to_string(), index);
         }
+        let imports = imports_of(&compiled);
         self.ast += compiled;
-        self.ctx.set_ast(Arc::new(self.ast.clone()));
+        self.share_ast(&imports);
+        if rewrite.is_some() {
+            let _ = self.scope.set_value(CAUGHT, NotCaught);
+        }
+        let before = self.run.last_packet();
         let result =
             self.guarded(|engine, scope, ast| engine.eval_ast_with_scope::<Dynamic>(scope, ast));
         self.ast.clear_statements();
+        self.keep_imports(imports);
+        let result = match rewrite {
+            Some(_) => result.map(|value| self.caught().unwrap_or(value)),
+            None => result,
+        };
         self.refresh_names();
         match result {
             Ok(value) => {
-                self.ran.push(source.to_string());
                 // As in IPython, a closing `;` hides the result: `s.sendto(..);` is quiet.
                 let quiet = source.trim_end().ends_with(';');
-                Ok(if quiet { None } else { show::result(&value) })
+                let shown = if quiet { None } else { self.show(&value) };
+                if shown.is_some() && self.scope.is_constant("it") != Some(true) {
+                    self.scope.set_value("it", value);
+                }
+                self.inputs[index].outcome = Outcome::Ran {
+                    shown: shown.is_some(),
+                };
+                self.refresh_names();
+                Ok(shown)
             }
             Err((e, timed_out)) => {
-                let failure = self.runtime_failure(&e, index, timed_out);
-                self.annotate_capture(&failure.message);
+                let failure = self.runtime_failure(&e, index, timed_out, rewrite.as_ref());
+                // Only a datagram this input sent or received carries its failure.
+                if self.run.last_packet() != before {
+                    self.annotate_capture(&failure.message);
+                }
                 Err(failure)
             }
+        }
+    }
+
+    /// A receive on a socket that has no address can never get a datagram: say so rather
+    /// than wait forever (nothing of the input runs).
+    fn hopeless_receive(&self, source: &str) -> Option<Diagnostic> {
+        let unbound = |name: &str| {
+            self.socket(name)
+                .is_some_and(|s| s.local_addr().is_none() && !s.net().is_closed())
+        };
+        let (name, line, col) =
+            super::unbound::first_hopeless_receive(&self.engine, source, unbound)?;
+        let at = self.inputs.last().map_or(1, |i| i.first_line);
+        let line = if self.numbered() { line } else { line + at - 1 };
+        Some(Diagnostic {
+            kind: ErrorKind::Network,
+            stop: None,
+            message: format!(
+                "{name} is not bound and has sent nothing, so it will never get a datagram"
+            ),
+            file: self.ctx.name.clone(),
+            line,
+            col,
+            detail: None,
+            notes: vec![format!(
+                "bind it first ({name}.bind(\"127.0.0.1:0\"), then {name}.local_addr is its address), \
+                 or send from it first (the OS then gives it a port)"
+            )],
+        })
+    }
+
+    /// The value of a final try/catch's block that ran to its end (see `catch`).
+    fn caught(&mut self) -> Option<Dynamic> {
+        let value = self.scope.get(CAUGHT)?.clone();
+        let _ = self.scope.set_value(CAUGHT, ());
+        (!value.is::<NotCaught>()).then_some(value)
+    }
+
+    /// The input as compiled: piped, at its own lines of the whole input.
+    fn compiled_text(&self, index: usize) -> String {
+        let input = &self.inputs[index];
+        if self.numbered() {
+            input.source.clone()
+        } else {
+            format!("{}{}", "\n".repeat(input.first_line - 1), input.source)
+        }
+    }
+
+    /// A value on one line, as `:vars` shows it.
+    pub fn show_short(&self, value: &Dynamic) -> String {
+        let orders = self.orders.read().unwrap_or_else(|p| p.into_inner());
+        show::debug(value, &orders)
+    }
+
+    /// What the REPL prints for a value, map keys in the order they were written.
+    pub fn show(&self, value: &Dynamic) -> Option<String> {
+        let orders = self.orders.read().unwrap_or_else(|p| p.into_inner());
+        show::result(value, &orders)
+    }
+
+    /// Spawned closures and watch formatters see the session's functions and imports.
+    fn share_ast(&self, new_imports: &[(String, String, Stmt)]) {
+        let mut statements: Vec<Stmt> = self.imports.iter().map(|(_, _, s)| s.clone()).collect();
+        statements.extend(new_imports.iter().map(|(_, _, s)| s.clone()));
+        let mut shared = AST::new(statements, self.ast.shared_lib().clone());
+        shared.set_source(self.ctx.name.as_str());
+        self.ctx.set_ast(Arc::new(shared));
+    }
+
+    /// After an input: its imports become static modules of later inputs' engines.
+    fn keep_imports(&mut self, imports: Vec<(String, String, Stmt)>) {
+        for (alias, path, stmt) in imports {
+            let Ok(module) = self
+                .resolver
+                .resolve(&self.engine, None, &path, Position::NONE)
+            else {
+                continue;
+            };
+            self.engine
+                .register_static_module(alias.as_str(), module.clone());
+            let mut modules = self.modules.write().unwrap_or_else(|p| p.into_inner());
+            modules.retain(|(a, _)| a != &alias);
+            modules.push((alias.clone(), module));
+            drop(modules);
+            self.imports.retain(|(a, _, _)| a != &alias);
+            self.imports.push((alias, path, stmt));
         }
     }
 
     /// As in `udpsh run`: the latest datagram recorded carries the failure in a pcapng
     /// capture (once: a later failure does not pile onto the same datagram).
     fn annotate_capture(&mut self, message: &str) {
-        let run = &self.ctx.run;
-        if let (Some(recorder), Some(id)) = (run.recorder(), run.last_packet())
+        if let (Some(recorder), Some(id)) = (self.run.recorder(), self.run.last_packet())
             && self.annotated != Some(id)
         {
-            let _ = recorder.annotate(id, &format!("udpsh: {message}"));
+            let _ = recorder.annotate(id, &format!("udpsh: {}: {message}", self.ctx.name));
             self.annotated = Some(id);
         }
     }
@@ -257,15 +531,27 @@ impl Session {
         result.map_err(|e| (e, timed_out.load(Ordering::SeqCst)))
     }
 
-    fn runtime_failure(&self, err: &EvalAltResult, index: usize, timed_out: bool) -> Failure {
-        let mut d = api::diagnose::from_eval(err, self.file);
+    fn runtime_failure(
+        &mut self,
+        err: &EvalAltResult,
+        index: usize,
+        timed_out: bool,
+        rewrite: Option<&catch::Rewrite>,
+    ) -> Failure {
+        let mut d = api::diagnose::from_eval(err, &self.ctx.name);
         // An error inside a function shows that function's source, from its own input.
         let source = innermost_function(err)
             .filter(|_| !innermost(err).position().is_none())
             .and_then(|name| self.defined_in.get(name).copied())
             .unwrap_or(index);
-        if self.file == "<stdin>" {
-            self.renumber_notes(&mut d, err, index);
+        if source == index
+            && let Some(r) = rewrite
+        {
+            d.col = r.unshift(d.line, d.col);
+        }
+        if self.numbered() {
+            d.file = self.input_name(source);
+            self.rename_notes(&mut d, err, index);
         }
         let in_fn = innermost_function(err).is_some_and(|f| !f.starts_with("anon$"));
         if in_fn && matches!(innermost(err), EvalAltResult::ErrorVariableNotFound(..)) {
@@ -275,6 +561,19 @@ impl Session {
                     .into(),
             );
         }
+        if let EvalAltResult::ErrorVariableNotFound(name, _) = innermost(err)
+            && name.chars().count() >= 3
+            && let Some(meant) = api::forms::nearest(
+                name,
+                self.variables()
+                    .into_iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
+            )
+        {
+            d.notes.push(format!("did you mean {meant}?"));
+        }
+        python_note(&mut d, &self.inputs[index].source);
         if timed_out {
             // The REPL's --timeout stops an input the way Ctrl-C does; say which it was.
             let limit = self.timeout.map_or(0.0, |t| t.as_secs_f64());
@@ -286,21 +585,26 @@ impl Session {
             Status::Interrupted => exit::INTERRUPTED,
             status => status.exit_code(),
         };
-        self.failure(d, source, code)
+        self.fail_from(index, source, d, code, true)
     }
 
-    /// Piped input counts lines from the start: each "in call to function" note moves by
-    /// the first line of the input its call is in (the caller's own input).
-    fn renumber_notes(&self, d: &mut Diagnostic, err: &EvalAltResult, index: usize) {
+    /// `<repl>#3`.
+    fn input_name(&self, index: usize) -> String {
+        format!("{}#{}", self.file, index + 1)
+    }
+
+    /// Each "in call to function" note names the input its call is in: the caller's own.
+    fn rename_notes(&self, d: &mut Diagnostic, err: &EvalAltResult, index: usize) {
         let mut notes = d.notes.iter_mut();
         let mut caller = index;
         let mut frame = err;
+        let current = format!(" at {}:", self.ctx.name);
         while let EvalAltResult::ErrorInFunctionCall(name, _, next, _) = frame {
             // Diagnostic::from_eval writes no note for closures.
             if !name.starts_with("anon$")
                 && let Some(note) = notes.next()
             {
-                shift_line(note, self.file, self.inputs[caller].first_line - 1);
+                *note = note.replace(&current, &format!(" at {}:", self.input_name(caller)));
             }
             caller = self
                 .defined_in
@@ -311,22 +615,29 @@ impl Session {
         }
     }
 
-    fn failure(&self, mut d: Diagnostic, source: usize, code: i32) -> Failure {
-        let input = &self.inputs[source];
-        // Piped input counts lines from the start, so an error names the line of the file.
-        let padded;
-        let text = if self.file == "<stdin>" && d.line > 0 {
-            d.line += input.first_line - 1;
-            padded = format!("{}{}", "\n".repeat(input.first_line - 1), input.source);
-            &padded
-        } else {
-            &input.source
-        };
-        let plain = d.render(text, false);
+    fn fail(&mut self, index: usize, d: Diagnostic, code: i32, compiled: bool) -> Failure {
+        self.fail_from(index, index, d, code, compiled)
+    }
+
+    /// Marks input `index` failed; `source` is the input whose text the error points into.
+    fn fail_from(
+        &mut self,
+        index: usize,
+        source: usize,
+        d: Diagnostic,
+        code: i32,
+        compiled: bool,
+    ) -> Failure {
+        let text = self.compiled_text(source);
+        let plain = d.render(&text, false);
         // Error messages can quote network data: never colour what needed escaping.
         let rendered = match display::terminal_safe(&plain) {
-            std::borrow::Cow::Borrowed(_) if self.color => d.render(text, true),
+            std::borrow::Cow::Borrowed(_) if self.color => d.render(&text, true),
             safe => safe.into_owned(),
+        };
+        self.inputs[index].outcome = Outcome::Failed {
+            message: d.message.clone(),
+            compiled,
         };
         Failure {
             message: d.message,
@@ -339,7 +650,7 @@ impl Session {
         let vars = self
             .variables()
             .into_iter()
-            .map(|(name, v)| (name.to_string(), kind_of(v)))
+            .map(|(name, v)| (name.to_string(), VarKind::of(v)))
             .collect();
         let mut functions: Vec<String> = self
             .ast
@@ -348,7 +659,19 @@ impl Session {
             .map(|f| f.name.to_string())
             .collect();
         functions.dedup();
-        *self.names.write().unwrap_or_else(|p| p.into_inner()) = Names { vars, functions };
+        let modules = self
+            .imports
+            .iter()
+            .map(|(alias, path, _)| {
+                let name = path.strip_prefix("udpsh/").unwrap_or(path);
+                (alias.clone(), name.to_string())
+            })
+            .collect();
+        *self.names.write().unwrap_or_else(|p| p.into_inner()) = Names {
+            vars,
+            functions,
+            modules,
+        };
     }
 
     /// Starts recording into `recorder` (or stops); sockets made before now learn each
@@ -361,42 +684,40 @@ impl Session {
                 }
             }
         }
-        self.ctx.run.set_recorder(recorder)
+        self.run.set_recorder(recorder)
     }
 
     /// At the end: stop spawned threads and watches.
     pub fn finish(&self) {
         self.watches.unwatch_all();
-        self.ctx.run.stop.finish();
+        self.run.stop.finish();
         // Children started here (and threads) end with the session.
-        let _ = self.ctx.run.background.stop_all(crate::process::GRACE);
+        let _ = self.run.background.stop_all(crate::process::GRACE);
     }
 }
 
-fn kind_of(value: &Dynamic) -> VarKind {
-    if value.read_lock::<Sock>().is_some() {
-        VarKind::Socket
-    } else if value.read_lock::<Datagram>().is_some() {
-        VarKind::Datagram
-    } else if value.read_lock::<api::SpawnHandle>().is_some() {
-        VarKind::Thread
-    } else {
-        VarKind::Other
-    }
-}
-
-/// `... at FILE:3:5` → `... at FILE:{3 + by}:5`.
-fn shift_line(note: &mut String, file: &str, by: usize) {
-    let marker = format!(" at {file}:");
-    let Some(at) = note.rfind(&marker) else {
-        return;
-    };
-    let rest = &note[at + marker.len()..];
-    if let Some((line, col)) = rest.split_once(':')
-        && let Ok(line) = line.parse::<usize>()
+/// A hint when the input looks like Python.
+fn python_note(d: &mut Diagnostic, source: &str) {
+    if let Some(hint) = super::python::after_failure(source)
+        && !d.notes.contains(&hint)
     {
-        *note = format!("{}{marker}{}:{col}", &note[..at], line + by);
+        d.notes.push(hint);
     }
+}
+
+/// `import "path" as alias;` at the top level of an input.
+fn imports_of(ast: &AST) -> Vec<(String, String, Stmt)> {
+    ast.statements()
+        .iter()
+        .filter_map(|stmt| {
+            let Stmt::Import(x, _) = stmt else {
+                return None;
+            };
+            let path = x.0.get_literal_value(None)?.into_immutable_string().ok()?;
+            let alias = x.1.name.to_string();
+            (!alias.is_empty()).then(|| (alias, path.to_string(), stmt.clone()))
+        })
+        .collect()
 }
 
 fn innermost(mut err: &EvalAltResult) -> &EvalAltResult {
@@ -415,23 +736,208 @@ fn innermost_function(mut err: &EvalAltResult) -> Option<&str> {
     name
 }
 
-/// `s.watch()` and `s.unwatch()`: REPL-only methods.
+/// The session's module resolver. A script module is loaded once, then kept (an import typed
+/// again, a spawned closure's import, the static module of later inputs: the same module). A
+/// built-in one is made for the input that uses it, so what its functions send is recorded
+/// in that input's name.
+pub struct CachedResolver {
+    ctx: RwLock<Arc<ScriptCtx>>,
+    cache: Mutex<HashMap<String, Shared<Module>>>,
+}
+
+impl CachedResolver {
+    fn new(ctx: &Arc<ScriptCtx>) -> CachedResolver {
+        CachedResolver {
+            ctx: RwLock::new(ctx.clone()),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The input being run from now on.
+    fn set_ctx(&self, ctx: &Arc<ScriptCtx>) {
+        *self.ctx.write().unwrap_or_else(|p| p.into_inner()) = ctx.clone();
+    }
+
+    fn inner(&self) -> api::modules::Resolver {
+        api::modules::Resolver::new(&self.ctx.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl ModuleResolver for CachedResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        if path.starts_with("udpsh/") {
+            return self.inner().resolve(engine, source, path, pos);
+        }
+        if let Some(m) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Ok(m.clone());
+        }
+        let module = self.inner().resolve(engine, source, path, pos)?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_string(), module.clone());
+        Ok(module)
+    }
+}
+
+struct SharedResolver(Arc<CachedResolver>);
+
+impl ModuleResolver for SharedResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        self.0.resolve(engine, source, path, pos)
+    }
+}
+
+/// `s.watch(...)` and `s.unwatch()`: at the REPL they print (see `watch`); these replace the
+/// do-nothing ones of `udpsh run`.
 fn register_watch(
     engine: &mut Engine,
     ctx: &Arc<ScriptCtx>,
     watches: &Arc<Watches>,
     printer: &Arc<Printer>,
 ) {
-    let (c, w, p) = (ctx.clone(), watches.clone(), printer.clone());
-    engine.register_fn("watch", move |s: &mut Sock| {
-        if w.watch(&c, s) {
-            p.line(&format!("watching {} (.unwatch() stops)", show::socket(s)));
+    let start = {
+        let (c, w, p) = (ctx.clone(), watches.clone(), printer.clone());
+        move |s: &Sock, mut how: watch::How| {
+            how.lib = Some(c.ast().shared_lib().clone());
+            let shown = how.describe();
+            if w.watch(&c, s, how) {
+                p.line(&format!(
+                    "watching {}{shown} (.unwatch() stops){}",
+                    show::socket(s),
+                    watch::unbound_note(s)
+                ));
+            } else {
+                p.line(&format!("now watching {}{shown}", show::socket(s)));
+            }
         }
+    };
+    let plain = start.clone();
+    engine.register_fn("watch", move |s: &mut Sock| plain(s, watch::How::default()));
+    let with_format = start.clone();
+    engine.register_fn("watch", move |s: &mut Sock, f: rhai::FnPtr| {
+        with_format(s, watch::How::formatted(f))
     });
+    engine.register_fn(
+        "watch",
+        move |s: &mut Sock, opts: rhai::Map| -> Result<(), Box<EvalAltResult>> {
+            start(s, watch::How::from_map(&opts)?);
+            Ok(())
+        },
+    );
     let (w, p) = (watches.clone(), printer.clone());
     engine.register_fn("unwatch", move |s: &mut Sock| {
-        if w.unwatch(s) {
-            p.line(&format!("stopped watching {}", show::socket(s)));
+        if let Some(hidden) = w.unwatch(s) {
+            p.line(&format!(
+                "stopped watching {}{}",
+                show::socket(s),
+                watch::hidden_note(hidden)
+            ));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(file: &'static str) -> Session {
+        let opts = Options {
+            vars: BTreeMap::new(),
+            limits: Limits::default(),
+            recorder: None,
+            timeout: None,
+            verbose: false,
+            color: false,
+            file,
+        };
+        Session::new(opts, &Printer::start())
+    }
+
+    #[test]
+    fn it_is_the_last_result_shown() {
+        let mut s = session("<repl>");
+        assert_eq!(s.eval("40 + 2").ok().flatten().as_deref(), Some("42"));
+        assert_eq!(s.eval("it + 1").ok().flatten().as_deref(), Some("43"));
+        assert_eq!(s.eval("let x = 5;").ok().flatten(), None);
+        assert_eq!(s.eval("it").ok().flatten().as_deref(), Some("43"));
+    }
+
+    #[test]
+    fn a_catch_block_shows_its_value() {
+        let mut s = session("<repl>");
+        let shown = s.eval("try { throw #{kind: \"timeout\"} } catch (e) { e.kind }");
+        assert_eq!(shown.ok().flatten().as_deref(), Some("\"timeout\""));
+        let shown = s.eval("try { 7 } catch (e) { e.kind }");
+        assert_eq!(shown.ok().flatten().as_deref(), Some("7"));
+        // A column after the rewrite is the column typed.
+        let failure = s
+            .eval("try { throw 1 } catch (e) { e.nosuch() }")
+            .err()
+            .unwrap();
+        assert!(
+            failure.rendered.contains("<repl>#3:1:31"),
+            "{}",
+            failure.rendered
+        );
+    }
+
+    #[test]
+    fn errors_name_the_numbered_input() {
+        let mut s = session("<repl>");
+        s.eval("fn bad(x) {\n  x + nothing\n}").ok();
+        s.eval("1").ok();
+        let failure = s.eval("bad(1)").err().unwrap();
+        assert!(
+            failure.rendered.contains("--> <repl>#1:2:7"),
+            "{}",
+            failure.rendered
+        );
+        assert!(
+            failure
+                .rendered
+                .contains("in call to function 'bad' at <repl>#3:1:1"),
+            "{}",
+            failure.rendered
+        );
+    }
+
+    #[test]
+    fn imports_stay_for_later_inputs() {
+        let mut s = session("<repl>");
+        s.eval("import \"udpsh/dns\" as dns;").ok();
+        let shown = s.eval("dns::query(\"a.test\", \"A\").len()").ok().flatten();
+        assert_eq!(shown.as_deref(), Some("24"));
+        assert_eq!(
+            s.names.read().unwrap().modules,
+            [("dns".into(), "dns".into())]
+        );
+    }
+
+    #[test]
+    fn maps_print_in_the_order_written() {
+        let mut s = session("<repl>");
+        let shown = s.eval("#{zeta: 1, alpha: 2, mid: 3}").ok().flatten();
+        assert_eq!(
+            shown.as_deref(),
+            Some("#{\"zeta\": 1, \"alpha\": 2, \"mid\": 3}")
+        );
+    }
 }

@@ -6,13 +6,16 @@ use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
 use crate::api::{Datagram, Sock, SpawnHandle};
 use crate::display;
 
+use super::keys::KeyOrders;
+
 /// Longest array or map shown in full.
 const MAX_ITEMS: usize = 100;
 /// Blobs longer than this get a hexdump below their first bytes.
 const SHORT_BLOB: usize = 32;
 
-/// What the REPL prints for a result; `None` for `()`.
-pub fn result(value: &Dynamic) -> Option<String> {
+/// What the REPL prints for a result; `None` for `()`. Map keys come in the order they
+/// were written, when `orders` knows it.
+pub fn result(value: &Dynamic, orders: &KeyOrders) -> Option<String> {
     if value.is_unit() {
         return None;
     }
@@ -30,7 +33,7 @@ pub fn result(value: &Dynamic) -> Option<String> {
     {
         return Some(format!("{}\n{}", blob(&b), display::hexdump(&b).trim_end()));
     }
-    Some(debug(value))
+    Some(debug(value, orders))
 }
 
 /// A datagram on one line, then its hexdump when it is not plain text.
@@ -45,7 +48,7 @@ pub fn datagram(d: &Datagram) -> String {
 
 /// `"Hello" from 127.0.0.1:5000 (5 bytes)`: UTF-8 as text with control characters escaped
 /// (`\x1b[2J`), anything else as hex.
-fn datagram_line(d: &Datagram) -> String {
+pub fn datagram_line(d: &Datagram) -> String {
     let payload = match std::str::from_utf8(&d.data) {
         Ok(text) => display::quoted(text),
         Err(_) => display::payload_summary(&d.data),
@@ -55,7 +58,7 @@ fn datagram_line(d: &Datagram) -> String {
     } else {
         String::new()
     };
-    format!("{payload} from {} ({} bytes{cut})", d.from, d.len)
+    format!("{payload} from {} ({}{cut})", d.from, bytes(d.len))
 }
 
 pub fn socket(s: &Sock) -> String {
@@ -66,8 +69,18 @@ pub fn socket(s: &Sock) -> String {
     }
 }
 
+/// `1 byte`, `2 bytes`.
+pub fn bytes(n: usize) -> String {
+    plural(n as u64, "byte", "bytes")
+}
+
+/// `1 packet`, `0 packets`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// One-line debug form, recursing into arrays and maps.
-pub fn debug(value: &Dynamic) -> String {
+pub fn debug(value: &Dynamic, orders: &KeyOrders) -> String {
     if let Some(s) = value.read_lock::<ImmutableString>() {
         return display::quoted(&s);
     }
@@ -84,12 +97,14 @@ pub fn debug(value: &Dynamic) -> String {
         return format!("thread({})", display::terminal_safe(h.name()));
     }
     if let Some(a) = value.read_lock::<Array>() {
-        return items("[", "]", a.iter().map(debug), a.len());
+        return items("[", "]", a.iter().map(|v| debug(v, orders)), a.len());
     }
     if let Some(m) = value.read_lock::<Map>() {
-        let shown = m
-            .iter()
-            .map(|(k, v)| format!("{}: {}", display::quoted(k), debug(v)));
+        let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+        let shown = orders.arrange(&keys).into_iter().map(|k| {
+            let v = m.get(k).map_or_else(String::new, |v| debug(v, orders));
+            format!("{}: {v}", display::quoted(k))
+        });
         return items("#{", "}", shown, m.len());
     }
     display::terminal_safe(&format!("{value:?}")).into_owned()
@@ -118,21 +133,24 @@ mod tests {
     #[test]
     fn strings_are_quoted_and_escaped() {
         let v = Dynamic::from("a\x1b[2Jb");
-        assert_eq!(result(&v).unwrap(), "\"a\\x1b[2Jb\"");
+        assert_eq!(result(&v, &KeyOrders::default()).unwrap(), "\"a\\x1b[2Jb\"");
         let v = Dynamic::from("line\n\x1b]0;x\x07\n");
-        assert_eq!(result(&v).unwrap(), "line\n\\x1b]0;x\\x07");
+        assert_eq!(
+            result(&v, &KeyOrders::default()).unwrap(),
+            "line\n\\x1b]0;x\\x07"
+        );
     }
 
     #[test]
     fn unit_prints_nothing_and_containers_recurse() {
-        assert_eq!(result(&Dynamic::UNIT), None);
+        assert_eq!(result(&Dynamic::UNIT, &KeyOrders::default()), None);
         let a: Array = vec![
             Dynamic::from(1_i64),
             Dynamic::from("x"),
             Dynamic::from_blob(vec![0x48, 0xff]),
         ];
         assert_eq!(
-            result(&Dynamic::from_array(a)).unwrap(),
+            result(&Dynamic::from_array(a), &KeyOrders::default()).unwrap(),
             "[1, \"x\", blob[2] <48 ff>]"
         );
     }
@@ -145,7 +163,7 @@ mod tests {
             from: "127.0.0.1:9".parse().unwrap(),
             ..Datagram::default()
         };
-        let shown = result(&Dynamic::from(d)).unwrap();
+        let shown = result(&Dynamic::from(d), &KeyOrders::default()).unwrap();
         assert!(
             shown.starts_with("\"\\x1b[2J\" from 127.0.0.1:9 (4 bytes)\n0000:"),
             "{shown}"
@@ -157,7 +175,7 @@ mod tests {
             from: "127.0.0.1:9".parse().unwrap(),
             ..Datagram::default()
         };
-        let shown = result(&Dynamic::from(d)).unwrap();
+        let shown = result(&Dynamic::from(d), &KeyOrders::default()).unwrap();
         assert!(
             shown.starts_with("<ff 1b> from 127.0.0.1:9 (9 bytes, truncated to 2)\n"),
             "{shown}"

@@ -106,8 +106,8 @@ impl<'a> From<Case<'a>> for Script<'a> {
             flaky: case.case.is_flaky(),
             reason: case.skip_reason().map(crate::display::one_line),
             error,
-            sent: o.sent,
-            received: o.received,
+            sent: case.counts().0,
+            received: case.counts().1,
             capture: o.capture.as_deref().map(lossy),
         }
     }

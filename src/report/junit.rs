@@ -41,14 +41,9 @@ fn test_case(c: &Case) -> TestCase {
     case.set_classname(one_line(&class)).set_time(c.duration());
     case.extra
         .insert("file".into(), one_line(&o.name).as_ref().into());
-    // A test's own output is not told apart from its file's: shown where it helps, with
-    // the file's only case, or a case that did not pass.
-    let show_output = !o.has_named_cases() || !c.status().is_ok();
-    let mut out = if show_output {
-        terminal_safe(&o.output).into_owned()
-    } else {
-        String::new()
-    };
+    // A test() shows what it printed itself; one that never ran (a failed set-up), and a
+    // file that is one test, what the file printed.
+    let mut out = terminal_safe(c.output()).into_owned();
     if let Some(capture) = &o.capture {
         let capture = one_line(&capture.to_string_lossy()).into_owned();
         case.add_property(Property::new("capture", capture.as_str()));
@@ -78,10 +73,7 @@ fn status(c: &Case) -> TestCaseStatus {
             status.set_message(message(c).as_ref());
             return status;
         }
-        Status::Failed => (NonSuccessKind::Failure, "assertion"),
-        Status::Error => (NonSuccessKind::Error, "error"),
-        Status::Timeout => (NonSuccessKind::Error, "timeout"),
-        Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
+        failed => non_success(failed),
     };
     let message = message(c);
     let body = c
@@ -97,12 +89,18 @@ fn status(c: &Case) -> TestCaseStatus {
     status
 }
 
+/// `<failure type="assertion">` for an assertion, `<error type="…">` for the rest.
+fn non_success(status: Status) -> (NonSuccessKind, &'static str) {
+    match status {
+        Status::Failed => (NonSuccessKind::Failure, "assertion"),
+        Status::Timeout => (NonSuccessKind::Error, "timeout"),
+        Status::Interrupted => (NonSuccessKind::Error, "interrupted"),
+        _ => (NonSuccessKind::Error, "error"),
+    }
+}
+
 fn rerun(attempt: &crate::outcome::Attempt) -> TestRerun {
-    let (kind, ty) = if attempt.status == Status::Failed {
-        (NonSuccessKind::Failure, "assertion")
-    } else {
-        (NonSuccessKind::Error, "error")
-    };
+    let (kind, ty) = non_success(attempt.status);
     let mut rerun = TestRerun::new(kind);
     rerun.set_time(attempt.duration).set_type(ty);
     if let Some(f) = &attempt.failure {

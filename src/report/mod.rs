@@ -66,11 +66,13 @@ impl FromStr for ReportSpec {
 
 impl ReportSpec {
     /// The file written, or `None` for stdout.
+    /// The file written, or `None` for stdout (no file, or `-`).
     pub fn path(&self) -> Option<&Path> {
-        match self {
-            ReportSpec::Junit(p) | ReportSpec::Json(p) => Some(p),
+        let path = match self {
+            ReportSpec::Junit(p) | ReportSpec::Json(p) => Some(p.as_path()),
             ReportSpec::Tap(p) => p.as_deref(),
-        }
+        };
+        path.filter(|p| *p != Path::new("-"))
     }
 
     /// `junit`, `tap` or `json`.
@@ -111,7 +113,38 @@ pub fn write_report_files(
     files: &[FileResult],
     total: Duration,
 ) -> Result<(), String> {
-    write_some(specs.iter().filter(|s| !s.uses_stdout()), files, total)
+    // Only regular files: stdout, a device or a FIFO gets the report once, at the end.
+    let rewritable = |s: &&ReportSpec| s.path().is_some_and(|p| regular_target(p).is_some());
+    write_some(specs.iter().filter(rewritable), files, total)
+}
+
+/// The regular file a report path stands for (following symlinks, even to a file not made
+/// yet), or `None` when it names a device, a FIFO or the like, which is written in place and
+/// never replaced.
+fn regular_target(path: &Path) -> Option<std::path::PathBuf> {
+    // What the kernel opens (through `/dev/stdout`'s magic links, too).
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => return Some(fs::canonicalize(path).unwrap_or(path.into())),
+        Ok(_) => return None,
+        Err(_) => {}
+    }
+    // Not there yet: the file a (dangling) symlink names is made.
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&path).ok()?;
+                path = match path.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(meta) if meta.is_file() => return Some(path),
+            Ok(_) => return None,
+            Err(_) => return Some(path),
+        }
+    }
+    None
 }
 
 fn write_some<'a>(
@@ -145,9 +178,17 @@ fn write_one(spec: &ReportSpec, files: &[FileResult], total: Duration) -> Result
 }
 
 /// Creates the file (and its folder, as CI paths like `reports/junit.xml` expect), then
-/// writes. The new report replaces the old one whole (a temporary file renamed over it), so a
-/// run killed while writing still leaves the last complete report.
+/// writes. The new report replaces the old one whole (a temporary file renamed over it, beside
+/// the file a symlink points to), so a run killed while writing still leaves the last complete
+/// report.
 fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let Some(path) = regular_target(path) else {
+        // `/dev/stdout`, a FIFO: written to, never replaced by a file.
+        let mut out = BufWriter::new(fs::OpenOptions::new().write(true).open(path)?);
+        write(&mut out)?;
+        return out.flush();
+    };
+    let path = path.as_path();
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -271,6 +312,46 @@ mod tests {
         for file in [junit, json, tap] {
             assert!(!fs::read_to_string(file).unwrap().is_empty());
         }
+    }
+
+    #[test]
+    fn devices_and_symlinks_are_written_through_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read_to_string(fifo).unwrap())
+        };
+        let specs = [
+            ReportSpec::Json(link.clone()),
+            ReportSpec::Junit(fifo.clone()),
+            ReportSpec::Json("/dev/null".into()),
+        ];
+        write_report_files(&specs, &sample::suite(), Duration::ZERO).unwrap();
+        write_reports(&specs, &sample::suite(), Duration::ZERO).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(fs::read_to_string(&target).unwrap().contains("\"summary\""));
+        use std::os::unix::fs::FileTypeExt;
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        // The FIFO got the report once, at the end, not after each file.
+        let xml = reader.join().unwrap();
+        assert_eq!(xml.matches("<testsuites").count(), 1);
+        assert!(parse("junit=-").unwrap().uses_stdout());
     }
 
     #[test]

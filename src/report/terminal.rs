@@ -84,9 +84,9 @@ pub fn failures_section(files: &[FileResult], color: bool) -> String {
         }
         text.push('\n');
         let file = case.file;
-        if !file.output.is_empty() {
+        if !case.output().is_empty() {
             text += "output:\n";
-            for line in terminal_safe(&file.output).lines() {
+            for line in terminal_safe(case.output()).lines() {
                 let _ = writeln!(text, "    {line}");
             }
         }

@@ -10,6 +10,26 @@ use crate::api::cases::tags_of;
 pub struct Declared {
     pub name: String,
     pub tags: Vec<String>,
+    /// Line and column of its `test(` call.
+    pub at: (usize, usize),
+}
+
+/// Whether the script calls `test()` anywhere besides its declared tests: names made at run
+/// time, or tests in loops or functions. Those are chosen only when they run.
+pub fn has_runtime_tests(ast: &AST, declared: usize) -> bool {
+    let mut calls = 0;
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        let call = match path.last() {
+            Some(rhai::ASTNode::Expr(Expr::FnCall(call, _))) => Some(call),
+            Some(rhai::ASTNode::Stmt(Stmt::FnCall(call, _))) => Some(call),
+            _ => None,
+        };
+        if call.is_some_and(|c| c.name == "test" && c.namespace.is_empty()) {
+            calls += 1;
+        }
+        true
+    });
+    calls > declared
 }
 
 /// The file's declared tests, in order.
@@ -17,15 +37,15 @@ pub fn declared(ast: &AST) -> Vec<Declared> {
     ast.statements()
         .iter()
         .filter_map(|stmt| match stmt {
-            Stmt::FnCall(call, _) => Some(call),
+            Stmt::FnCall(call, pos) => Some((call, *pos)),
             Stmt::Expr(expr) => match expr.as_ref() {
-                Expr::FnCall(call, _) => Some(call),
+                Expr::FnCall(call, pos) => Some((call, *pos)),
                 _ => None,
             },
             _ => None,
         })
-        .filter(|call| call.name == "test" && call.namespace.is_empty())
-        .filter_map(|call| {
+        .filter(|(call, _)| call.name == "test" && call.namespace.is_empty())
+        .filter_map(|(call, pos)| {
             let name = call.args.first()?.get_literal_value(None)?;
             let name = name.read_lock::<rhai::ImmutableString>()?.to_string();
             let tags = match call.args.len() {
@@ -35,9 +55,27 @@ pub fn declared(ast: &AST) -> Vec<Declared> {
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            Some(Declared { name, tags })
+            let at = (pos.line().unwrap_or(0), pos.position().unwrap_or(0));
+            Some(Declared { name, tags, at })
         })
         .collect()
+}
+
+/// A test named like an earlier one, or with no name: reports could not tell them apart.
+pub fn misnamed(declared: &[Declared]) -> Option<(&Declared, String)> {
+    declared.iter().enumerate().find_map(|(i, d)| {
+        if d.name.trim().is_empty() {
+            return Some((d, "a test needs a name".to_string()));
+        }
+        let first = declared[..i].iter().find(|e| e.name == d.name)?;
+        Some((
+            d,
+            format!(
+                "test \"{}\" is named twice (first at line {}): reports need one name per test",
+                d.name, first.at.0
+            ),
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -58,16 +96,19 @@ mod tests {
             )
             .unwrap();
         let found = declared(&ast);
+        assert!(has_runtime_tests(&ast, found.len()));
         assert_eq!(
             found,
             [
                 Declared {
                     name: "A record".into(),
-                    tags: vec![]
+                    tags: vec![],
+                    at: (2, 17)
                 },
                 Declared {
                     name: "slow".into(),
-                    tags: vec!["dns".into(), "slow".into()]
+                    tags: vec!["dns".into(), "slow".into()],
+                    at: (3, 17)
                 },
             ]
         );

@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::api::source::ReadError;
 use crate::api::{self, Output, VarValue};
 use crate::capture::Recorder;
-use crate::outcome::{FileResult, exit, exit_code};
+use crate::outcome::{CaseResult, FileResult, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
 pub use script::{Compiled, RunSettings};
@@ -31,47 +31,82 @@ pub struct SuiteOptions {
     pub color: bool,
 }
 
-/// Reads and compiles every script; on any syntax error prints them all and returns `Err(exit::USAGE)`.
-/// `--var` values that do not fit their literal `var()` defaults are found here too.
+/// Reads and compiles every script, printing every syntax error (and `--var` value that does
+/// not fit its literal default). `Err` holds what did not compile, as results for reports.
 pub fn compile_all(
     files: &[discover::ScriptFile],
     vars: &BTreeMap<String, VarValue>,
     color: bool,
-) -> Result<Vec<Compiled>, i32> {
+) -> Result<Vec<Compiled>, Vec<FileResult>> {
     let engine = api::compiler();
     let mut compiled = Vec::new();
-    let mut failed = false;
+    let mut failed = Vec::new();
     for file in files {
-        let source = match api::source::read_script(&file.path, &file.name) {
-            Ok(s) => s,
+        let (diagnostic, source) = match api::source::read_script(&file.path, &file.name) {
+            Ok(source) => {
+                let checked =
+                    script::compile(&engine, file.path.clone(), file.name.clone(), &source)
+                        .and_then(|c| match api::vars::check(&c.ast, vars, &c.name) {
+                            Some(d) => Err(Box::new(d)),
+                            None => Ok(c),
+                        });
+                match checked {
+                    Ok(c) => {
+                        compiled.push(c);
+                        continue;
+                    }
+                    Err(d) => (Some(d), source),
+                }
+            }
             Err(ReadError::Message(m)) => {
-                crate::display::print_error(m);
-                failed = true;
+                crate::display::print_error(&m);
+                failed.push(not_compiled(file, &m, None));
                 continue;
             }
-            Err(ReadError::Diagnostic(d)) => {
-                eprint!("{}", d.render("", color));
-                failed = true;
-                continue;
-            }
+            Err(ReadError::Diagnostic(d)) => (Some(d), String::new()),
         };
-        let checked = script::compile(&engine, file.path.clone(), file.name.clone(), &source)
-            .and_then(|c| match api::vars::check(&c.ast, vars, &c.name) {
-                Some(d) => Err(Box::new(d)),
-                None => Ok(c),
-            });
-        match checked {
-            Ok(c) => compiled.push(c),
-            Err(d) => {
-                eprint!("{}", d.render(&source, color));
-                failed = true;
-            }
+        if let Some(d) = diagnostic {
+            eprint!("{}", d.render(&source, color));
+            failed.push(not_compiled(file, &d.message, Some((&d, &source))));
         }
     }
-    if failed {
-        Err(exit::USAGE)
-    } else {
+    if failed.is_empty() {
         Ok(compiled)
+    } else {
+        Err(failed)
+    }
+}
+
+/// A script that did not compile, as a result: so CI's report shows why nothing ran.
+fn not_compiled(
+    file: &discover::ScriptFile,
+    message: &str,
+    diagnostic: Option<(&crate::diagnostic::Diagnostic, &str)>,
+) -> FileResult {
+    let failure = crate::outcome::Failure {
+        message: message.to_string(),
+        file: file.path.clone(),
+        line: diagnostic.map_or(0, |(d, _)| d.line),
+        col: diagnostic.map_or(0, |(d, _)| d.col),
+        rendered: diagnostic.map_or_else(
+            || format!("error: {message}\n"),
+            |(d, source)| d.render(source, false),
+        ),
+    };
+    let attempt = crate::outcome::Attempt {
+        status: crate::outcome::Status::Error,
+        duration: std::time::Duration::ZERO,
+        failure: Some(failure),
+    };
+    FileResult {
+        path: file.path.clone(),
+        name: file.name.clone(),
+        duration: std::time::Duration::ZERO,
+        output: String::new(),
+        sent: 0,
+        received: 0,
+        capture: None,
+        cases: vec![crate::outcome::CaseResult::once(None, attempt)],
     }
 }
 
@@ -111,11 +146,14 @@ pub fn list(scripts: &[Compiled], selection: &crate::select::Selection) {
     let mut out = std::io::stdout().lock();
     for script in scripts {
         let name = crate::display::one_line(&script.name);
-        if script.declared.is_empty() {
+        if script.declared.is_empty() && !script.runtime_tests {
             let _ = writeln!(out, "{name}");
         }
         for test in script.selected_tests(selection) {
             let _ = writeln!(out, "{name} › {}", crate::display::one_line(&test.name));
+        }
+        if script.runtime_tests {
+            let _ = writeln!(out, "{name} › … (tests named when it runs)");
         }
     }
 }
@@ -146,7 +184,13 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
     let failures = if streamed_live(opts, &lines) {
         // Their output is on the screen already, just above.
         let mut shown = outcomes.clone();
-        shown.iter_mut().for_each(|o| o.output.clear());
+        for file in &mut shown {
+            file.output.clear();
+            file.cases
+                .iter_mut()
+                .filter_map(|c| c.own.as_mut())
+                .for_each(|own| own.output.clear());
+        }
         terminal::failures_section(&shown, opts.color)
     } else {
         terminal::failures_section(&outcomes, opts.color)
@@ -334,12 +378,44 @@ fn run_all(
             work();
         }
     });
+    // What --fail-fast left unrun is reported as skipped, so no test goes missing.
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
         .into_iter()
-        .flatten()
+        .zip(jobs)
+        .map(|(result, job)| {
+            result.unwrap_or_else(|| {
+                let skipped = not_run(job, &opts.settings);
+                report_one(&skipped, opts, workers, lines);
+                skipped
+            })
+        })
         .collect()
+}
+
+const NOT_RUN: &str = "not run: an earlier test failed, and --fail-fast";
+
+/// A job `--fail-fast` never started: its selected tests (or the file) skipped.
+fn not_run(job: &Job, settings: &RunSettings) -> FileResult {
+    let script = job.script;
+    let tests: Vec<CaseResult> = script
+        .selected_tests(&settings.suite.selection)
+        .map(|d| CaseResult::skipped(Some(d.name.clone()), NOT_RUN.into()))
+        .collect();
+    FileResult {
+        path: script.path.clone(),
+        name: job.name.clone(),
+        duration: std::time::Duration::ZERO,
+        output: String::new(),
+        sent: 0,
+        received: 0,
+        capture: None,
+        cases: if tests.is_empty() {
+            vec![CaseResult::skipped(None, NOT_RUN.into())]
+        } else {
+            tests
+        },
+    }
 }
 
 /// With one job, output streams as it is printed; with more, it is kept with the result.
@@ -414,12 +490,12 @@ pub fn check(paths: &[PathBuf], color: bool) -> i32 {
         }
     };
     match compile_all(&files, &BTreeMap::new(), color) {
+        Err(_) => exit::USAGE,
         Ok(compiled) => {
             for c in &compiled {
                 println!("ok      {}", crate::display::one_line(&c.name));
             }
-            0
+            exit::OK
         }
-        Err(code) => code,
     }
 }

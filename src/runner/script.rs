@@ -12,11 +12,11 @@ use crate::api::cases::{LoggedCase, SuiteSettings, Tried, skip_reason};
 use crate::api::{self, Limits, Output, RunCtx, ScriptCtx, VarValue};
 use crate::capture::Recorder;
 use crate::diagnostic::Diagnostic;
-use crate::outcome::{Attempt, CaseResult, Failure, FileResult, Status};
+use crate::outcome::{Attempt, CaseOwn, CaseResult, Failure, FileResult, Status};
 use crate::select::{Selection, test_name};
 use crate::stop::{Stop, StopReason};
 
-use super::cases::{Declared, declared};
+use super::cases::{Declared, declared, has_runtime_tests, misnamed};
 
 /// A script read and compiled, ready to run.
 pub struct Compiled {
@@ -26,11 +26,16 @@ pub struct Compiled {
     pub ast: Arc<AST>,
     /// Its top-level `test("name", …)`s, found without running it.
     pub declared: Vec<Declared>,
+    /// It has tests named or placed so that only running it finds them.
+    pub runtime_tests: bool,
 }
 
 impl Compiled {
     /// Whether the selection leaves anything of it to run.
     pub fn is_selected(&self, selection: &Selection) -> bool {
+        if self.runtime_tests {
+            return true;
+        }
         if self.declared.is_empty() {
             return selection.selects(&self.name, &[]);
         }
@@ -56,11 +61,25 @@ pub fn compile(
     source: &str,
 ) -> Result<Compiled, Box<Diagnostic>> {
     let ast = api::source::compile(engine, source, &name)?;
+    let declared = declared(&ast);
+    if let Some((test, why)) = misnamed(&declared) {
+        return Err(Box::new(Diagnostic {
+            kind: crate::kind::ErrorKind::Usage,
+            stop: None,
+            message: why,
+            file: name,
+            line: test.at.0,
+            col: test.at.1,
+            detail: None,
+            notes: Vec::new(),
+        }));
+    }
     Ok(Compiled {
         path,
         name,
         source: source.to_string(),
-        declared: declared(&ast),
+        runtime_tests: has_runtime_tests(&ast, declared.len()),
+        declared,
         ast: Arc::new(ast),
     })
 }
@@ -174,7 +193,7 @@ fn cases_of(
         .filter(|d| !ran.contains(&d.name))
         .map(|d| d.name.clone())
         .collect();
-    let is_one_test = cases.is_empty() && script.declared.is_empty();
+    let is_one_test = cases.is_empty() && script.declared.is_empty() && !script.runtime_tests;
     match ending.result {
         Ok(()) if is_one_test => {
             let attempt = Attempt {
@@ -186,7 +205,7 @@ fn cases_of(
         }
         Ok(()) => {
             let why = if ending.fail_fast {
-                "not run: an earlier test failed (--fail-fast)"
+                "not run: an earlier test failed, and --fail-fast"
             } else {
                 "not reached: the script ended before this test"
             };
@@ -265,6 +284,11 @@ fn case_of(logged: LoggedCase, script: &Compiled, timeout: Option<Duration>) -> 
         name: Some(logged.name),
         attempts,
         skip_reason: skip,
+        own: Some(CaseOwn {
+            output: logged.output,
+            sent: logged.sent,
+            received: logged.received,
+        }),
     }
 }
 
@@ -303,7 +327,10 @@ fn failure_of(
         }
         _ => {}
     }
-    let rendered = d.render(&script.source, false);
+    let rendered = d.render(
+        &api::diagnose::source_of(&d, &script.name, &script.source),
+        false,
+    );
     let failure = Failure {
         message: d.message.clone(),
         file: PathBuf::from(&d.file),

@@ -108,9 +108,14 @@ fn tshark_checks(path: &Path, packets: usize) {
             path.to_str().unwrap(),
             "-o",
             "udp.check_checksum:TRUE",
+            // Ephemeral ports may be some protocol's well-known port: its dissector would then
+            // judge our payloads. Every payload is plain data here.
+            "-d",
+            "udp.port==1-65535,data",
         ])
         .args(["-T", "fields", "-e", "udp.checksum.status"])
         .args(["-e", "_ws.expert.severity", "-e", "_ws.malformed"])
+        .args(["-e", "_ws.expert.message", "-e", "frame.protocols"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -164,3 +164,24 @@ fn ctrl_c_stops_a_blocked_run_cleanly() {
     );
     assert!(rest.contains("stopped: interrupted (Ctrl-C)"), "{rest}");
 }
+
+#[test]
+fn errors_in_an_imported_module_point_into_the_module() {
+    Udpsh::script("main.rhai", "import \"helper\" as h;\n\nh::check(1);\n")
+        .file("helper.rhai", "fn check(x) {\n\n  assert_eq(x, 2);\n}\n")
+        .output()
+        .code(1)
+        .stdout_has("helper.rhai:3:3")
+        .stdout_has("3 |   assert_eq(x, 2);")
+        .stdout_has("in call to function 'check' at main.rhai:3:4");
+    Udpsh::script("main.rhai", "let a = 1;\nimport \"broken\" as b;\n")
+        .file("broken.rhai", "fn f( {\n")
+        .output()
+        .code(3)
+        .stdout_has("main.rhai:2:8")
+        .stdout_has("broken.rhai:1:7");
+    Udpsh::script("main.rhai", "import \"missing\" as m;\n")
+        .output()
+        .code(3)
+        .stdout_has("main.rhai:1:8");
+}

@@ -214,7 +214,9 @@ fn blast_paced_in_bits_per_second() {
     let times = reader.join().unwrap();
     assert_eq!(times.len(), 30);
     let achieved = 29.0 / (times[29] - times[0]);
-    assert!((achieved / 100.0 - 1.0).abs() < 0.10, "{achieved:.1}/s");
+    // Paced, not as fast as possible (that would be thousands a second); loose, as a shared
+    // machine delays single sends.
+    assert!((achieved / 100.0 - 1.0).abs() < 0.25, "{achieved:.1}/s");
 }
 
 #[test]

@@ -4,9 +4,21 @@
 
 use crate::support::*;
 
-const TABLES_START: &str =
-    "<!-- api-tables: made from src/api/docs.rs; UPDATE_README=1 cargo test readme -->\n";
-const TABLES_END: &str = "<!-- /api-tables -->\n";
+/// The README's regions made from the code: (start marker, end marker, their text).
+fn regions() -> [(&'static str, &'static str, String); 2] {
+    [
+        (
+            "<!-- api-tables: made from src/api/docs.rs; UPDATE_README=1 cargo test readme -->\n",
+            "<!-- /api-tables -->\n",
+            format!("\n{}", udpsh::api::docs_markdown::api_tables()),
+        ),
+        (
+            "<!-- error-kinds: made from src/kind.rs; UPDATE_README=1 cargo test readme -->\n",
+            "<!-- /error-kinds -->\n",
+            format!("\n{}\n", udpsh::api::docs_markdown::error_kinds()),
+        ),
+    ]
+}
 
 fn readme() -> String {
     std::fs::read_to_string(repo().join("README.md")).unwrap()
@@ -14,25 +26,28 @@ fn readme() -> String {
 
 #[test]
 fn the_api_tables_are_the_api_table() {
-    let text = readme();
-    let start = text
-        .find(TABLES_START)
-        .expect("README has the api-tables start marker")
-        + TABLES_START.len();
-    let end = start
-        + text[start..]
-            .find(TABLES_END)
-            .expect("README has the end marker");
-    let made = format!("\n{}", udpsh::api::docs_markdown::api_tables());
-    if std::env::var_os("UPDATE_README").is_some() {
-        let updated = format!("{}{made}{}", &text[..start], &text[end..]);
-        std::fs::write(repo().join("README.md"), updated).unwrap();
-        return;
+    let mut text = readme();
+    for (start_marker, end_marker, made) in regions() {
+        let start = text
+            .find(start_marker)
+            .unwrap_or_else(|| panic!("README lacks {start_marker}"))
+            + start_marker.len();
+        let end = start
+            + text[start..]
+                .find(end_marker)
+                .unwrap_or_else(|| panic!("README lacks {end_marker}"));
+        if std::env::var_os("UPDATE_README").is_some() {
+            text = format!("{}{made}{}", &text[..start], &text[end..]);
+            continue;
+        }
+        assert!(
+            text[start..end] == made,
+            "README differs from the code at {start_marker}: UPDATE_README=1 cargo test readme"
+        );
     }
-    assert!(
-        text[start..end] == made,
-        "README's API tables differ from src/api/docs.rs: UPDATE_README=1 cargo test readme"
-    );
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(repo().join("README.md"), text).unwrap();
+    }
 }
 
 /// The fenced blocks of the README: (info string, body, whether `<!-- runs -->` precedes it).

@@ -1,0 +1,95 @@
+//! What every module's `ask` shares: the socket of the script, the options it passes on to
+//! `s.request` (`#{timeout, retries}`), and the one code path of `request` (recording, `-v`,
+//! ICMP `refused`, the timeout's message), with the module's own match as its `accept`.
+
+use std::time::Duration;
+
+use rhai::{Dynamic, ImmutableString, Map, NativeCallContext};
+use socket2::SockAddr;
+
+use super::super::context::ScriptCtx;
+use super::super::datagram::Datagram;
+use super::super::error::{ErrorKind, Fallible, script_error};
+use super::super::request::{Accept, RequestOptions};
+use super::super::socket::{Sock, line_of};
+use super::super::values;
+
+/// The options an `ask` takes; `request` gives them their defaults and checks them.
+const ASK_KEYS: &[&str] = &["timeout", "retries"];
+
+/// One call of a module function that talks to a server.
+pub struct Ask<'a> {
+    ctx: &'a ScriptCtx,
+    nc: &'a NativeCallContext<'a>,
+    sock: Sock,
+    timeout: Option<Duration>,
+    retries: u32,
+}
+
+impl<'a> Ask<'a> {
+    /// `what` names the function in errors: `dns::ask`.
+    pub fn new(
+        ctx: &'a ScriptCtx,
+        nc: &'a NativeCallContext<'a>,
+        sock: &Dynamic,
+        what: &str,
+        opts: &Map,
+    ) -> Fallible<Ask<'a>> {
+        let sock = sock.clone().try_cast::<Sock>().ok_or_else(|| {
+            script_error(
+                ErrorKind::Value,
+                format!(
+                    "{what}: the first argument is a socket (udp()), not {}",
+                    nc.engine().map_type_name(sock.type_name())
+                ),
+            )
+        })?;
+        values::check_keys(opts, what, ASK_KEYS)?;
+        let parsed = RequestOptions::from_map(&sock, opts)?;
+        Ok(Ask {
+            ctx,
+            nc,
+            sock,
+            timeout: parsed.timeout,
+            retries: parsed.retries,
+        })
+    }
+
+    /// A server's address from the script's text, as `sendto` reads it.
+    pub fn address(&self, server: &str) -> Fallible<SockAddr> {
+        self.sock.destination(&ImmutableString::from(server))
+    }
+
+    /// `s.request(data, to, #{timeout, retries, accept})` with `accept` the module's match.
+    pub fn request(
+        &self,
+        data: &[u8],
+        to: &SockAddr,
+        accept: impl Fn(&Datagram) -> bool + 'static,
+    ) -> Fallible<Datagram> {
+        let opts = RequestOptions {
+            timeout: self.timeout,
+            retries: self.retries,
+            accept: Some(Accept::Native(Box::new(accept))),
+        };
+        self.sock.request(self.ctx, self.nc, data, to, &opts)
+    }
+
+    /// A datagram that needs no answer (TFTP's last ACK), sent as `sendto` sends it.
+    pub fn send(&self, data: &[u8], to: &SockAddr) -> Fallible<()> {
+        self.sock
+            .send(self.ctx, line_of(self.nc), data, to)
+            .map(|_| ())
+    }
+}
+
+/// The reply's `rtt` and `tries`, added to the map a module parsed from it.
+pub fn timed(mut m: Map, reply: &Datagram) -> Map {
+    let or_unit = |v: Option<Dynamic>| v.unwrap_or(Dynamic::UNIT);
+    m.insert("rtt".into(), or_unit(reply.rtt.map(Dynamic::from)));
+    m.insert(
+        "tries".into(),
+        or_unit(reply.tries.map(|t| Dynamic::from(i64::from(t)))),
+    );
+    m
+}
