@@ -139,8 +139,7 @@ pub fn readme_table(cfg: &Config, r: &Results) -> String {
     let mut out = String::new();
     emit!(
         out,
-        "Made by `bench/run`: medians of {} interleaved rounds, {cpus} CPUs; instructions per call \\
-         by callgrind (user space; udpsh / the other).",
+        "Made by `bench/run`: medians of {} interleaved rounds, {cpus} CPUs; instructions per call by callgrind (user space; udpsh / the other).",
         cfg.rounds
     );
     emit!(out);
