@@ -20,8 +20,10 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Bytes of records the ring holds: far above what the watchdog lags behind by (a batch every
-/// [`guard::BATCH_DELAY`]), and above the largest record (a 64 KiB frame and its comment).
-pub(super) const CAPACITY: usize = 4 << 20;
+/// [`guard::BATCH_DELAY`], some 20 KB at a million records a second), and room for the largest
+/// record ([`MAX_ENTRY`]); small enough to stay in the CPU's cache and add little to udpsh's
+/// memory.
+pub(super) const CAPACITY: usize = 512 << 10;
 /// The control block before the ring's bytes.
 const CONTROL: usize = 4096;
 
