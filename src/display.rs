@@ -19,8 +19,9 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 }
 
 fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
-    // Printable ASCII needs no look at its characters.
-    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(&escape) {
+    // A scan of the bytes finds every character `needs_escape` could name (the rest of the
+    // text is not decoded); only then are the characters looked at.
+    if !may_need_escape(text.as_bytes()) || !text.chars().any(&escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -33,6 +34,82 @@ fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Bytes that start a character [`needs_escape`] may name: C0 controls and DEL, and the
+/// lead bytes of C1 controls (C2), U+061C (D8), the U+20xx marks (E2) and the BOM (EF).
+const SUSPECT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t[0xd8] = true;
+    t[0xe2] = true;
+    t[0xef] = true;
+    t
+};
+
+/// Whether UTF-8 `bytes` hold a character that [`needs_escape`] (newline and tab count: the
+/// caller's own rule decides on them). False means no character needs a look.
+fn may_need_escape(bytes: &[u8]) -> bool {
+    // Eight bytes at a time: most words hold none of the suspect bytes at all.
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(w);
+        if suspect_in(u64::from_ne_bytes(eight)) && suspect_from(bytes, at, at + 8) {
+            return true;
+        }
+        at += 8;
+    }
+    suspect_from(bytes, at, bytes.len())
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether a byte of `w` is zero.
+const fn zero_in(w: u64) -> bool {
+    w.wrapping_sub(ONES) & !w & HIGHS != 0
+}
+
+/// Whether a byte of `w` is one of the [`SUSPECT`] bytes (some false alarms are fine).
+const fn suspect_in(w: u64) -> bool {
+    // Below 0x20: its high three bits are zero.
+    zero_in(w & (0xe0 * ONES))
+        || zero_in(w ^ (0x7f * ONES))
+        || zero_in(w ^ (0xc2 * ONES))
+        || zero_in(w ^ (0xd8 * ONES))
+        || zero_in(w ^ (0xe2 * ONES))
+        || zero_in(w ^ (0xef * ONES))
+}
+
+/// Whether a character that may need escaping starts in `bytes[from..to]`.
+fn suspect_from(bytes: &[u8], from: usize, to: usize) -> bool {
+    (from..to).any(|i| {
+        let b = bytes[i];
+        if !SUSPECT[usize::from(b)] {
+            return false;
+        }
+        let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+        match b {
+            0xc2 => (0x80..=0x9f).contains(&next(1)),
+            0xd8 => next(1) == 0x9c,
+            0xe2 => match (next(1), next(2)) {
+                (0x80, c) => matches!(c, 0x8b..=0x8f | 0xa8..=0xae),
+                (0x81, c) => matches!(c, 0xa0 | 0xa6..=0xa9),
+                _ => false,
+            },
+            0xef => next(1) == 0xbb && next(2) == 0xbf,
+            // C0 controls and DEL (newline and tab too).
+            _ => true,
+        }
+    })
 }
 
 /// Controls, line and paragraph separators, bidi embeddings, overrides and isolates
@@ -165,6 +242,37 @@ mod tests {
         );
         assert_eq!(one_line("t\tab\x1b[31m"), "t\\tab\\x1b[31m");
         assert_eq!(one_line("你好.rhai"), "你好.rhai");
+    }
+
+    /// The byte scan misses no character that needs escaping, and names only lead bytes of
+    /// characters that might: every character, alone and inside text.
+    #[test]
+    fn the_byte_scan_finds_every_character_that_needs_escaping() {
+        let mut buf = [0u8; 4];
+        for code in 0..=0x10ffff_u32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let alone = c.encode_utf8(&mut buf);
+            if needs_escape(c) {
+                assert!(may_need_escape(alone.as_bytes()), "U+{code:04X}");
+                let inside = format!("你好{c}é→x");
+                assert!(may_need_escape(inside.as_bytes()), "U+{code:04X} inside");
+            } else {
+                assert!(!may_need_escape(alone.as_bytes()), "U+{code:04X}");
+            }
+        }
+        // At every offset of the eight-byte words.
+        for pad in 0..9 {
+            let text = format!("{}\u{202e}{}", "a".repeat(pad), "é".repeat(pad));
+            assert!(may_need_escape(text.as_bytes()), "{pad}");
+            let text = format!("{}x\u{2010}{}", "a".repeat(pad), "\u{e2}".repeat(pad));
+            assert!(!may_need_escape(text.as_bytes()), "{pad}");
+        }
+        // The seed's echo line goes through without a look at its characters.
+        let line = "已经将接收到的第12个数据返回给对方,内容为:00000011AAAA…→";
+        assert!(!may_need_escape(line.as_bytes()));
+        assert!(matches!(terminal_safe(line), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! `statistics` keeps their samples, medians and ratios; `report` prints them.
 
 mod child;
+mod instructions;
 mod native;
 mod options;
 mod report;
@@ -41,6 +42,9 @@ fn main() {
                 .map_err(|e| e.to_string())?;
             println!("seconds {secs}");
             Ok(())
+        }),
+        Some("native-forward") => contender(|| {
+            native::forwarder(arg(&args, 1)?, arg(&args, 2)?).map_err(|e| e.to_string())
         }),
         Some("native-echo") => {
             contender(|| native::echo_server(arg(&args, 1)?).map_err(|e| e.to_string()))
@@ -81,5 +85,12 @@ fn drive(cfg: Config) -> i32 {
     let _ = std::fs::remove_dir_all(&cfg.tmp);
     statistics::ratios(&mut r);
     report::print(&cfg, &r, started.elapsed());
+    if cfg.readme {
+        let readme = cfg.root.join("README.md");
+        match report::update_readme(&readme, &report::readme_table(&cfg, &r)) {
+            Ok(()) => eprintln!("README.md: performance table rewritten"),
+            Err(e) => eprintln!("README.md not rewritten: {e}"),
+        }
+    }
     0
 }

@@ -214,3 +214,223 @@ pub fn round_trips(
     }
     Ok(start.elapsed().as_secs_f64())
 }
+
+/// A plain UDP forwarder, the yardstick of `udpsh proxy`: what a client sends to port `listen`
+/// goes to `upstream` from one socket of its own per client, and what comes back goes to the
+/// client. One thread waiting on every socket with poll(2). Gives up after 30 s of silence.
+pub fn forwarder(listen: u16, upstream: SocketAddr) -> io::Result<()> {
+    let front = UdpSocket::bind(("127.0.0.1", listen))?;
+    front.set_nonblocking(true)?;
+    let mut flows: Vec<(SocketAddr, UdpSocket)> = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let mut fds: Vec<libc::pollfd> = std::iter::once(front.as_raw_fd())
+            .chain(flows.iter().map(|(_, s)| s.as_raw_fd()))
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: `fds` is a live array of pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 30_000) };
+        if n == 0 {
+            return Ok(());
+        }
+        if fds[0].revents != 0 {
+            while let Ok((len, client)) = front.recv_from(&mut buf) {
+                let i = match flows.iter().position(|(c, _)| *c == client) {
+                    Some(i) => i,
+                    None => {
+                        let s = UdpSocket::bind("127.0.0.1:0")?;
+                        s.set_nonblocking(true)?;
+                        flows.push((client, s));
+                        flows.len() - 1
+                    }
+                };
+                flows[i].1.send_to(&buf[..len], upstream)?;
+            }
+        }
+        for (fd, (client, s)) in fds[1..].iter().zip(&flows) {
+            if fd.revents != 0 {
+                while let Ok((len, _)) = s.recv_from(&mut buf) {
+                    front.send_to(&buf[..len], client)?;
+                }
+            }
+        }
+    }
+}
+
+/// An echo server on a thread of the driver, the far end of the proxy runs; ends when
+/// `stop` is set (it looks every 20 ms).
+pub fn echo_thread(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> io::Result<(SocketAddr, std::thread::JoinHandle<()>)> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.set_read_timeout(Some(Duration::from_millis(20)))?;
+    let addr = sock.local_addr()?;
+    let handle = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65_536];
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((len, from)) = sock.recv_from(&mut buf) {
+                let _ = sock.send_to(&buf[..len], from);
+            }
+        }
+    });
+    Ok((addr, handle))
+}
+
+/// Keeps `window` datagrams in flight to `to` (an echo behind a forwarder) until `n` have come
+/// back; returns the seconds. Each datagram carries its number, so a late one is not
+/// mistaken for another.
+pub fn windowed_trips(to: SocketAddr, n: u64, window: u64, wait: Duration) -> Result<f64, String> {
+    let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 2048];
+    // Warm up: the forwarder may still be starting.
+    sock.set_read_timeout(Some(Duration::from_millis(20)))
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + wait;
+    loop {
+        let _ = sock.send_to(b"warm-up", to);
+        if sock.recv_from(&mut buf).is_ok() {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no echo through {to} within {wait:?}"));
+        }
+    }
+    while sock.recv_from(&mut buf).is_ok() {}
+    sock.set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    let mut payload = PAYLOAD;
+    let mut send = |i: u64| {
+        payload[..8].copy_from_slice(&i.to_be_bytes());
+        sock.send_to(&payload, to).map(drop)
+    };
+    let start = Instant::now();
+    let mut sent = 0;
+    while sent < window.min(n) {
+        send(sent).map_err(|e| e.to_string())?;
+        sent += 1;
+    }
+    let mut back = 0;
+    while back < n {
+        let (len, _) = sock
+            .recv_from(&mut buf)
+            .map_err(|e| format!("after {back} of {n} echoes: {e}"))?;
+        if len != PAYLOAD.len() {
+            continue;
+        }
+        back += 1;
+        if sent < n {
+            send(sent).map_err(|e| e.to_string())?;
+            sent += 1;
+        }
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// A classic pcap of `n` 64-byte datagrams from 127.0.0.1:40000 to 127.0.0.1:`port`, one
+/// microsecond apart: the capture `udpsh replay` resends.
+pub fn write_capture(path: &std::path::Path, n: u64, port: u16) -> io::Result<()> {
+    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+    for word in [0xa1b2_3c4d_u32, 0x0004_0002, 0, 0, 262_144, 1] {
+        out.write_all(&word.to_ne_bytes())?;
+    }
+    let frame_len = 14 + 20 + 8 + PAYLOAD.len();
+    let mut frame = vec![0u8; frame_len];
+    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+    let ip = 14;
+    frame[ip] = 0x45;
+    frame[ip + 2..ip + 4].copy_from_slice(&((20 + 8 + PAYLOAD.len()) as u16).to_be_bytes());
+    frame[ip + 8] = 64;
+    frame[ip + 9] = 17;
+    frame[ip + 12..ip + 20].copy_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+    let mut sum = 0u32;
+    for pair in frame[ip..ip + 20].chunks(2) {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    frame[ip + 10..ip + 12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let udp = ip + 20;
+    frame[udp..udp + 2].copy_from_slice(&40000u16.to_be_bytes());
+    frame[udp + 2..udp + 4].copy_from_slice(&port.to_be_bytes());
+    frame[udp + 4..udp + 6].copy_from_slice(&((8 + PAYLOAD.len()) as u16).to_be_bytes());
+    frame[42..].copy_from_slice(&PAYLOAD);
+    for i in 0..n {
+        let (secs, micros) = (1_700_000_000 + i / 1_000_000, i % 1_000_000);
+        for word in [
+            secs as u32,
+            (micros * 1000) as u32,
+            frame_len as u32,
+            frame_len as u32,
+        ] {
+            out.write_all(&word.to_ne_bytes())?;
+        }
+        out.write_all(&frame)?;
+    }
+    out.flush()
+}
+
+/// Counts the datagrams arriving at a socket with a large receive buffer, timing the first
+/// and the last; stops at `n` or after `idle` without one.
+pub struct Arrivals {
+    pub addr: SocketAddr,
+    handle: std::thread::JoinHandle<(u64, Option<(Instant, Instant)>)>,
+}
+
+impl Arrivals {
+    pub fn start(n: u64, idle: Duration) -> io::Result<Arrivals> {
+        let rx = UdpSocket::bind("127.0.0.1:0")?;
+        big_receive_buffer(&rx);
+        rx.set_read_timeout(Some(idle))?;
+        let addr = rx.local_addr()?;
+        let handle = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let (mut count, mut first, mut last) = (0u64, None, None);
+            while count < n {
+                if rx.recv_from(&mut buf).is_err() {
+                    break;
+                }
+                let now = Instant::now();
+                first.get_or_insert(now);
+                last = Some(now);
+                count += 1;
+            }
+            (count, first.zip(last))
+        });
+        Ok(Arrivals { addr, handle })
+    }
+
+    /// How many arrived, and their rate per second between the first and the last.
+    pub fn finish(self) -> (u64, f64) {
+        let (count, span) = self.handle.join().unwrap_or((0, None));
+        let rate = match span {
+            Some((a, b)) if count > 1 => (count - 1) as f64 / (b - a).as_secs_f64(),
+            _ => 0.0,
+        };
+        (count, rate)
+    }
+}
+
+/// SO_RCVBUFFORCE (as root) or SO_RCVBUF of 32 MiB: a burst waits instead of being dropped.
+pub fn big_receive_buffer(sock: &UdpSocket) {
+    let size: libc::c_int = 32 << 20;
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: setsockopt with a c_int value on our own socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+}

@@ -69,7 +69,7 @@ pub fn render(cfg: &Config, r: &Results, took: Duration, cpus: usize) -> String 
     if r.series.contains_key("echo.udpsh") {
         emit!(
             out,
-            "(echo: client and server share one CPU; CPU s is the server's during the round trips)"
+            "(echo: server and client on cores of their own; CPU s is the server's during the round trips)"
         );
     }
     if !r.once.is_empty() {
@@ -84,33 +84,22 @@ pub fn render(cfg: &Config, r: &Results, took: Duration, cpus: usize) -> String 
         }
     }
     emit!(out);
-    emit!(out, "{:<56} {:>9} {:>14}   met", "ratio", "value", "target");
+    emit!(
+        out,
+        "{:<56} {:>9} {:>14}   met   instructions per call",
+        "ratio",
+        "value",
+        "target"
+    );
     // Ratios of groups not run (`--only`) are left out.
     for ratio in r.ratios.iter().filter(|r| r.value.is_some()) {
-        let pct = matches!(ratio.target, Some(Target::Within(_)));
-        let value = ratio.value.map_or("n/a".to_string(), |v| {
-            if pct {
-                format!("{:+.2}%", v * 100.0)
-            } else {
-                format!("{v:.2}×")
-            }
-        });
-        let (target, met) = match (ratio.target, ratio.value) {
-            (Some(t), Some(v)) => (
-                t.text(if pct { "" } else { "×" }),
-                if t.met(v) { "yes" } else { "NO" },
-            ),
-            (Some(t), None) => (t.text("×"), "n/a"),
-            (None, _) => (String::new(), ""),
-        };
-        emit!(
-            out,
-            "{:<56} {:>9} {:>14}   {}",
-            ratio.name,
-            value,
-            target,
-            met
+        let (value, target, met) = cells(ratio);
+        let calls = ratio.calls.as_deref().unwrap_or("");
+        let line = format!(
+            "{:<56} {:>9} {:>14}   {:<3}   {}",
+            ratio.name, value, target, met, calls
         );
+        emit!(out, "{}", line.trim_end());
     }
     for note in &r.notes {
         emit!(out, "note: {note}");
@@ -118,6 +107,80 @@ pub fn render(cfg: &Config, r: &Results, took: Duration, cpus: usize) -> String 
     emit!(out);
     emit!(out, "(took {:.0} s)", took.as_secs_f64());
     out
+}
+
+/// A ratio's value, target and whether it is met, as text.
+fn cells(ratio: &crate::statistics::Ratio) -> (String, String, &'static str) {
+    let unit = match ratio.target {
+        Some(Target::Within(_)) => "%",
+        Some(Target::AtMostMs(_)) => "ms",
+        _ => "×",
+    };
+    let value = ratio.value.map_or("n/a".to_string(), |v| match unit {
+        "%" => format!("{:+.2}%", v * 100.0),
+        "ms" => format!("{v:.2} ms"),
+        _ => format!("{v:.2}×"),
+    });
+    match (ratio.target, ratio.value) {
+        (Some(t), Some(v)) => (
+            value,
+            t.text(if unit == "×" { "×" } else { "" }),
+            if t.met(v) { "yes" } else { "NO" },
+        ),
+        (Some(t), None) => (value, t.text("×"), "n/a"),
+        (None, _) => (value, String::new(), ""),
+    }
+}
+
+/// The performance table of README.md: every ratio with a target, its value, and the
+/// instructions per call of what it compares.
+pub fn readme_table(cfg: &Config, r: &Results) -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut out = String::new();
+    emit!(
+        out,
+        "Made by `bench/run`: medians of {} interleaved rounds, {cpus} CPUs; instructions per call by callgrind (user space; udpsh / the other).",
+        cfg.rounds
+    );
+    emit!(out);
+    emit!(
+        out,
+        "| measure | now | target | met | instructions per call |"
+    );
+    emit!(out, "| --- | --- | --- | --- | --- |");
+    for ratio in r.ratios.iter().filter(|r| r.target.is_some()) {
+        let (value, target, met) = cells(ratio);
+        let met = match met {
+            "NO" => "no",
+            m => m,
+        };
+        emit!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            ratio.name.trim(),
+            value,
+            target.replace(">=", "≥").replace("<=", "≤"),
+            met,
+            ratio.calls.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+const BEGIN: &str = "<!-- bench/run: performance table -->";
+const END: &str = "<!-- end of bench/run's table -->";
+
+/// Replaces the text between the two markers of `readme` by `table`.
+pub fn update_readme(readme: &std::path::Path, table: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(readme).map_err(|e| e.to_string())?;
+    let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
+        return Err(format!("no {BEGIN} … {END} in {}", readme.display()));
+    };
+    if b < a {
+        return Err("the markers are out of order".into());
+    }
+    let updated = format!("{}{BEGIN}\n{table}{}", &text[..a], &text[b..]);
+    std::fs::write(readme, updated).map_err(|e| e.to_string())
 }
 
 fn secs(s: f64) -> String {
@@ -163,13 +226,16 @@ mod tests {
             name: "pacing error".into(),
             value: Some(-0.0428),
             target: Some(Target::Within(0.02)),
+            calls: None,
         });
+        r.instructions.insert("send.udpsh", 4187.0);
         r.speed(
             "udpsh / udpsh",
             "send.udpsh",
             "send.udpsh",
             Some(Target::AtLeast(0.9)),
         );
+        r.with_calls(&["send.udpsh", "send.udpsh"]);
         r.speed("left out", "send.udpsh", "send.python", None);
         r.notes.push("iperf3 not installed".into());
         let text = render(&cfg, &r, Duration::from_secs_f64(7.4), 2);
@@ -183,14 +249,35 @@ udpsh -e ''                               4.0ms (4.0ms–4.0ms)                 
 paced: rate on arrival                                                  20.0k/s   all
 peak RSS                                                                9.2 MiB   
 
-ratio                                                        value         target   met
+ratio                                                        value         target   met   instructions per call
 pacing error                                                -4.28%     within ±2%   NO
-udpsh / udpsh                                                1.00×       >= 0.90×   yes
+udpsh / udpsh                                                1.00×       >= 0.90×   yes   4,187 / 4,187
 note: iperf3 not installed
 
 (took 7 s)
 ";
         assert_eq!(text, want);
+        let table = readme_table(&cfg, &r);
+        assert!(
+            table.contains("| pacing error | -4.28% | within ±2% | no |  |"),
+            "{table}"
+        );
+        assert!(table.contains("| udpsh / udpsh | 1.00× | ≥ 0.90× | yes | 4,187 / 4,187 |"));
+        assert!(!table.contains("left out"));
+    }
+
+    #[test]
+    fn the_readme_table_goes_between_its_markers() {
+        let dir = std::env::temp_dir().join(format!("bench-readme-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("README.md");
+        std::fs::write(&path, format!("# x\n{BEGIN}\nold\n{END}\nrest\n")).unwrap();
+        update_readme(&path, "new\n").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("# x\n{BEGIN}\nnew\n{END}\nrest\n"));
+        std::fs::write(&path, "no markers").unwrap();
+        assert!(update_readme(&path, "new").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rhai::{AST, Dynamic};
@@ -27,9 +27,33 @@ impl Output {
     pub fn stdout() -> Output {
         Output::new(|line| {
             use std::io::Write;
+            thread_local! {
+                static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            // The line and its newline in one buffer of this thread, written with one
+            // write(2) straight to fd 1: no formatting, no scan of the line for newlines. The
+            // stdout lock keeps other writers' lines whole, and what they left buffered goes
+            // first.
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", crate::display::terminal_safe(line));
             let _ = out.flush();
+            LINE.with(|buf| {
+                let Ok(mut buf) = buf.try_borrow_mut() else {
+                    let _ = writeln!(out, "{}", crate::display::terminal_safe(line));
+                    return;
+                };
+                buf.clear();
+                buf.extend_from_slice(crate::display::terminal_safe(line).as_bytes());
+                buf.push(b'\n');
+                // SAFETY: fd 1 is stdout, open for the life of the process; ManuallyDrop
+                // keeps it from being closed here.
+                let fd1 = std::mem::ManuallyDrop::new(unsafe {
+                    <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
+                });
+                let _ = (&*fd1).write_all(&buf);
+                if buf.capacity() > 1 << 16 {
+                    *buf = Vec::new();
+                }
+            });
         })
     }
 
@@ -51,12 +75,15 @@ pub struct RunCtx {
     pub stop: Arc<Stop>,
     /// Swappable while running, for the REPL's `:pcap FILE` / `:pcap off`.
     recorder: RwLock<Option<Recorder>>,
+    /// Whether `recorder` is set: what every send looks at, one load.
+    recording: AtomicBool,
     pub verbose: bool,
     pub out: Output,
     pub sent: AtomicU64,
     pub received: AtomicU64,
-    /// Capture id of the last datagram recorded by this run, so a failure can annotate it.
-    pub last_packet: Mutex<Option<u64>>,
+    /// Capture id of the last datagram recorded by this run (0: none yet), so a failure can
+    /// annotate it.
+    last_packet: AtomicU64,
     /// Threads (and soon children, proxies) the script started: stopped when it ends.
     pub background: Registry,
     pub limits: Limits,
@@ -68,12 +95,13 @@ impl RunCtx {
     pub fn new(stop: Arc<Stop>, recorder: Option<Recorder>, verbose: bool, out: Output) -> RunCtx {
         RunCtx {
             stop,
+            recording: AtomicBool::new(recorder.is_some()),
             recorder: RwLock::new(recorder),
             verbose,
             out,
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
-            last_packet: Mutex::new(None),
+            last_packet: AtomicU64::new(0),
             background: Registry::default(),
             limits: Limits::default(),
             test_output: Mutex::new(None),
@@ -122,19 +150,27 @@ impl RunCtx {
             .clone()
     }
 
-    pub fn is_recording(&self) -> bool {
+    /// Runs `f` with the capture being written, if any, without cloning the handle.
+    pub fn with_recorder<R>(&self, f: impl FnOnce(&Recorder) -> R) -> Option<R> {
+        if !self.is_recording() {
+            return None;
+        }
         self.recorder
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+            .as_ref()
+            .map(f)
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.recording.load(Ordering::Relaxed)
     }
 
     /// Records from now on into `recorder` (or stops recording); returns the previous one.
     pub fn set_recorder(&self, recorder: Option<Recorder>) -> Option<Recorder> {
-        std::mem::replace(
-            &mut *self.recorder.write().unwrap_or_else(|p| p.into_inner()),
-            recorder,
-        )
+        let mut current = self.recorder.write().unwrap_or_else(|p| p.into_inner());
+        self.recording.store(recorder.is_some(), Ordering::Relaxed);
+        std::mem::replace(&mut *current, recorder)
     }
 
     pub fn counts(&self) -> (u64, u64) {
@@ -153,7 +189,12 @@ impl RunCtx {
     }
 
     pub fn last_packet(&self) -> Option<u64> {
-        *self.last_packet.lock().unwrap_or_else(|p| p.into_inner())
+        Some(self.last_packet.load(Ordering::Relaxed)).filter(|&id| id > 0)
+    }
+
+    /// Notes the capture id of a datagram just recorded.
+    pub fn set_last_packet(&self, id: u64) {
+        self.last_packet.store(id, Ordering::Relaxed);
     }
 }
 

@@ -12,7 +12,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rhai::{Blob, Dynamic, Engine};
+use rhai::{Blob, Dynamic, Engine, ImmutableString};
 
 use crate::display;
 use crate::net::Received;
@@ -76,7 +76,11 @@ impl Datagram {
     }
 
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.data).into_owned()
+        // Valid UTF-8 (the usual case) is checked by the fast validator and copied once.
+        match std::str::from_utf8(&self.data) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(&self.data).into_owned(),
+        }
     }
 }
 
@@ -97,6 +101,30 @@ impl fmt::Display for Datagram {
     }
 }
 
+thread_local! {
+    /// The last address this thread formatted: a server answers the same peers over and over,
+    /// and the same string handed back lets `sendto` find its cached target by pointer.
+    static LAST_ADDR: std::cell::RefCell<Option<(SocketAddr, ImmutableString)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `d.addr`, `d[1]`: the sender as `"ip:port"`, formatted once per peer.
+fn addr_text(from: SocketAddr) -> ImmutableString {
+    LAST_ADDR.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return from.to_string().into();
+        };
+        match &*last {
+            Some((addr, text)) if *addr == from => text.clone(),
+            _ => {
+                let text: ImmutableString = from.to_string().into();
+                *last = Some((from, text.clone()));
+                text
+            }
+        }
+    })
+}
+
 fn or_unit<T: Into<Dynamic>>(value: Option<T>) -> Dynamic {
     value.map_or(Dynamic::UNIT, Into::into)
 }
@@ -112,7 +140,7 @@ pub fn register(engine: &mut Engine) {
         .register_type_with_name::<Datagram>("datagram")
         .register_get("data", |d: &mut Datagram| d.data.clone())
         .register_get("text", |d: &mut Datagram| d.text())
-        .register_get("addr", |d: &mut Datagram| d.from.to_string())
+        .register_get("addr", |d: &mut Datagram| addr_text(d.from))
         .register_get("ip", |d: &mut Datagram| d.from.ip().to_string())
         .register_get("port", |d: &mut Datagram| i64::from(d.from.port()))
         .register_get("len", |d: &mut Datagram| d.len as i64)
@@ -134,11 +162,28 @@ pub fn register(engine: &mut Engine) {
         .register_indexer_get(|d: &mut Datagram, i: i64| -> Fallible<Dynamic> {
             match i {
                 0 => Ok(Dynamic::from_blob(d.data.clone())),
-                1 => Ok(d.from.to_string().into()),
+                1 => Ok(addr_text(d.from).into()),
                 _ => Err(script_error(
                     ErrorKind::Index,
                     format!("a datagram has [0] (data) and [1] (address), not [{i}]"),
                 )),
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_formatted_once_per_peer_and_always_right() {
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "[::1]:53".parse().unwrap();
+        let first = addr_text(a);
+        assert_eq!(first, "127.0.0.1:5000");
+        // The same peer again: the very same string (sendto finds its target by pointer).
+        assert!(addr_text(a).ptr_eq(&first));
+        assert_eq!(addr_text(b), "[::1]:53");
+        assert_eq!(addr_text(a), "127.0.0.1:5000");
+    }
 }

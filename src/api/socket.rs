@@ -24,7 +24,7 @@ use crate::net::{self, Received, UdpSock};
 use super::context::{RunCtx, ScriptCtx};
 use super::datagram::Datagram;
 use super::error::{ErrorKind, Fallible, from_net, script_error};
-use super::{registry, values};
+use super::{callsite, registry, values};
 
 static SEND_ORDER: Mutex<()> = Mutex::new(());
 
@@ -51,6 +51,15 @@ struct LastSent {
     input: u32,
 }
 
+/// A `sendto` target as a script names it, and what it is.
+struct Target {
+    text: ImmutableString,
+    addr: SockAddr,
+    /// Once a datagram went there: the address as the kernel takes it (in the socket's family)
+    /// and as recorded, so the next sends skip every check that cannot change.
+    ready: Option<(SockAddr, SocketAddr)>,
+}
+
 /// A script's socket: cheap to clone, shared by threads.
 #[derive(Clone)]
 pub struct Sock(Arc<SockState>);
@@ -60,8 +69,8 @@ struct SockState {
     run: Arc<RunCtx>,
     /// Known once bound; saves a getsockname per datagram.
     local: OnceLock<SocketAddr>,
-    /// The last target text and its parsed address: scripts send to the same place in loops.
-    last_target: Mutex<Option<(ImmutableString, SockAddr)>>,
+    /// The last target text and its address: scripts send to the same place in loops.
+    last_target: Mutex<Option<Target>>,
     last_sent: Mutex<Option<LastSent>>,
 }
 
@@ -148,14 +157,65 @@ impl Sock {
 
     fn target(&self, text: &ImmutableString) -> Fallible<SockAddr> {
         let mut last = self.0.last_target.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((cached, addr)) = last.as_ref()
-            && cached == text
+        if let Some(t) = last.as_ref()
+            && same_text(&t.text, text)
         {
-            return Ok(addr.clone());
+            return Ok(t.addr.clone());
         }
         let addr: SockAddr = self.address(text)?.into();
-        *last = Some((text.clone(), addr.clone()));
+        *last = Some(Target {
+            text: text.clone(),
+            addr: addr.clone(),
+            ready: None,
+        });
         Ok(addr)
+    }
+
+    /// `s.sendto(data, "host:port")`: to a target sent to before, straight to the kernel.
+    fn send_to_text(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        data: &[u8],
+        text: &ImmutableString,
+    ) -> Fallible<i64> {
+        let ready = {
+            let last = self.0.last_target.lock().unwrap_or_else(|p| p.into_inner());
+            match last.as_ref() {
+                Some(t) if same_text(&t.text, text) => t.ready.clone(),
+                _ => None,
+            }
+        };
+        let Some((native, dst)) = ready else {
+            let to = self.target(text)?;
+            let sent = self.send(ctx, line, data, &to)?;
+            self.mark_ready(text, &to);
+            return Ok(sent);
+        };
+        let run = &self.0.run;
+        let _in_order = run
+            .is_recording()
+            .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        let sent = self
+            .0
+            .net
+            .send_prepared(data, &native, dst)
+            .map_err(from_net)?;
+        self.sent_one(ctx, line, "sendto", data, dst)?;
+        Ok(sent as i64)
+    }
+
+    /// After a send to the cached target: its native address, for the next sends.
+    fn mark_ready(&self, text: &ImmutableString, to: &SockAddr) {
+        let (Some(dst), Ok(native)) = (to.as_socket(), self.0.net.prepare_send(to)) else {
+            return;
+        };
+        let mut last = self.0.last_target.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = last.as_mut()
+            && same_text(&t.text, text)
+        {
+            t.ready = Some((native, dst));
+        }
     }
 
     /// Sends and then records, counts and shows the datagram.
@@ -208,7 +268,7 @@ impl Sock {
         &self,
         ctx: &ScriptCtx,
         line: usize,
-        what: &str,
+        what: &'static str,
         data: &[u8],
         to: SocketAddr,
     ) -> Fallible<()> {
@@ -232,7 +292,13 @@ impl Sock {
     }
 
     /// Receives one datagram within the socket's timeout.
-    fn receive(&self, ctx: &ScriptCtx, line: usize, max: usize, what: &str) -> Fallible<Datagram> {
+    fn receive(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        max: usize,
+        what: &'static str,
+    ) -> Fallible<Datagram> {
         self.receive_within(ctx, line, max, what, self.0.net.timeout())
     }
 
@@ -242,7 +308,7 @@ impl Sock {
         ctx: &ScriptCtx,
         line: usize,
         max: usize,
-        what: &str,
+        what: &'static str,
         timeout: Option<Duration>,
     ) -> Fallible<Datagram> {
         let run = &self.0.run;
@@ -258,7 +324,7 @@ impl Sock {
         &self,
         ctx: &ScriptCtx,
         line: usize,
-        what: &str,
+        what: &'static str,
         got: Received,
     ) -> Fallible<Datagram> {
         let run = &self.0.run;
@@ -337,7 +403,7 @@ impl Sock {
         &self,
         ctx: &ScriptCtx,
         line: usize,
-        what: &str,
+        what: &'static str,
         got: &Received,
     ) -> Fallible<()> {
         let Some(local) = self.learn_local() else {
@@ -361,7 +427,7 @@ impl Sock {
         &self,
         ctx: &ScriptCtx,
         line: usize,
-        what: &str,
+        what: &'static str,
         seen: &Seen,
         record: bool,
     ) -> Fallible<()> {
@@ -374,31 +440,37 @@ impl Sock {
         Ok(())
     }
 
-    fn record(&self, ctx: &ScriptCtx, line: usize, what: &str, seen: &Seen) -> Fallible<()> {
-        let Some(recorder) = self.0.run.recorder() else {
-            return Ok(());
-        };
-        let packet = Packet {
-            src: seen.src,
-            dst: seen.dst,
-            payload: seen.data,
-            len: seen.len,
-            direction: seen.direction,
-            comment: recorder.keeps_comments().then(|| match line {
-                0 => format!("{} {what}", ctx.name),
-                _ => format!("{}:{line} {what}", ctx.name),
-            }),
-            timestamp: seen.time,
-        };
-        let id = recorder
-            .record(&packet)
-            .map_err(|e| script_error(ErrorKind::Capture, e.to_string()))?;
-        *self
-            .0
-            .run
-            .last_packet
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(id);
+    fn record(
+        &self,
+        ctx: &ScriptCtx,
+        line: usize,
+        what: &'static str,
+        seen: &Seen,
+    ) -> Fallible<()> {
+        let run = &self.0.run;
+        let recorded = run.with_recorder(|recorder| {
+            let record = |comment: Option<&str>| {
+                recorder.record(&Packet {
+                    src: seen.src,
+                    dst: seen.dst,
+                    payload: seen.data,
+                    len: seen.len,
+                    direction: seen.direction,
+                    comment,
+                    timestamp: seen.time,
+                })
+            };
+            if recorder.keeps_comments() {
+                callsite::with_comment(&ctx.name, line, what, |c| record(Some(c)))
+            } else {
+                record(None)
+            }
+        });
+        match recorded {
+            Some(Ok(id)) => run.set_last_packet(id),
+            Some(Err(e)) => return Err(script_error(ErrorKind::Capture, e.to_string())),
+            None => {}
+        }
         Ok(())
     }
 
@@ -459,6 +531,12 @@ impl Sock {
         }
         Ok(all)
     }
+}
+
+/// Whether two target texts are the same: the same string shared (a script's variable),
+/// else the same characters.
+fn same_text(a: &ImmutableString, b: &ImmutableString) -> bool {
+    a.ptr_eq(b) || a == b
 }
 
 /// Our address as the peer sees it: an IPv6 any-address talking to an IPv4 peer
@@ -555,8 +633,9 @@ fn register_send(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn(
         "sendto",
         move |nc: NativeCallContext, s: &mut Sock, data: Dynamic, addr: ImmutableString| {
-            let to = s.target(&addr)?;
-            values::with_payload(&data, |bytes| s.send(&c, line_of(&nc), bytes, &to))
+            values::with_payload(&data, |bytes| {
+                s.send_to_text(&c, line_of(&nc), bytes, &addr)
+            })
         },
     );
     let c = ctx.clone();
@@ -739,7 +818,7 @@ impl Sock {
         &self,
         ctx: &ScriptCtx,
         line: usize,
-        what: &str,
+        what: &'static str,
         data: &[u8],
         to: &SockAddr,
     ) -> Fallible<()> {

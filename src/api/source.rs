@@ -51,7 +51,7 @@ pub fn compile(engine: &Engine, source: &str, name: &str) -> Result<rhai::AST, B
     })?;
     match unterminated_comment(engine, source, name) {
         Some(d) => Err(Box::new(d)),
-        None => Ok(ast),
+        None => Ok(super::native_calls::mark(ast)),
     }
 }
 

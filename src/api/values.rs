@@ -11,11 +11,11 @@ use super::error::{ErrorKind, Fallible, script_error};
 
 /// Calls `f` with the bytes to send: a string as UTF-8, a blob as is (no copy).
 pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> Fallible<R> {
-    if let Some(s) = data.read_lock::<ImmutableString>() {
-        return f(s.as_bytes());
-    }
     if let Some(b) = data.read_lock::<Blob>() {
         return f(&b);
+    }
+    if let Some(s) = data.read_lock::<ImmutableString>() {
+        return f(s.as_bytes());
     }
     Err(script_error(
         ErrorKind::Value,

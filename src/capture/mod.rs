@@ -1,10 +1,11 @@
 //! Recording datagrams to pcap / pcapng files, as a capture on the interface shows them.
 //!
-//! Each datagram becomes an Ethernet + IP + UDP frame ([`frame`]) written as one record with
-//! one write(2) and nothing buffered. A kill can still interrupt a write between two pages, so
-//! on Linux a watchdog process cuts such a half record off once we are gone (see `guard.rs`):
-//! the file is valid after a kill at any moment. `.pcapng` files also carry each packet's
-//! direction and comments.
+//! Each datagram becomes an Ethernet + IP + UDP frame ([`frame`]) in one record, built straight
+//! into a ring of shared memory that a watchdog process drains into the file in batches
+//! (`ring.rs`, `guard.rs`): the sender pays a copy, not a write(2). Only whole records are
+//! written, and the watchdog outlives udpsh to write what is left, so the file is valid at every
+//! moment and after any kill of udpsh holds every datagram recorded before it. `.pcapng` files
+//! also carry each packet's direction and comments.
 
 mod file;
 mod frame;
@@ -12,6 +13,7 @@ mod guard;
 mod pcap;
 mod pcapng;
 mod read;
+mod ring;
 pub mod route;
 #[cfg(test)]
 mod tests;
@@ -20,14 +22,13 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use frame::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6, frame};
 pub use read::{Capture, Datagram, Endpoint, Filter, ReadError, Skipped, parse_pcap, read_pcap};
 
-use file::RecordFile;
-use pcap::PcapFile;
-use pcapng::PcapNgFile;
+use file::Output;
+use pcapng::Recent;
 
 /// Snapshot length of the files: far above the largest frame (14 + 40 + 65535 bytes).
 const SNAPLEN: u32 = 262_144;
@@ -55,8 +56,28 @@ pub struct Packet<'a> {
     pub len: usize,
     pub direction: Direction,
     /// pcapng only (e.g. "chat.rhai:12 sendto"); classic pcap has no place for it.
-    pub comment: Option<String>,
+    pub comment: Option<&'a str>,
     pub timestamp: SystemTime,
+}
+
+/// One record as the file formats write it.
+pub(crate) struct Entry<'a> {
+    /// Ethernet, IP and UDP headers; the payload follows them.
+    headers: &'a [u8],
+    payload: &'a [u8],
+    /// Bytes of the frame on the wire (more than captured after a short receive).
+    original: u32,
+    /// Since the Unix epoch.
+    timestamp: Duration,
+    direction: Direction,
+    comment: Option<&'a str>,
+}
+
+impl Entry<'_> {
+    /// Bytes of the frame kept.
+    fn captured(&self) -> usize {
+        self.headers.len() + self.payload.len()
+    }
 }
 
 /// A capture file being written. Clones share the file; safe to use from several threads.
@@ -72,66 +93,86 @@ struct Inner {
 }
 
 struct State {
-    format: Format,
+    out: Output,
+    /// pcapng: the latest blocks, for `annotate`.
+    recent: Option<Recent>,
     /// Packets written so far; packet ids are 1, 2, … — the frame numbers Wireshark shows.
     packets: u64,
-}
-
-enum Format {
-    Pcap(PcapFile),
-    PcapNg(PcapNgFile),
 }
 
 impl Recorder {
     /// `.pcapng` extension → pcapng, anything else → classic pcap. Creates or truncates the file
     /// and writes its header(s) at once. On Linux this forks the watchdog (`udpsh-capture`),
-    /// which ends with the last clone of the recorder, or with the process.
+    /// which ends with the last clone of the recorder, or after the process.
     pub fn create(path: &Path) -> Result<Recorder, CaptureError> {
         let error = |detail: String| CaptureError::new(path, detail);
-        let file = RecordFile::create(path).map_err(|e| error(e.to_string()))?;
         let is_pcapng = path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("pcapng"));
-        let format = if is_pcapng {
-            Format::PcapNg(PcapNgFile::create(file).map_err(error)?)
+        let header = if is_pcapng {
+            pcapng::header()
         } else {
-            Format::Pcap(PcapFile::create(file).map_err(error)?)
-        };
+            pcap::header()
+        }
+        .map_err(error)?;
+        let out = Output::create(path, &header).map_err(|e| error(e.to_string()))?;
         Ok(Recorder {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 pcapng: is_pcapng,
-                state: Mutex::new(State { format, packets: 0 }),
+                state: Mutex::new(State {
+                    out,
+                    recent: is_pcapng.then(Recent::default),
+                    packets: 0,
+                }),
             }),
         })
     }
 
-    /// Writes one record (one write(2), then flush) and returns the packet's id. After an error
-    /// (disk full) the file still ends with the last complete record, and recording may go on.
+    /// Records one datagram and returns the packet's id. The record is whole in the file
+    /// shortly after (at once if the watchdog is not there), and survives a kill of udpsh from
+    /// the moment this returns. A write that failed (disk full) is reported by the next call;
+    /// the file then ends with the last complete record, and recording may go on.
     pub fn record(&self, pkt: &Packet) -> Result<u64, CaptureError> {
         let (src, dst) = wire_addresses(pkt);
-        let mut frame = frame::try_frame(src, dst, pkt.payload).map_err(|e| self.error(e))?;
+        let headers = frame::headers(src, dst, pkt.payload, pkt.len).map_err(|e| self.error(e))?;
         let cut = pkt.len.saturating_sub(pkt.payload.len());
-        if cut > 0 {
-            frame::claim_wire_length(&mut frame, pkt.len);
-        }
-        let wire_len = (frame.len() + cut) as u32;
-        // A clock before 1970 is recorded as 1970.
-        let timestamp = pkt.timestamp.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let mut state = self.lock();
-        let id = state.packets + 1;
-        let result = match &mut state.format {
-            Format::Pcap(file) => file.record(&frame, wire_len, timestamp),
-            Format::PcapNg(file) => file.record(
-                id,
-                frame,
-                wire_len,
-                timestamp,
-                pkt.direction,
-                pkt.comment.as_deref(),
-            ),
+        let entry = Entry {
+            headers: headers.as_bytes(),
+            payload: pkt.payload,
+            original: (headers.as_bytes().len() + pkt.payload.len() + cut) as u32,
+            // A clock before 1970 is recorded as 1970.
+            timestamp: pkt.timestamp.duration_since(UNIX_EPOCH).unwrap_or_default(),
+            direction: pkt.direction,
+            comment: pkt.comment,
         };
-        result.map_err(|e| self.error(e))?;
+        let mut state = self.lock();
+        let state = &mut *state;
+        if let Some(e) = state.out.take_error() {
+            if let Some(recent) = &mut state.recent {
+                recent.clear();
+            }
+            return Err(self.error(e.to_string()));
+        }
+        let id = state.packets + 1;
+        let len = match &state.recent {
+            Some(_) => pcapng::record_len(&entry),
+            None => pcap::record_len(&entry),
+        };
+        let (offset, buf) = state.out.reserve(len);
+        match &mut state.recent {
+            Some(recent) => {
+                pcapng::write_record(buf, &entry);
+                recent.remember(id, offset, buf);
+            }
+            None => pcap::write_record(buf, &entry),
+        }
+        if let Err(e) = state.out.commit() {
+            if let Some(recent) = &mut state.recent {
+                recent.clear();
+            }
+            return Err(self.error(e.to_string()));
+        }
         state.packets = id;
         Ok(id)
     }
@@ -144,14 +185,53 @@ impl Recorder {
     /// the latest packet instead, prefixed with "frame <id>: ". An id never returned by
     /// [`Recorder::record`] is an error.
     pub fn annotate(&self, packet_id: u64, comment: &str) -> Result<(), CaptureError> {
-        match &mut self.lock().format {
-            Format::Pcap(_) => Ok(()),
-            Format::PcapNg(file) => file.annotate(packet_id, comment).map_err(|e| self.error(e)),
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(recent) = &mut state.recent else {
+            return Ok(());
+        };
+        let rewrite = recent
+            .annotate(packet_id, comment, state.packets)
+            .map_err(|e| self.error(e))?;
+        let offset = rewrite.offset;
+        match state.out.rewrite_from(offset, &rewrite.bytes) {
+            Ok(()) => {
+                recent.rewritten(rewrite);
+                Ok(())
+            }
+            Err(e) => {
+                // The file was cut before the packet: put the old blocks back.
+                let old = recent.tail_from(&rewrite);
+                if state.out.end() == offset && state.out.rewrite_from(offset, &old).is_err() {
+                    let lost = recent.lost_from(&rewrite);
+                    return Err(self.error(format!("{e}; the last {lost} packets are lost")));
+                }
+                Err(self.error(e.to_string()))
+            }
         }
+    }
+
+    /// Waits until every datagram recorded so far is in the file, for a reader in this
+    /// process; reports a write that failed.
+    pub fn sync(&self) -> Result<(), CaptureError> {
+        let mut state = self.lock();
+        let result = state.out.sync();
+        if result.is_err()
+            && let Some(recent) = &mut state.recent
+        {
+            recent.clear();
+        }
+        result.map_err(|e| self.error(e.to_string()))
     }
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The watchdog's pid, for tests that kill it.
+    #[cfg(all(test, target_os = "linux"))]
+    fn watchdog(&self) -> Option<libc::pid_t> {
+        self.lock().out.watchdog()
     }
 
     /// Whether packets carry comments (pcapng); classic pcap has no place for them.
@@ -165,15 +245,18 @@ impl Recorder {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere while holding the lock leaves no half-written record: each write
-        // starts from scratch (RecordFile discards pending bytes), so go on.
-        self.inner
+        // A panic elsewhere while holding the lock leaves no half-written record: a record is
+        // handed on only once it is complete, so go on.
+        let mut state = self
+            .inner
             .state
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.out.discard();
+        state
     }
 
-    fn error(&self, detail: String) -> CaptureError {
+    fn error(&self, detail: impl fmt::Display) -> CaptureError {
         CaptureError::new(&self.inner.path, detail)
     }
 }

@@ -217,7 +217,7 @@ fn what_udpsh_writes_reads_back() {
                 payload: data,
                 len: data.len(),
                 direction: Direction::Outbound,
-                comment: Some("t.rhai:1 sendto".into()),
+                comment: Some("t.rhai:1 sendto"),
                 timestamp: when,
             })
             .unwrap();

@@ -14,6 +14,12 @@ const CACHE_LIMIT: usize = 1024;
 static CACHE: LazyLock<Mutex<HashMap<IpAddr, IpAddr>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
+thread_local! {
+    /// The last answer of this thread: a socket sends to one place in a loop, and the shared
+    /// cache's lock and hash cost more than the rest of a record.
+    static LAST: std::cell::Cell<Option<(IpAddr, IpAddr)>> = const { std::cell::Cell::new(None) };
+}
+
 /// The source address the kernel chooses for a datagram to `dst`.
 ///
 /// Asks the kernel itself: a probe UDP socket is connected (which sends nothing) to `dst` and
@@ -22,11 +28,25 @@ static CACHE: LazyLock<Mutex<HashMap<IpAddr, IpAddr>>> =
 /// the loopback address of `dst`'s family, so a recorded source is never unspecified.
 pub fn source_ip_for(dst: IpAddr) -> IpAddr {
     let dst = dst.to_canonical();
+    if let Some((last, src)) = LAST.get()
+        && last == dst
+    {
+        return src;
+    }
+    let (src, known) = lookup(dst);
+    if known {
+        LAST.set(Some((dst, src)));
+    }
+    src
+}
+
+/// The answer, and whether it is the kernel's (and so kept).
+fn lookup(dst: IpAddr) -> (IpAddr, bool) {
     let mut cache = CACHE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(&src) = cache.get(&dst) {
-        return src;
+        return (src, true);
     }
     match probe(dst) {
         Ok(src) if !src.is_unspecified() => {
@@ -34,10 +54,10 @@ pub fn source_ip_for(dst: IpAddr) -> IpAddr {
                 cache.clear();
             }
             cache.insert(dst, src);
-            src
+            (src, true)
         }
         // Not cached: a route may appear later (e.g. an interface brought up by a test).
-        _ => loopback_of(dst),
+        _ => (loopback_of(dst), false),
     }
 }
 

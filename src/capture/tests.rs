@@ -113,7 +113,7 @@ fn packet<'a>(
     dst: &str,
     payload: &'a [u8],
     direction: Direction,
-    comment: Option<&str>,
+    comment: Option<&'a str>,
     ns: u64,
 ) -> Packet<'a> {
     Packet {
@@ -122,7 +122,7 @@ fn packet<'a>(
         payload,
         len: payload.len(),
         direction,
-        comment: comment.map(str::to_owned),
+        comment,
         timestamp: at(ns),
     }
 }
@@ -199,10 +199,12 @@ fn expected(flags: bool) -> Vec<Seen> {
     ]
 }
 
+/// Records `packets` and waits until the watchdog has written them.
 fn record_all(recorder: &Recorder, packets: &[Packet]) {
     for (i, p) in packets.iter().enumerate() {
         assert_eq!(recorder.record(p).unwrap(), i as u64 + 1);
     }
+    recorder.sync().unwrap();
 }
 
 #[test]
@@ -213,7 +215,7 @@ fn pcapng_round_trip() {
     record_all(&recorder, &sample());
     assert_eq!(recorder.packets(), 3);
     assert_eq!(recorder.path(), path);
-    // Read while the recorder is still open: nothing waits in a buffer.
+    // Read while the recorder is still open: once synced, nothing waits in udpsh.
     assert_eq!(read_pcapng(&path), expected(true));
 }
 
@@ -270,6 +272,7 @@ fn annotate_last_and_earlier_packets() {
         ))
         .unwrap();
     assert_eq!(id, 4);
+    recorder.sync().unwrap();
     let seen = read_pcapng(&path);
     assert_eq!(seen.len(), 4);
     assert_eq!(seen[..3], want[..]);
@@ -423,6 +426,7 @@ fn largest_datagrams_recorded_whole() {
                 6,
             ))
             .unwrap();
+        recorder.sync().unwrap();
         let seen = if name.ends_with("ng") {
             read_pcapng(&path)
         } else {
@@ -505,6 +509,7 @@ fn recorder_is_shareable() {
         t.join().unwrap();
     }
     assert_eq!(recorder.packets(), 200);
+    recorder.sync().unwrap();
     assert_eq!(read_pcapng(&path).len(), 200);
 }
 
@@ -535,5 +540,164 @@ fn a_half_written_record_is_cut_off() {
             read_pcap(&path)
         };
         assert_eq!(seen.len(), 3);
+    }
+}
+
+/// Without waiting for it, the watchdog writes the records within a moment (a reader of the
+/// file while udpsh runs sees them), in batches.
+#[test]
+fn the_watchdog_writes_records_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.pcap");
+    let recorder = Recorder::create(&path).unwrap();
+    for p in sample() {
+        recorder.record(&p).unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::fs::metadata(&path).unwrap().len() < 24 + 3 * 16 + 2 * 46 + 62 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not written within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(read_pcap(&path), expected(false));
+}
+
+/// More than the ring holds at once, from several threads: every record arrives, in the
+/// order of its id.
+#[test]
+fn records_beyond_the_ring_s_size_all_arrive_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.pcapng");
+    let recorder = Recorder::create(&path).unwrap();
+    let big = vec![0x5a; 9000];
+    let ids: Vec<Vec<u64>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..700)
+                        .map(|i| {
+                            let p = packet(
+                                "127.0.0.1:1",
+                                "127.0.0.1:2",
+                                &big[..8000 + i % 1000],
+                                Direction::Outbound,
+                                Some("t.rhai:1 sendto"),
+                                i as u64,
+                            );
+                            recorder.record(&p).unwrap()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    drop(recorder);
+    let seen = read_pcapng(&path);
+    assert_eq!(seen.len(), 2100);
+    let mut all: Vec<u64> = ids.concat();
+    all.sort_unstable();
+    assert_eq!(all, (1..=2100).collect::<Vec<_>>());
+}
+
+/// A watchdog killed on its own: the recorder writes what it left in the ring and every record
+/// after, itself.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_watchdog_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["over.pcap", "over.pcapng"] {
+        let path = dir.path().join(name);
+        let recorder = Recorder::create(&path).unwrap();
+        let payloads: Vec<Vec<u8>> = (0..3000)
+            .map(|i| format!("datagram {i}").into_bytes())
+            .collect();
+        let record = |i: usize| {
+            recorder
+                .record(&packet(
+                    "127.0.0.1:1",
+                    "127.0.0.1:2",
+                    &payloads[i],
+                    Direction::Outbound,
+                    None,
+                    i as u64,
+                ))
+                .unwrap()
+        };
+        for i in 0..1000 {
+            record(i);
+        }
+        let pid = recorder.watchdog().expect("a watchdog");
+        // SAFETY: kill(2) of the recorder's own child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+        for i in 1000..3000 {
+            record(i);
+        }
+        recorder.sync().unwrap();
+        let seen = if name.ends_with("ng") {
+            read_pcapng(&path)
+        } else {
+            read_pcap(&path)
+        };
+        let got: Vec<&[u8]> = seen.iter().map(|s| &s.payload[..]).collect();
+        let want: Vec<&[u8]> = payloads.iter().map(|p| &p[..]).collect();
+        assert_eq!(got, want, "{name}");
+        drop(recorder);
+        assert_eq!(read_pcap_or_ng(&path).len(), 3000);
+    }
+}
+
+fn read_pcap_or_ng(path: &Path) -> Vec<Seen> {
+    if path.extension().is_some_and(|e| e == "pcapng") {
+        read_pcapng(path)
+    } else {
+        read_pcap(path)
+    }
+}
+
+/// A pipe (`--pcap /dev/stdout | wireshark -k -i -`): records go out in sequence, whole.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pipe_gets_every_record_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["fifo.pcap", "fifo.pcapng"] {
+        let path = dir.path().join(name);
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let path = path.clone();
+            std::thread::spawn(move || std::fs::read(path).unwrap())
+        };
+        let recorder = Recorder::create(&path).unwrap();
+        let payloads: Vec<Vec<u8>> = (0..500)
+            .map(|i| format!("datagram {i}").into_bytes())
+            .collect();
+        for (i, p) in payloads.iter().enumerate() {
+            recorder
+                .record(&packet(
+                    "127.0.0.1:1",
+                    "127.0.0.1:2",
+                    p,
+                    Direction::Outbound,
+                    Some("t.rhai:1 sendto"),
+                    i as u64,
+                ))
+                .unwrap();
+        }
+        // Comments cannot be added to what a pipe already took; recording goes on.
+        if name.ends_with("ng") {
+            assert!(recorder.annotate(500, "x").is_err());
+        }
+        drop(recorder);
+        let bytes = reader.join().unwrap();
+        let copy = dir.path().join(format!("copy-{name}"));
+        std::fs::write(&copy, bytes).unwrap();
+        let seen = read_pcap_or_ng(&copy);
+        let got: Vec<&[u8]> = seen.iter().map(|s| &s.payload[..]).collect();
+        let want: Vec<&[u8]> = payloads.iter().map(|p| &p[..]).collect();
+        assert_eq!(got, want, "{name}");
     }
 }

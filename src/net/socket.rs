@@ -296,6 +296,20 @@ impl UdpSock {
             .map_err(|e| self.send_error(target, e))
     }
 
+    /// Sends to `native`, an address [`UdpSock::prepare_send`] gave for `target` before: the
+    /// family is settled and checked, so only what can change (closed, size) is looked at.
+    pub fn send_prepared(
+        &self,
+        data: &[u8],
+        native: &SockAddr,
+        target: SocketAddr,
+    ) -> NetResult<usize> {
+        self.check_open()?;
+        check_size(data.len(), target)?;
+        self.retrying_once(|| self.socket().send_to(data, native))
+            .map_err(|e| self.send_error(target, e))
+    }
+
     /// A send that failed with the error an earlier datagram met (ICMP, queued by
     /// IP_RECVERR) did not go out; that error is the next receive's to report.
     fn retrying_once(&self, send: impl Fn() -> io::Result<usize>) -> io::Result<usize> {

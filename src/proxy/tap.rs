@@ -76,7 +76,9 @@ impl Tap {
             payload,
             len: payload.len(),
             direction,
-            comment: comment.filter(|_| self.recorder.keeps_comments()),
+            comment: comment
+                .as_deref()
+                .filter(|_| self.recorder.keeps_comments()),
             timestamp: SystemTime::now(),
         };
         if let Err(e) = self.recorder.record(&packet) {

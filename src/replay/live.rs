@@ -91,26 +91,44 @@ fn run(
         if should_stop() {
             return Err(Failure::Stopped);
         }
-        while next < times.len() && times[next] <= start.elapsed() {
-            let request = &plan.requests[next];
-            let (sock, local) = &socks[client_index[next]];
-            sock.send_to(&request.data, opts.to).map_err(|e| {
+        let sent_before = next;
+        let to = socket2::SockAddr::from(opts.to);
+        // Requests due now, in runs of one client's, go out in one sendmmsg(2) each (at
+        // `speed max` all of them are due: no clock is read per datagram).
+        let now = start.elapsed();
+        while next < times.len() && (times[next].is_zero() || times[next] <= now) {
+            let client = client_index[next];
+            let mut end = next + 1;
+            while end < times.len()
+                && end - next < BATCH
+                && client_index[end] == client
+                && (times[end].is_zero() || times[end] <= now)
+            {
+                end += 1;
+            }
+            let batch = &plan.requests[next..end];
+            let (sock, local) = &socks[client];
+            send_all(sock, batch, &to).map_err(|(i, e)| {
                 Failure::Network(format!(
                     "cannot send frame {} to {}: {e}",
-                    request.frame, opts.to
+                    batch[i].frame, opts.to
                 ))
             })?;
-            record(
-                opts,
-                *local,
-                opts.to,
-                &request.data,
-                Direction::Outbound,
-                format!("replay of frame {}", request.frame),
-            );
-            checker.sent(client_index[next], request);
+            for request in batch {
+                record(
+                    opts,
+                    *local,
+                    opts.to,
+                    &request.data,
+                    Direction::Outbound,
+                    || format!("replay of frame {}", request.frame),
+                );
+                checker.sent(client, request);
+            }
+            next = end;
+        }
+        if next > sent_before {
             last_send = Instant::now();
-            next += 1;
         }
         let waited = last_send.elapsed();
         if next == times.len() && (!checker.waiting() || waited >= opts.wait) {
@@ -125,7 +143,8 @@ fn run(
         for i in ready {
             let (sock, local) = &socks[i];
             while let Ok((n, from)) = sock.recv_from(&mut buf) {
-                let comment = match checker.reply(i, &buf[..n]) {
+                let verdict = checker.reply(i, &buf[..n]);
+                let comment = || match verdict {
                     Verdict::Matched(f) => format!("reply, matches frame {f}"),
                     Verdict::Mismatched(f) => format!("reply, differs from frame {f}"),
                     Verdict::Counted(f) => format!("reply, as frame {f}"),
@@ -135,6 +154,63 @@ fn run(
             }
         }
     }
+}
+
+/// Requests sent in one system call at most.
+const BATCH: usize = 64;
+
+/// Sends every request of `batch` to `to`, in order, with sendmmsg(2); on failure, which
+/// request failed and why.
+fn send_all(
+    sock: &UdpSocket,
+    batch: &[super::plan::Request],
+    to: &socket2::SockAddr,
+) -> Result<(), (usize, io::Error)> {
+    use std::os::fd::AsRawFd;
+    let mut iovs: Vec<libc::iovec> = batch
+        .iter()
+        .map(|r| libc::iovec {
+            iov_base: r.data.as_ptr() as *mut libc::c_void,
+            iov_len: r.data.len(),
+        })
+        .collect();
+    let mut headers: Vec<libc::mmsghdr> = iovs
+        .iter_mut()
+        .map(|iov| {
+            // SAFETY: an all-zero msghdr is valid (no name, no buffers, no control).
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_name = to.as_ptr() as *mut libc::c_void;
+            msg.msg_namelen = to.len();
+            msg.msg_iov = iov;
+            msg.msg_iovlen = 1;
+            libc::mmsghdr {
+                msg_hdr: msg,
+                msg_len: 0,
+            }
+        })
+        .collect();
+    let mut done = 0;
+    while done < headers.len() {
+        let left = &mut headers[done..];
+        // SAFETY: the headers point at `to`, the iovecs and the requests' bytes, all alive
+        // for the call; the kernel reads at most `left.len()` of them.
+        let n = unsafe { libc::sendmmsg(sock.as_raw_fd(), left.as_mut_ptr(), left.len() as _, 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err((done, e));
+        }
+        if n == 0 {
+            return Err((
+                done,
+                io::Error::new(io::ErrorKind::WriteZero, "sent nothing"),
+            ));
+        }
+        done += n as usize;
+    }
+    Ok(())
 }
 
 /// Indices of the sockets with a datagram waiting, after at most `timeout`.
@@ -158,19 +234,21 @@ fn record(
     dst: SocketAddr,
     payload: &[u8],
     direction: Direction,
-    comment: String,
+    comment: impl FnOnce() -> String,
 ) {
+    // Nothing is formatted unless it is recorded: `speed max` sends at the kernel's pace.
     let Some(rec) = &opts.recording else { return };
     if direction == Direction::Inbound && rec.local.as_ref().is_some_and(|l| l.is_local(src)) {
         return;
     }
+    let comment = rec.recorder.keeps_comments().then(comment);
     let _ = rec.recorder.record(&Packet {
         src,
         dst,
         payload,
         len: payload.len(),
         direction,
-        comment: rec.recorder.keeps_comments().then_some(comment),
+        comment: comment.as_deref(),
         timestamp: SystemTime::now(),
     });
 }

@@ -335,6 +335,53 @@ fn kill_9_mid_run_leaves_a_valid_file() {
     }
 }
 
+/// Reads the capture once the watchdog has finished it (its length stays the same).
+fn settled_capture(path: &Path) -> Vec<Wire> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let len = std::fs::metadata(path).map(|m| m.len()).ok();
+        if len == last || Instant::now() > deadline {
+            return read_capture(path);
+        }
+        last = len;
+    }
+}
+
+/// A kill of udpsh's whole process group (a shell's job control, a CI runner) is a kill of
+/// udpsh alone: the watchdog runs in a session of its own and writes every datagram the script
+/// had sent, up to the last one it said it had sent.
+#[test]
+fn kill_9_of_the_process_group_keeps_every_datagram_sent() {
+    for ext in ["pcap", "pcapng"] {
+        let dir = tempfile::tempdir().unwrap();
+        let pcap = dir.path().join(format!("group.{ext}"));
+        let mut run = Udpsh::new(&["run", "--timeout", "30", "--pcap", pcap.to_str().unwrap()])
+            .arg("fixtures/capture/flood.rhai")
+            .own_process_group()
+            .spawn();
+        run.wait_stdout("sent 4096");
+        let out = run.kill_group();
+        let said: usize = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("sent ")?.trim().parse().ok())
+            .max()
+            .unwrap();
+        let wires = settled_capture(&pcap);
+        assert!(
+            wires.len() > said,
+            "{ext}: {} packets, but datagram {said} was sent",
+            wires.len()
+        );
+        for (i, w) in wires.iter().enumerate() {
+            assert_eq!(w.payload, format!("datagram {i}").into_bytes());
+        }
+        tshark_checks(&pcap, wires.len());
+    }
+}
+
 #[test]
 fn ctrl_c_mid_run_leaves_a_valid_file() {
     let dir = tempfile::tempdir().unwrap();

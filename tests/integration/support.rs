@@ -69,6 +69,8 @@ pub struct Udpsh {
     netns: Option<String>,
     color: bool,
     deadline: Duration,
+    /// In a process group of its own, which `Running::kill_group` kills whole.
+    own_group: bool,
 }
 
 impl Udpsh {
@@ -89,6 +91,7 @@ impl Udpsh {
             netns: None,
             color: false,
             deadline: CHILD_DEADLINE,
+            own_group: false,
         }
     }
 
@@ -205,6 +208,12 @@ impl Udpsh {
         self
     }
 
+    /// Starts it in a process group of its own (as a shell's job), for `kill_group()`.
+    pub fn own_process_group(mut self) -> Self {
+        self.own_group = true;
+        self
+    }
+
     /// Starts it; the test talks to it, then calls `finish()`.
     pub fn spawn(self) -> Running {
         let (cmd, label) = self.command();
@@ -246,6 +255,10 @@ impl Udpsh {
             }
         };
         cmd.args(&args).current_dir(&self.cwd).env("NO_COLOR", "1");
+        if self.own_group {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
         for (key, value) in &self.env {
             match value {
                 Some(v) => cmd.env(key, v),
@@ -502,6 +515,16 @@ impl Running {
     /// Ends it now (SIGKILL) and returns what it left.
     pub fn kill(mut self) -> Output {
         let _ = self.child.kill();
+        let status = self.child.wait().ok();
+        self.collect(status)
+    }
+
+    /// Ends its whole process group now (SIGKILL to every process in it), as a job control
+    /// or CI runner does; needs `own_process_group()`.
+    pub fn kill_group(mut self) -> Output {
+        // SAFETY: kill(2) of the group our child leads (it is not yet reaped).
+        let rc = unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
+        assert_eq!(rc, 0, "SIGKILL to the group of `{}`", self.label);
         let status = self.child.wait().ok();
         self.collect(status)
     }

@@ -45,16 +45,19 @@ pub fn round(cfg: &Config, r: &mut Results, round: usize) -> Result<(), String> 
             }),
         ));
     }
-    // Client and server share one CPU: a round trip is then the two programs' work and two
-    // context switches, not a virtual CPU's wake-up from idle (which costs more than either).
+    // Server and client on cores of their own (the last two): the round trip is then the
+    // two programs' work and the wake-ups, and neither waits for the other's time slice.
     // SAFETY: sysconf has no preconditions.
     let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
-    let cpu = cpus - 1;
-    native::pin(Some(cpu));
+    let (server_cpu, client_cpu) = (cpus - 1, cpus.saturating_sub(2));
     let result = (|| {
         for (key, label, make) in rotated(runs, round) {
             let port = free_port()?;
-            let server = child::start(&mut make(port), false, LIMIT)?;
+            // The child inherits the CPU of the thread that starts it.
+            native::pin(Some(server_cpu));
+            let server = child::start(&mut make(port), false, LIMIT);
+            native::pin(Some(client_cpu));
+            let server = server?;
             let pid = server.pid();
             let mut before = None;
             let timed = native::round_trips(port, cfg.trips, Duration::from_secs(10), || {

@@ -78,6 +78,7 @@ pub fn runs(cfg: &Config, r: &mut Results) -> Result<(), String> {
         ),
         value: Some(printed[1] / printed[0]),
         target: Some(Target::AtMost(1.10)),
+        calls: None,
     });
     let grow = rss[&(cfg.recorded, Some("mem.pcapng"))] / rss[&(small, Some("mem.pcapng"))];
     r.ratios.push(Ratio {
@@ -87,6 +88,7 @@ pub fn runs(cfg: &Config, r: &mut Results) -> Result<(), String> {
         ),
         value: Some(grow),
         target: Some(Target::AtMost(1.10)),
+        calls: None,
     });
     Ok(())
 }

@@ -8,6 +8,8 @@ mod echo;
 mod iperf;
 mod memory;
 mod pace;
+mod proxy;
+mod replay;
 mod send;
 mod startup;
 
@@ -37,7 +39,7 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
     for round in 0..cfg.rounds {
         eprintln!("round {}/{}", round + 1, cfg.rounds);
         let mut groups: Vec<&str> = vec![];
-        for g in ["send", "blast", "echo", "startup"] {
+        for g in ["send", "blast", "echo", "startup", "proxy", "replay"] {
             if cfg.wants(g) {
                 groups.push(g);
             }
@@ -51,12 +53,22 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
                 "blast" => blast::round(cfg, &mut r, round, to),
                 "echo" => echo::round(cfg, &mut r, round),
                 "startup" => startup::round(cfg, &mut r),
+                "proxy" => proxy::round(cfg, &mut r, round),
+                "replay" => replay::round(cfg, &mut r, round),
                 _ => iperf::round(cfg, &mut r),
             };
             if let Err(e) = result {
                 r.note(format!("round {}, {g}: {e}", round + 1));
             }
         }
+    }
+    if cfg.wants("proxy")
+        && let Err(e) = proxy::delay_accuracy(cfg, &mut r, 10_000)
+    {
+        r.note(format!("proxy delay: {e}"));
+    }
+    if cfg.wants("instructions") {
+        crate::instructions::count(cfg, &mut r, to);
     }
     if cfg.wants("pace") {
         for &rate in &cfg.rates {
@@ -74,7 +86,7 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
     (r, started)
 }
 
-fn which(program: &str) -> bool {
+pub fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }

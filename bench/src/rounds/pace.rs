@@ -26,7 +26,7 @@ pub fn run(cfg: &Config, r: &mut Results, rate: u64) -> Result<(), String> {
         format!("paced blast {rate}/s × {} s", cfg.pace_secs)
     };
     let rx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    big_receive_buffer(&rx);
+    crate::native::big_receive_buffer(&rx);
     let to = rx.local_addr().map_err(|e| e.to_string())?;
     let receiver = std::thread::spawn(move || -> (u64, Option<(Instant, Instant)>) {
         let _ = rx.set_read_timeout(Some(Duration::from_secs(3)));
@@ -78,26 +78,7 @@ pub fn run(cfg: &Config, r: &mut Results, rate: u64) -> Result<(), String> {
         ),
         value: Some(arrived / rate as f64 - 1.0),
         target: Some(Target::Within(0.02)),
+        calls: None,
     });
     Ok(())
-}
-
-fn big_receive_buffer(sock: &UdpSocket) {
-    use std::os::fd::AsRawFd;
-    let size: libc::c_int = 32 << 20;
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: setsockopt with a c_int value on our own socket.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&size as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            return;
-        }
-    }
 }
