@@ -609,8 +609,21 @@ impl UdpSock {
         }
     }
 
+    /// Closes it, like Python's `close()`: the port is free again at once, even while other
+    /// handles of the socket live on (a thread, a datagram's `d.sock`). The descriptor itself
+    /// is pointed at /dev/null rather than closed, so its number cannot be reused by another
+    /// file under a thread still using it; every call then fails with kind `closed`.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Relaxed);
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let Ok(null) = std::fs::File::open("/dev/null") else {
+            return;
+        };
+        for socket in std::iter::once(&self.primary).chain(self.moved.get()) {
+            // SAFETY: dup2 onto our own descriptor, which stays open (on /dev/null).
+            unsafe { libc::dup2(null.as_raw_fd(), socket.as_raw_fd()) };
+        }
     }
 
     pub fn is_closed(&self) -> bool {

@@ -329,3 +329,26 @@ fn a_timeout_names_the_socket_and_what_it_last_sent() {
             to.addr()
         ));
 }
+
+#[test]
+fn close_frees_the_port_at_once_even_while_a_thread_waits_on_it() {
+    eval(
+        r#"
+        let a = udp("127.0.0.1:0");
+        let port = a.port;
+        let waiting = spawn(|| {
+            let how = "got one";
+            try { a.recvfrom(10); } catch (e) { how = e.kind; }
+            how
+        });
+        sleep(0.2);
+        a.close();
+        assert_eq(waiting.join(), "closed");
+        let b = udp("127.0.0.1", port);          // as Python: the port is free again
+        assert_eq(b.port, port);
+        try { a.sendto("x", b.local_addr); assert(false) } catch (e) { assert_eq(e.kind, "closed") }
+    "#,
+    )
+    .output()
+    .success();
+}
