@@ -139,6 +139,11 @@ fn push_escape(out: &mut String, c: char) {
     }
 }
 
+/// `1 byte`, `2 bytes`: a count with its noun.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `error: MESSAGE` on stderr, the message escaped (it names files and quotes input).
 pub fn print_error(message: impl std::fmt::Display) {
     use std::io::Write;

@@ -372,8 +372,8 @@ impl Sock {
                     (n, 0 | 1) => format!(" (<repl>#{n})"),
                     (n, line) => format!(" (<repl>#{n}:{line})"),
                 };
-                let unit = if len == 1 { "byte" } else { "bytes" };
-                format!("; this socket last sent {len} {unit} to {to}{at}")
+                let sent = display::plural(len as u64, "byte", "bytes");
+                format!("; this socket last sent {sent} to {to}{at}")
             }
             None => "; this socket has sent nothing".to_string(),
         }
@@ -497,7 +497,8 @@ impl Sock {
             String::new()
         };
         let mut text = format!(
-            "{arrow} {src} > {dst} {len} bytes{kept} {}",
+            "{arrow} {src} > {dst} {}{kept} {}",
+            display::plural(len as u64, "byte", "bytes"),
             display::payload_summary(data)
         );
         if display::as_text(data).is_none() {

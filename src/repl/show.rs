@@ -74,10 +74,7 @@ pub fn bytes(n: usize) -> String {
     plural(n as u64, "byte", "bytes")
 }
 
-/// `1 packet`, `0 packets`.
-pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use crate::display::plural;
 
 /// One-line debug form, recursing into arrays and maps.
 pub fn debug(value: &Dynamic, orders: &KeyOrders) -> String {
