@@ -38,7 +38,7 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Compile scripts and report syntax errors; run nothing.
+    /// Compile scripts and the modules they import, and report syntax errors; run nothing.
     Check {
         /// Script files or folders (every *.rhai below).
         #[arg(required = true)]

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod discover;
+pub mod imports;
 pub mod outputs;
 pub mod script;
 
@@ -489,13 +490,28 @@ pub fn check(paths: &[PathBuf], color: bool) -> i32 {
             return exit::USAGE;
         }
     };
-    match compile_all(&files, &BTreeMap::new(), color) {
-        Err(_) => exit::USAGE,
-        Ok(compiled) => {
-            for c in &compiled {
-                println!("ok      {}", crate::display::one_line(&c.name));
-            }
-            exit::OK
+    let compiled = match compile_all(&files, &BTreeMap::new(), color) {
+        Err(_) => return exit::USAGE,
+        Ok(compiled) => compiled,
+    };
+    let engine = api::compiler();
+    let mut code = exit::OK;
+    for c in &compiled {
+        let dir = c.path.parent().unwrap_or(std::path::Path::new("."));
+        let script = imports::Script {
+            ast: &c.ast,
+            name: &c.name,
+            source: &c.source,
+        };
+        let problems = imports::check(&engine, &script, dir);
+        for p in &problems {
+            eprint!("{}", p.diagnostic.render(&p.source, color));
+        }
+        if problems.is_empty() {
+            println!("ok      {}", crate::display::one_line(&c.name));
+        } else {
+            code = exit::USAGE;
         }
     }
+    code
 }

@@ -185,3 +185,26 @@ fn errors_in_an_imported_module_point_into_the_module() {
         .code(3)
         .stdout_has("main.rhai:1:8");
 }
+
+#[test]
+fn check_compiles_what_a_script_imports() {
+    let mut udpsh = Udpsh::new(&["check", "main.rhai", "good.rhai"])
+        .file(
+            "main.rhai",
+            "import \"lib/broken\" as b;\nimport \"udpsh/dnss\" as d;\nfn f() { import \"gone\" as g; }\n",
+        )
+        .file("lib/broken.rhai", "import \"fine\" as f;\nfn f( {\n")
+        .file("lib/fine.rhai", "fn one() { 1 }\n")
+        .file("good.rhai", "import \"udpsh/dns\" as dns;\nimport \"lib/fine\" as f;\n");
+    let dir = udpsh.path("");
+    udpsh
+        .current_dir(&dir)
+        .output()
+        .code(2)
+        .stdout_has("ok      good.rhai")
+        .stderr_has("--> lib/broken.rhai:2:7")
+        .stderr_has("no built-in module 'udpsh/dnss'")
+        .stderr_has("--> main.rhai:2:1")
+        .stderr_has("cannot import 'gone'")
+        .stderr_has("--> main.rhai:3:10");
+}
