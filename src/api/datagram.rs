@@ -8,8 +8,10 @@
 //! | `sock` | `d.sock → socket` | the socket that received it (`recv_any`) |
 //! | `rtt`, `tries` | `r.rtt → float` | for `request`: seconds from the last send, sends made |
 
+use std::any::Any;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rhai::{Blob, Dynamic, Engine, ImmutableString};
@@ -18,9 +20,8 @@ use crate::display;
 use crate::net::Received;
 
 use super::error::{ErrorKind, Fallible, script_error};
-use super::socket::Sock;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Datagram {
     pub data: Blob,
     /// The real length on the wire, which is more than `data.len()` when truncated.
@@ -32,8 +33,9 @@ pub struct Datagram {
     pub time: Option<SystemTime>,
     pub ttl: Option<u8>,
     pub tos: Option<u8>,
-    /// The socket that received it.
-    pub sock: Option<Sock>,
+    /// The socket that received it: `socket.rs` attaches it and gives `d.sock` (a datagram
+    /// needs no more of sockets than holding one).
+    pub sock: Option<Arc<dyn Any + Send + Sync>>,
     /// For a `request` reply: seconds from the (last) send to the reply, and sends made.
     pub rtt: Option<f64>,
     pub tries: Option<u32>,
@@ -151,9 +153,6 @@ pub fn register(engine: &mut Engine) {
         })
         .register_get("ttl", |d: &mut Datagram| or_unit(d.ttl.map(i64::from)))
         .register_get("tos", |d: &mut Datagram| or_unit(d.tos.map(i64::from)))
-        .register_get("sock", |d: &mut Datagram| {
-            d.sock.clone().map_or(Dynamic::UNIT, Dynamic::from)
-        })
         .register_get("rtt", |d: &mut Datagram| or_unit(d.rtt))
         .register_get("tries", |d: &mut Datagram| or_unit(d.tries.map(i64::from)))
         .register_fn("hexdump", |d: &mut Datagram| display::hexdump(&d.data))

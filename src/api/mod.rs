@@ -100,6 +100,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     ranges::register(&mut engine);
     datagram::register(&mut engine);
     socket::register(&mut engine, ctx);
+    sockopts::register(&mut engine);
     request::register(&mut engine, ctx);
     process::register(&mut engine, ctx);
     load::register(&mut engine, ctx);

@@ -336,7 +336,7 @@ impl Sock {
         let dst = got.to.map(|ip| SocketAddr::new(ip, port));
         let mut d = Datagram::from(got);
         d.dst = dst;
-        d.sock = Some(self.clone());
+        d.sock = Some(self.0.clone());
         Ok(d)
     }
 
@@ -569,8 +569,13 @@ pub(super) fn optional_seconds(value: &Dynamic, name: &str) -> Fallible<Option<D
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_type_with_name::<Sock>("socket");
+    engine.register_get("sock", |d: &mut Datagram| {
+        d.sock
+            .clone()
+            .and_then(|any| any.downcast::<SockState>().ok())
+            .map_or(Dynamic::UNIT, |state| Dynamic::from(Sock(state)))
+    });
     register_constructors(engine, ctx);
-    super::sockopts::register(engine);
     register_send(engine, ctx);
     register_receive(engine, ctx);
 }

@@ -20,7 +20,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::Ordering;
 
-use super::ring::{CAPACITY, Control, RECORD, RESUME, SKIP, entry_size, futex_wake};
+use super::shared::{CAPACITY, Control, RECORD, RESUME, SKIP, entry_size, futex_wake};
 
 /// How long the watchdog lets records gather after a wake-up: a reader of the file sees a
 /// record at most this much (and a write) after it was sent.

@@ -15,6 +15,7 @@ mod pcapng;
 mod read;
 mod ring;
 pub mod route;
+mod shared;
 #[cfg(test)]
 mod tests;
 

@@ -17,7 +17,6 @@ use rustyline::{Context, Helper};
 
 use super::highlight;
 use super::input;
-use super::meta;
 use super::session::{Names, VarKind};
 use crate::api::docs::{self, Kind};
 use crate::api::{explain, forms};
@@ -190,7 +189,7 @@ impl ReplHelper {
         match text.split_once(' ') {
             None => (
                 0,
-                meta::COMMANDS
+                super::commands::COMMANDS
                     .iter()
                     .filter(|c| c.starts_with(text))
                     .map(|c| call_pair(c, false))

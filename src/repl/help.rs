@@ -228,7 +228,7 @@ pub fn search(word: &str, width: usize) -> Option<String> {
             found.push((r, one_line_fit(&head, t.summary, width)));
         }
     }
-    for (cmd, what) in super::meta::HELP {
+    for (cmd, what) in super::commands::HELP {
         let name = cmd.split_whitespace().next().unwrap_or(cmd);
         if let Some(r) = rank(name, &format!("{cmd} {what}")) {
             found.push((r, one_line_fit(&format!("  {cmd}"), what, width)));
@@ -371,7 +371,7 @@ pub fn overview(width: usize, tab: bool) -> String {
             .join(" ")
     };
     let topics: Vec<&str> = TOPICS.iter().map(|t| t.name).collect();
-    let meta: Vec<String> = super::meta::HELP
+    let meta: Vec<String> = super::commands::HELP
         .iter()
         .map(|(cmd, what)| format!("  {cmd:<24}{}", wrap(what, width, 26)))
         .collect();

@@ -3,6 +3,7 @@
 //! quietly ([`piped`]).
 
 mod catch;
+mod commands;
 mod editor;
 mod help;
 mod highlight;

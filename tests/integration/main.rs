@@ -14,6 +14,7 @@ mod echo;
 mod errors;
 mod hardening;
 mod load;
+mod modules;
 mod multicast;
 mod netns;
 mod process;
