@@ -27,7 +27,7 @@ fn the_lan_discovery_scripts_pass_in_a_namespace() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("lan.pcapng");
     let pcap_arg = pcap.display().to_string();
-    let out = Udpsh::new(&["run", "-j", "4", "--pcap", &pcap_arg, "scripts/lan"])
+    let out = Udpsh::new(&["run", "-j", "4", "--var", "lan=true", "--pcap", &pcap_arg, "scripts/lan"])
         .timeout(15)
         .in_netns(ns.name())
         .output()
@@ -164,4 +164,14 @@ fn ipv6_multicast_on_a_link() {
         .stdout_has("loop off: timeout")
         .stdout_has("v6 left: timeout")
         .stdout_has("this socket is IPv4");
+}
+
+#[test]
+fn the_lan_scripts_skip_themselves_unless_asked() {
+    // Safe on the host: each skips at its first line, before it makes a socket.
+    Udpsh::new(&["run", "--timeout", "5", "scripts/lan"])
+        .output()
+        .success()
+        .stdout_has("skip    scripts/lan/ssdp_discovery.rhai (it sends multicast off the host")
+        .stdout_has("4 scripts: 0 passed, 4 skipped");
 }
