@@ -45,6 +45,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         }
     };
     let color = color_wanted();
+    // A program a script starts may fork into the background: what it leaves is ours to stop.
+    process::orphans::adopt();
+    let code = dispatch(cli, color);
+    process::orphans::sweep(process::GRACE);
+    code
+}
+
+fn dispatch(cli: Cli, color: bool) -> i32 {
     if let Some(script) = cli.eval {
         install_interrupt_handler();
         return eval_one(script, &cli.common, color);

@@ -84,6 +84,7 @@ impl Ring {
                 file.as_raw_fd(),
                 map.cast(),
             )?;
+            crate::process::orphans::own(child as u32);
             std::mem::forget(unmap);
             Ok(Ring {
                 map: map.cast(),

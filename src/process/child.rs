@@ -96,6 +96,7 @@ impl Child {
             });
         }
         let child = spawn_from_keeper(cmd).map_err(|e| start_error(program, e))?;
+        super::orphans::started(child.id());
         let output = Arc::new(Mutex::new(Vec::new()));
         let output_done = Arc::new(AtomicBool::new(false));
         keep_output(read, output.clone(), output_done.clone());

@@ -230,6 +230,20 @@ fn cases_of(
             }
             let (status, failure) = failure_of(&e, script, timeout);
             run.annotate_last(&format!("udpsh: {}", failure.message));
+            let stopped = matches!(status, Status::Timeout | Status::Interrupted);
+            if stopped && cases.last().is_some_and(|c| c.status() == status) {
+                // The stop ended a test, which says so: the tests after it never began.
+                let why = match status {
+                    Status::Timeout => "not run: --timeout was reached in an earlier test",
+                    _ => "not run: the run was interrupted in an earlier test",
+                };
+                cases.extend(
+                    unreached
+                        .into_iter()
+                        .map(|n| CaseResult::skipped(Some(n), why.into())),
+                );
+                return cases;
+            }
             let attempt = |duration| Attempt {
                 status,
                 duration,

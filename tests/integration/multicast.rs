@@ -27,17 +27,26 @@ fn the_lan_discovery_scripts_pass_in_a_namespace() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("lan.pcapng");
     let pcap_arg = pcap.display().to_string();
-    let out = Udpsh::new(&["run", "-j", "4", "--var", "lan=true", "--pcap", &pcap_arg, "scripts/lan"])
-        .timeout(15)
-        .in_netns(ns.name())
-        .output()
-        .success()
-        .stdout_has("found uuid:udpsh-responder-1::urn:udpsh-test:device:echo:1 at 127.0.0.1:1900")
-        .stdout_has("found uuid:udpsh-responder-2::urn:udpsh-test:device:echo:1 at 127.0.0.1:1900")
-        .stdout_has(
-            "found demo._udpsh._udp.local from 127.0.0.1:5353 (sent to 224.0.0.251:5353, TTL 255)",
-        )
-        .stdout_has("4 scripts: 4 passed");
+    let out = Udpsh::new(&[
+        "run",
+        "-j",
+        "4",
+        "--var",
+        "lan=true",
+        "--pcap",
+        &pcap_arg,
+        "scripts/lan",
+    ])
+    .timeout(15)
+    .in_netns(ns.name())
+    .output()
+    .success()
+    .stdout_has("found uuid:udpsh-responder-1::urn:udpsh-test:device:echo:1 at 127.0.0.1:1900")
+    .stdout_has("found uuid:udpsh-responder-2::urn:udpsh-test:device:echo:1 at 127.0.0.1:1900")
+    .stdout_has(
+        "found demo._udpsh._udp.local from 127.0.0.1:5353 (sent to 224.0.0.251:5353, TTL 255)",
+    )
+    .stdout_has("4 scripts: 4 passed");
     // The capture has the queries with their group as destination, and Wireshark reads the
     // mDNS answer as an mDNS answer.
     if !tshark() {

@@ -255,3 +255,68 @@ fn wait_and_output_of_a_short_program() {
         .stdout_has("stopped: -15")
         .stdout_has("nothing was bound to UDP port 1 after 0.1s");
 }
+
+/// Kills `pid` if it still runs (so a failing test leaves nothing), and says whether it did.
+fn outlived(pid: i32) -> bool {
+    let left = !gone_soon(pid);
+    if left {
+        // SAFETY: kill(2) of a pid this test's script started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    left
+}
+
+#[test]
+fn sigterm_stops_the_child_and_its_group_and_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let junit = dir.path().join("junit.xml");
+    let script = r#"
+        test("waits on a child", || {
+            let p = start("sh", ["-c", `sleep 300 & echo $! > ${var("pidfile", "")}; wait`]);
+            p.wait();
+        });
+    "#;
+    let mut udpsh = Udpsh::script("term.rhai", script)
+        .var("pidfile", pidfile.display())
+        .arg("--report")
+        .arg(format!("junit={}", junit.display()));
+    let _ = udpsh.path("");
+    let run = udpsh.spawn();
+    // The grandchild, in the child's process group: PDEATHSIG alone would not reach it.
+    let grandchild = read_pid(&pidfile);
+    run.signal(libc::SIGTERM);
+    let out = run
+        .finish()
+        .code(3)
+        .stdout_has("INTERRUPTED term.rhai › waits on a child");
+    assert!(
+        !outlived(grandchild),
+        "sleep (pid {grandchild}) outlived SIGTERM: {}",
+        out.stdout
+    );
+    let report = std::fs::read_to_string(&junit).expect("the report is written");
+    assert!(report.contains("type=\"interrupted\""), "{report}");
+}
+
+#[test]
+fn what_a_program_forks_into_the_background_is_stopped_when_udpsh_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    // As a daemon does: the program forks, the fork leaves the session, the program exits 0.
+    let script = r#"
+        let p = start("sh", ["-c", `setsid sleep 300 & echo $! > ${var("pidfile", "")}`]);
+        assert_eq(p.wait(), 0);
+        sleep(0.2);
+    "#;
+    let out = Udpsh::new(&["--timeout", "10", "-e", script])
+        .var("pidfile", pidfile.display())
+        .output()
+        .success();
+    let daemon = read_pid(&pidfile);
+    assert!(
+        !outlived(daemon),
+        "the background sleep (pid {daemon}) outlived udpsh: {}",
+        out.stdout
+    );
+}

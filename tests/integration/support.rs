@@ -507,9 +507,14 @@ impl Running {
 
     /// Sends SIGINT, as Ctrl-C does.
     pub fn interrupt(&self) {
+        self.signal(libc::SIGINT);
+    }
+
+    /// Sends a signal (SIGTERM: as CI cancels a job).
+    pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) of our own child, not yet reaped (only finish() and kill() reap it).
-        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
-        assert_eq!(rc, 0, "SIGINT to `{}`", self.label);
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "signal {signal} to `{}`", self.label);
     }
 
     /// Ends it now (SIGKILL) and returns what it left.
