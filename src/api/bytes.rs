@@ -190,12 +190,25 @@ fn from_base64(text: &str) -> Fallible<Blob> {
         .map_err(|e| value_error(format!("from_base64: {e}")))
 }
 
+/// A byte of a blob: 0 to 255, as Python's bytearray takes (Rhai's own cut 300 to 0x2c).
+fn byte(v: i64, what: &str) -> Fallible<u8> {
+    u8::try_from(v).map_err(|_| {
+        let instead = if (-128..0).contains(&v) {
+            format!("pack(\"b\", {v}) is it as a signed byte")
+        } else {
+            format!("pack(\"!H\", {v}) or pack(\"!I\", {v}) makes more bytes of it")
+        };
+        value_error(format!("{what}: {v} is not a byte (0 to 255); {instead}"))
+    })
+}
+
 /// `blob(n)` / `blob(n, byte)`, as Rhai's, but a negative or too large size is an error
 /// (kind `value`) instead of an empty blob.
 fn new_blob(nc: &rhai::NativeCallContext, len: i64, fill: i64) -> Fallible<Blob> {
     let max = nc.engine().max_array_size();
+    let fill = byte(fill, "blob(n, byte)")?;
     match usize::try_from(len) {
-        Ok(n) if max == 0 || n <= max => Ok(vec![fill as u8; n]),
+        Ok(n) if max == 0 || n <= max => Ok(vec![fill; n]),
         Ok(_) => Err(value_error(format!(
             "blob({len}) is over the memory limit: a blob holds at most {max} bytes (an eighth of --max-memory)"
         ))),
@@ -226,6 +239,56 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("+=", |b: &mut Blob, s: ImmutableString| {
         b.extend_from_slice(s.as_bytes());
     });
+    // `text += bytes` (and `s = s + b`, which Rhai runs as `+=`) cannot make the variable
+    // bytes: bytes that are UTF-8 join the text as before; others, which Rhai would decode
+    // lossily, are an error saying what to write instead.
+    for name in ["+=", "append"] {
+        engine.register_fn(name, |s: &mut ImmutableString, b: Blob| -> Fallible<()> {
+            match std::str::from_utf8(&b) {
+                Ok(text) => {
+                    let mut joined = s.to_string();
+                    joined.push_str(text);
+                    *s = joined.into();
+                    Ok(())
+                }
+                Err(e) => Err(value_error(format!(
+                    "text += bytes: byte {} of the {} is not UTF-8, so the text would be wrong; \
+                     keep bytes as bytes: let out = s + b (text + bytes is a blob), or \
+                     let out = blob(); out += s; out += b",
+                    e.valid_up_to(),
+                    crate::display::plural(b.len() as u64, "byte", "bytes")
+                ))),
+            }
+        });
+    }
+    // Rhai's push, insert and pad keep only the low 8 bits of a value; these refuse it.
+    // (`b += 300` and `b[0] = 300` are Rhai's operators, which cannot be replaced.)
+    engine.register_fn("push", |b: &mut Blob, v: i64| -> Fallible<()> {
+        b.push(byte(v, "push")?);
+        Ok(())
+    });
+    engine.register_fn("insert", |b: &mut Blob, at: i64, v: i64| -> Fallible<()> {
+        let v = byte(v, "insert")?;
+        let len = b.len() as i64;
+        let at = if at < 0 {
+            (len + at).max(0)
+        } else {
+            at.min(len)
+        };
+        b.insert(at as usize, v);
+        Ok(())
+    });
+    engine.register_fn(
+        "pad",
+        |nc: rhai::NativeCallContext, b: &mut Blob, len: i64, v: i64| -> Fallible<()> {
+            let v = byte(v, "pad")?;
+            let grown = new_blob(&nc, len, i64::from(v))?;
+            if grown.len() > b.len() {
+                b.resize(grown.len(), v);
+            }
+            Ok(())
+        },
+    );
     engine.register_fn("slice", |b: &mut Blob, start: i64, len: i64| {
         slice_len(b, start, len)
     });

@@ -140,7 +140,7 @@ pub const ENTRIES: &[Entry] = &[
         Function,
         "unpack(fmt, blob) / blob.unpack(fmt) → array",
         "Bytes to values; the blob must be exactly calcsize(fmt) bytes.",
-        "let [id, flags] = unpack(\"!HH\", d.data[0..4]);",
+        "let h = unpack(\"!HH\", d.data[0..4]);   // [id, flags]\nlet id = h[0];",
     ),
     entry(
         "unpack_from",
@@ -197,6 +197,34 @@ pub const ENTRIES: &[Entry] = &[
         "b.slice(start, len) / b.slice(range) → blob   (also b[2..6], b[6..])",
         "A sub-blob (or substring, or sub-array); a range outside the value is an error, never cut silently.",
         "d.data.slice(2, 4)",
+    ),
+    entry(
+        "push",
+        Method(Blob),
+        "a.push(value) / b.push(byte)",
+        "Appends a value to an array, or a byte to a blob; a value outside 0 to 255 is an error of kind value, not cut to its low 8 bits (b += 300 and b[0] = 300 are Rhai's own, which do cut).",
+        "let b = blob();\nb.push(0x0a);   // 0a",
+    ),
+    entry(
+        "insert",
+        Method(Blob),
+        "b.insert(index, byte)",
+        "Inserts a byte before index (negative: from the end); 0 to 255, else an error.",
+        "let b = hex(\"02 03\");\nb.insert(0, 1);   // 01 02 03",
+    ),
+    entry(
+        "pad",
+        Method(Blob),
+        "b.pad(len, byte)",
+        "Grows the blob to len bytes with the byte (0 to 255); a longer blob is left as it is.",
+        "let b = hex(\"01\");\nb.pad(4, 0);   // 01 00 00 00",
+    ),
+    entry(
+        "append",
+        Method(Text),
+        "s.append(blob)   (also s += blob)",
+        "Joins a blob's bytes to a text when they are UTF-8; bytes that are not are an error (write let out = s + b: text + bytes is a blob).",
+        "let s = \"GET \";\ns += hex(\"2f\");   // \"GET /\"",
     ),
     entry(
         "parse_be_int",
@@ -969,7 +997,10 @@ pub const TOPICS: &[Topic] = &[
         summary: "bytes: making, slicing, appending, comparing",
         text: "A blob is bytes, as Python's bytes. Make one with blob(n), blob(n, byte), hex(\"de ad\"), \"text\".to_blob(), pack(...), or take d.data of a datagram.
 b.len()  b[0] (an integer)  b[2..6]  b[6..]  b.slice(2, 4) (sub-blobs)
-b + \"text\" and b += \"text\" append the UTF-8 bytes and stay a blob; b.push(0x0a) appends a byte; b1 + b2 joins.
+b + \"text\" and b += \"text\" append the UTF-8 bytes and stay a blob; \"text\" + b is a blob too; b.push(0x0a) appends a byte; b1 + b2 joins.
+A byte is 0 to 255: b.push(300), b.insert(i, 300), b.pad(n, 300) and blob(n, 300) are errors, not 0x2c (b += 300 and b[0] = 300 are Rhai's own and keep the low 8 bits).
+s += b (or s = s + b) on a text s joins b's bytes as text when they are UTF-8, and is an error when they are not: write let out = s + b.
+A blob never == a string in Rhai (d.data == \"PONG\" is false): compare d.text == \"PONG\", or d.data == \"PONG\".to_blob(); assert_eq(blob, string) compares the string's UTF-8 bytes.
 to_hex(b)  hexdump(b)  b.as_string() (text, lossy)  b.parse_be_int(0, 2)  b.write_be(0, 2, v)
 assert_eq(b1, b2) shows the first differing offset. :help pack for struct codes.",
     },
@@ -1054,6 +1085,19 @@ mod tests {
             missing.is_empty(),
             "registered but not in api::docs: {missing:?}"
         );
+    }
+
+    #[test]
+    fn every_example_compiles() {
+        let engine = crate::api::compiler();
+        for e in ENTRIES {
+            if let Err(d) = crate::api::source::compile(&engine, e.example, e.name) {
+                panic!(
+                    "the example of {} does not compile: {}\n{}",
+                    e.name, d.message, e.example
+                );
+            }
+        }
     }
 
     #[test]

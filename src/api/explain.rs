@@ -317,7 +317,7 @@ mod tests {
         let (message, notes) = not_found("pushh (array, i64)");
         assert_eq!(message, "unknown function pushh (array, integer)");
         assert!(
-            notes[0].starts_with("did you mean push? push takes: push(array, value)"),
+            notes[0].starts_with("did you mean push? push takes: a.push(value) / b.push(byte)"),
             "{notes:?}"
         );
     }

@@ -216,8 +216,14 @@ impl Observer for Watch<'_> {
             let end = first + n as u64;
             let mut i = first.div_ceil(self.sample) * self.sample;
             while i < end {
-                self.sock
-                    .observe_sent(self.ctx, self.line, "blast", self.data, self.to)?;
+                self.sock.observe_sent(
+                    self.ctx,
+                    self.line,
+                    "blast",
+                    self.data,
+                    self.to,
+                    std::time::SystemTime::now(),
+                )?;
                 self.recorded += 1;
                 i += self.sample;
             }

@@ -196,12 +196,13 @@ impl Sock {
         let _in_order = run
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        let at = self.send_time();
         let sent = self
             .0
             .net
             .send_prepared(data, &native, dst)
             .map_err(from_net)?;
-        self.sent_one(ctx, line, "sendto", data, dst)?;
+        self.sent_one(ctx, line, "sendto", data, dst, at)?;
         Ok(sent as i64)
     }
 
@@ -233,8 +234,9 @@ impl Sock {
         let _in_order = run
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        let at = self.send_time();
         let sent = self.0.net.send_to(data, to).map_err(from_net)?;
-        self.sent_one(ctx, line, "sendto", data, dst)?;
+        self.sent_one(ctx, line, "sendto", data, dst, at)?;
         Ok(sent as i64)
     }
 
@@ -244,9 +246,10 @@ impl Sock {
         let _in_order = run
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        let at = self.send_time();
         let (sent, peer) = self.0.net.send(data).map_err(from_net)?;
         self.learn_local();
-        self.sent_one(ctx, line, "send", data, peer)?;
+        self.sent_one(ctx, line, "send", data, peer, at)?;
         Ok(sent as i64)
     }
 
@@ -264,6 +267,12 @@ impl Sock {
         });
     }
 
+    /// When a datagram is sent, read before the system call while recording: the kernel
+    /// stamps the peer's receive during it, and a reply must never seem to come first.
+    fn send_time(&self) -> Option<SystemTime> {
+        self.observes_sends().then(SystemTime::now)
+    }
+
     fn sent_one(
         &self,
         ctx: &ScriptCtx,
@@ -271,6 +280,7 @@ impl Sock {
         what: &'static str,
         data: &[u8],
         to: SocketAddr,
+        at: Option<SystemTime>,
     ) -> Fallible<()> {
         let input = ctx
             .name
@@ -280,7 +290,8 @@ impl Sock {
         let run = &self.0.run;
         run.sent.fetch_add(1, Ordering::Relaxed);
         if run.is_recording() || run.verbose {
-            self.observe_sent(ctx, line, what, data, &to.into())?;
+            let at = at.unwrap_or_else(SystemTime::now);
+            self.observe_sent(ctx, line, what, data, &to.into(), at)?;
         }
         Ok(())
     }
@@ -827,6 +838,7 @@ impl Sock {
         what: &'static str,
         data: &[u8],
         to: &SockAddr,
+        at: SystemTime,
     ) -> Fallible<()> {
         let (Some(src), Some(dst)) = (self.learn_local(), to.as_socket()) else {
             return Ok(());
@@ -838,7 +850,7 @@ impl Sock {
             dst,
             data,
             len: data.len(),
-            time: SystemTime::now(),
+            time: at,
         };
         self.observe(ctx, line, what, &seen, true)
     }

@@ -67,3 +67,38 @@ fn a_blob_mismatch_summary_is_the_junit_message() {
         "{xml}"
     );
 }
+
+#[test]
+fn bytes_never_turn_into_wrong_text_or_wrong_bytes_silently() {
+    // What is right stays allowed: UTF-8 bytes join text, text + bytes is bytes.
+    Udpsh::eval(
+        r#"let s = "a"; s += hex("62 63"); assert_eq(s, "abc");
+           s = s + hex("64"); assert_eq(s, "abcd");
+           let r = "a" + hex("ff"); assert_eq(type_of(r), "blob"); assert_eq(r, hex("61 ff"));
+           let b = blob(2, 255); b.push(0); b.insert(0, 1); b.pad(6, 7);
+           assert_eq(b, hex("01 ff ff 00 07 07"));"#,
+    )
+    .output()
+    .success();
+    // What Rhai would do lossily or cut to 8 bits is an error at its line, kind value.
+    for (source, says) in [
+        (
+            r#"let s = "a"; s += hex("ff 80");"#,
+            "byte 0 of the 2 bytes is not UTF-8",
+        ),
+        (r#"let s = "a"; s = s + hex("ff");"#, "let out = s + b"),
+        (
+            "let b = blob(); b.push(300);",
+            "push: 300 is not a byte (0 to 255)",
+        ),
+        (
+            "let b = blob(); b.insert(0, -1);",
+            "insert: -1 is not a byte",
+        ),
+        ("let b = blob(1); b.pad(4, 256);", "pad: 256 is not a byte"),
+        ("blob(2, 300)", "blob(n, byte): 300 is not a byte"),
+    ] {
+        let out = Udpsh::eval(source).output().code(3).stderr_has(says);
+        assert!(out.stderr.contains("<-e>:1:"), "{}", out.stderr);
+    }
+}

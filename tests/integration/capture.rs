@@ -443,3 +443,50 @@ fn a_full_disk_is_a_runtime_error_and_the_file_stays_valid() {
         assert_eq!(w.payload, format!("datagram {i}").into_bytes());
     }
 }
+
+/// The timestamps of a pcapng file's packets.
+fn timestamps(path: &Path) -> Vec<std::time::Duration> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut reader = PcapNgReader::new(&bytes[..]).unwrap();
+    let mut out = Vec::new();
+    while let Some(block) = reader.next_block() {
+        if let (Block::EnhancedPacket(epb), _) = block.expect("a complete pcapng block") {
+            out.push(epb.timestamp);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_reply_is_never_stamped_before_its_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("asks.pcapng");
+    let server = Peer::new();
+    let port = server.port();
+    let echo = std::thread::spawn(move || {
+        for _ in 0..20 {
+            let (data, from) = server.recv();
+            server.send_to(data, from);
+        }
+    });
+    Udpsh::eval(
+        "let s = udp(); s.settimeout(5); for i in 0..20 { s.sendto(`${i}`, var(\"to\", \"\")); s.recvfrom(100); }",
+    )
+    .var("to", loopback(port))
+    .arg("--pcap")
+    .arg(pcap.display())
+    .output()
+    .success();
+    echo.join().unwrap();
+    let times = timestamps(&pcap);
+    assert_eq!(times.len(), 40);
+    // Sends are stamped before the system call, receives by the kernel (SO_TIMESTAMPNS).
+    for (i, pair) in times.windows(2).enumerate() {
+        assert!(
+            pair[0] <= pair[1],
+            "packet {} is stamped before packet {}: {times:?}",
+            i + 2,
+            i + 1
+        );
+    }
+}
