@@ -202,9 +202,22 @@ pub struct FileResult {
     /// The capture file that holds this script's datagrams, if recording.
     pub capture: Option<PathBuf>,
     pub cases: Vec<CaseResult>,
+    /// With `--repeat N`: this is run k of N (and `name` ends in ` [k/N]`).
+    pub run: Option<(u32, u32)>,
 }
 
 impl FileResult {
+    /// The script's name without the ` [k/N]` of a repeated run.
+    pub fn script_name(&self) -> &str {
+        match self.run {
+            Some((k, n)) => self
+                .name
+                .strip_suffix(&format!(" [{k}/{n}]"))
+                .unwrap_or(&self.name),
+            None => &self.name,
+        }
+    }
+
     /// The worst status of its cases (skipped only when all are).
     pub fn status(&self) -> Status {
         self.cases

@@ -33,14 +33,20 @@ impl Reporter for JunitReport {
 /// Jenkins and GitLab show a class and its methods.
 fn test_case(c: &Case) -> TestCase {
     let o = c.file;
-    let (name, class) = match &c.case.name {
-        None => (one_line(&o.name).into_owned(), classname(&o.name)),
-        Some(test) => (one_line(test).into_owned(), file_classname(&o.name)),
+    // A repeated run keeps its file's class and path; its test says which run it was.
+    let script = o.script_name();
+    let (name, class) = match (&c.case.name, o.run) {
+        (None, _) => (one_line(&o.name).into_owned(), classname(script)),
+        (Some(test), None) => (one_line(test).into_owned(), file_classname(script)),
+        (Some(test), Some((k, n))) => (
+            format!("{} [{k}/{n}]", one_line(test)),
+            file_classname(script),
+        ),
     };
     let mut case = TestCase::new(name, status(c));
     case.set_classname(one_line(&class)).set_time(c.duration());
     case.extra
-        .insert("file".into(), one_line(&o.name).as_ref().into());
+        .insert("file".into(), one_line(script).as_ref().into());
     // A test() shows what it printed itself; one that never ran (a failed set-up), and a
     // file that is one test, what the file printed.
     let mut out = terminal_safe(c.output()).into_owned();

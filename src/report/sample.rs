@@ -22,6 +22,7 @@ pub fn outcome(name: &str, status: Status, millis: u64) -> FileResult {
         received: 0,
         capture: None,
         cases: vec![CaseResult::once(None, attempt)],
+        run: None,
     }
 }
 

@@ -108,6 +108,7 @@ fn not_compiled(
         received: 0,
         capture: None,
         cases: vec![crate::outcome::CaseResult::once(None, attempt)],
+        run: None,
     }
 }
 
@@ -125,6 +126,8 @@ struct Job<'a> {
     script: &'a Compiled,
     /// `x.rhai`, or `x.rhai [2/3]` when repeated.
     name: String,
+    /// Run k of N, when repeated.
+    run: Option<(u32, u32)>,
 }
 
 fn jobs(scripts: &[Compiled], repeat: u32) -> Vec<Job<'_>> {
@@ -137,6 +140,7 @@ fn jobs(scripts: &[Compiled], repeat: u32) -> Vec<Job<'_>> {
                 } else {
                     script.name.clone()
                 },
+                run: (repeat > 1).then_some((k, repeat)),
             })
         })
         .collect()
@@ -164,7 +168,18 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
     let jobs = jobs(scripts, opts.repeat);
     let capture_paths = match captures {
         Captures::PerScript(dir) => {
-            let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+            // A repeated script's runs: `x-run2.pcapng`.
+            let names: Vec<String> = jobs
+                .iter()
+                .map(|j| match j.run {
+                    Some((k, _)) => {
+                        let name = &j.script.name;
+                        format!("{}-run{k}.rhai", name.strip_suffix(".rhai").unwrap_or(name))
+                    }
+                    None => j.script.name.clone(),
+                })
+                .collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
             match outputs::capture_paths(dir, &names) {
                 Ok(paths) => paths,
                 Err(e) => {
@@ -416,6 +431,7 @@ fn not_run(job: &Job, settings: &RunSettings) -> FileResult {
         } else {
             tests
         },
+        run: job.run,
     }
 }
 
@@ -478,6 +494,7 @@ fn run_job(
         result.cases[0].attempts = attempts;
     }
     result.name = job.name.clone();
+    result.run = job.run;
     result
 }
 

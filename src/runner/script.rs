@@ -162,6 +162,7 @@ pub fn run(
         received,
         capture,
         cases,
+        run: None,
     }
 }
 

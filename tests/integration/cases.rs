@@ -301,7 +301,14 @@ fn selection_runs_only_the_chosen_tests() {
 
 #[test]
 fn repeat_runs_and_counts_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let pcaps = dir.path().join("pcaps");
     let out = Udpsh::new(&["run", "--repeat", "3", "--tag", "echo", CASES])
+        .arg("--report")
+        .arg(format!("junit={}", junit.display()))
+        .arg("--pcap-dir")
+        .arg(pcaps.display())
         .output()
         .success();
     assert!(out.stdout.contains("3 tests: 3 passed"), "{}", out.stdout);
@@ -309,6 +316,37 @@ fn repeat_runs_and_counts_every_run() {
         let line = format!("service.rhai [{k}/3] › echo answers");
         assert!(out.stdout.contains(&line), "{line}: {}", out.stdout);
     }
+    // Each run is its own case of the same class and file, with its own capture.
+    let cases = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    let seen: Vec<(&str, &str, &str)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.attrs["name"].as_str(),
+                c.attrs["classname"].as_str(),
+                c.attrs["file"].as_str(),
+            )
+        })
+        .collect();
+    let file = "fixtures/suite/cases/service.rhai";
+    let class = "fixtures.suite.cases.service";
+    assert_eq!(
+        seen,
+        [
+            ("echo answers [1/3]", class, file),
+            ("echo answers [2/3]", class, file),
+            ("echo answers [3/3]", class, file)
+        ]
+    );
+    let mut captures: Vec<String> = std::fs::read_dir(&pcaps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    captures.sort();
+    let runs: Vec<String> = (1..=3)
+        .map(|k| format!("fixtures_suite_cases_service-run{k}.pcapng"))
+        .collect();
+    assert!(runs.iter().all(|r| captures.contains(r)), "{captures:?}");
     // A file that is one test is repeated as a whole.
     Udpsh::script("one.rhai", "print(\"run\");")
         .args(["--repeat", "2"])
