@@ -661,10 +661,30 @@ impl Session {
         else {
             return 0;
         };
+        let compiles =
+            |upto: usize| api::prepared(&source[..upto], |s| self.engine.compile(s)).is_ok();
+        // `s.recvfrom(1024).txt`: the receive ran (it took a datagram) before `.txt` failed,
+        // so what is left of the chain before that name is kept too.
+        let name_not_found = matches!(
+            err,
+            EvalAltResult::ErrorFunctionNotFound(..)
+                | EvalAltResult::ErrorPropertyNotFound(..)
+                | EvalAltResult::ErrorDotExpr(..)
+        );
+        if name_not_found
+            && let Some(at) = toks.iter().position(|t| (t.line, t.col) == (line, col))
+            && at > failed + 1
+            && toks[at - 1].is(&rhai::Token::Period)
+            && toks[failed..at]
+                .iter()
+                .any(|t| t.is(&rhai::Token::LeftParen))
+            && compiles(toks[at - 1].start)
+        {
+            return toks[at - 1].start;
+        }
         let ran = toks[failed].start;
         // Only a prefix that stands on its own as a script (it always should).
-        let whole = api::prepared(&source[..ran], |s| self.engine.compile(s)).is_ok();
-        if whole { ran } else { 0 }
+        if compiles(ran) { ran } else { 0 }
     }
 
     /// `<repl>#3`.

@@ -1044,3 +1044,31 @@ fn help_on_a_value_no_wild_guesses_and_what_is_left_open() {
         "{shown}"
     );
 }
+
+#[test]
+fn save_keeps_a_receive_whose_chain_failed_after_it() {
+    let home = home();
+    let peer = peer();
+    let mut repl = repl_in(home.path());
+    let addr = socket_in(&mut repl, "s");
+    peer.send_to(b"one", addr).unwrap();
+    // The receive took "one", then `.txt` failed: the replay must take it too.
+    let shown = repl.eval("s.recvfrom(1024).txt");
+    assert!(shown.contains("txt"), "{shown}");
+    peer.send_to(b"two", addr).unwrap();
+    repl.run("let d = s.recvfrom(1024);");
+    repl.run("assert_eq(d.text, \"two\");");
+    repl.eval(":save chain.rhai");
+    repl.ctrl_d();
+    assert_eq!(repl.exit_code(), 0);
+    let script = home.path().join("chain.rhai");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(
+        text.contains("\ns.recvfrom(1024);\n//     .txt\n"),
+        "{text}"
+    );
+    Udpsh::new(&["check"])
+        .arg(script.display())
+        .output()
+        .success();
+}
