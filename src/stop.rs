@@ -60,6 +60,8 @@ pub struct Stop {
     test_deadline: Mutex<Option<Instant>>,
     /// Whether `test_deadline` is set: the hot path looks at this alone.
     has_test_deadline: AtomicBool,
+    /// The running test's deadline has passed (set by the timer of [`Stop::watch`]).
+    test_overdue: AtomicBool,
 }
 
 impl Stop {
@@ -78,7 +80,33 @@ impl Stop {
             3 => return Some(StopReason::Finished),
             _ => {}
         }
+        if self.has_test_deadline.load(Ordering::Relaxed)
+            && self.test_overdue.load(Ordering::Relaxed)
+        {
+            return Some(StopReason::TestTimeout);
+        }
         (interrupted() || cancelled()).then_some(StopReason::Interrupted)
+    }
+
+    /// Looks at the clock every few milliseconds on a thread of its own until the run ends,
+    /// so a deadline raises the flag that [`Stop::flagged`] reads: the interpreter's cheap
+    /// check then sees it within a few operations, even when the script runs few and costly
+    /// ones (a `pad` of millions, a `map` over a big array).
+    pub fn watch(self: &std::sync::Arc<Self>) {
+        let stop = std::sync::Arc::downgrade(self);
+        let _ = std::thread::Builder::new()
+            .name("udpsh-deadline".into())
+            .stack_size(64 << 10)
+            .spawn(move || {
+                while let Some(stop) = stop.upgrade() {
+                    if stop.state.load(Ordering::Relaxed) == 3 {
+                        break;
+                    }
+                    let _ = stop.check();
+                    drop(stop);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
     }
 
     /// Full check, clock included; records a passed deadline so later cheap checks see it.
@@ -97,6 +125,7 @@ impl Stop {
                 .unwrap_or_else(|p| p.into_inner())
                 .is_some_and(|d| Instant::now() >= d)
         {
+            self.test_overdue.store(true, Ordering::Relaxed);
             return Some(StopReason::TestTimeout);
         }
         None
@@ -105,7 +134,9 @@ impl Stop {
     /// Sets (or clears) the deadline of the `test()` about to run.
     pub fn set_test_deadline(&self, limit: Option<Duration>) {
         let deadline = limit.and_then(deadline_after);
-        *self.test_deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+        let mut test_deadline = self.test_deadline.lock().unwrap_or_else(|p| p.into_inner());
+        *test_deadline = deadline;
+        self.test_overdue.store(false, Ordering::Relaxed);
         self.has_test_deadline
             .store(deadline.is_some(), Ordering::Relaxed);
     }

@@ -12,6 +12,11 @@ pub trait Background: Send + Sync {
     /// makes it end. Returns the error it ended with, if the script never saw that error.
     fn stop(&self, grace: Duration) -> Option<Box<EvalAltResult>>;
 
+    /// Asks it to end, without waiting (a child gets TERM): called for everything before
+    /// [`Background::stop`] waits for each, so a hundred children take one grace, not a
+    /// hundred.
+    fn begin_stop(&self) {}
+
     /// What it is, for the REPL's `:jobs`: `thread (closure in <repl>#3)`.
     fn describe(&self) -> String {
         "background job".into()
@@ -46,8 +51,12 @@ impl Registry {
     pub fn stop_all(&self, grace: Duration) -> Option<Box<EvalAltResult>> {
         let items = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
         let mut first = None;
+        for item in &items {
+            item.begin_stop();
+        }
+        let until = std::time::Instant::now() + grace;
         for item in items {
-            let error = item.stop(grace);
+            let error = item.stop(until.saturating_duration_since(std::time::Instant::now()));
             if first.is_none() {
                 first = error;
             }

@@ -31,9 +31,14 @@ pub struct Process(Arc<Child>);
 
 /// A child still running when its script ends gets TERM, then KILL after [`GRACE`].
 impl Background for Process {
-    fn stop(&self, _grace: Duration) -> Option<Box<EvalAltResult>> {
+    fn begin_stop(&self) {
+        self.0.terminate();
+    }
+
+    /// `grace` is what is left of the run's one grace for everything (TERM went to all).
+    fn stop(&self, grace: Duration) -> Option<Box<EvalAltResult>> {
         if self.0.alive() {
-            self.0.stop(GRACE);
+            self.0.stop(grace);
         }
         None
     }
@@ -123,12 +128,19 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn("output", |p: &mut Process| p.0.output());
     engine.register_fn("alive", |p: &mut Process| p.0.alive());
     engine.register_get("pid", |p: &mut Process| i64::from(p.0.pid()));
-    engine.register_fn("stop", |p: &mut Process| code_of(p.0.stop(GRACE)));
-    engine.register_fn("stop", |p: &mut Process, grace: f64| {
-        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop(seconds(grace, "stop")?)))
+    let c = ctx.clone();
+    engine.register_fn("stop", move |p: &mut Process| {
+        code_of(p.0.stop_within(GRACE, Some(&c.run.stop)))
     });
-    engine.register_fn("stop", |p: &mut Process, grace: i64| {
-        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop(seconds(grace as f64, "stop")?)))
+    let c = ctx.clone();
+    engine.register_fn("stop", move |p: &mut Process, grace: f64| {
+        let grace = seconds(grace, "stop")?;
+        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop_within(grace, Some(&c.run.stop))))
+    });
+    let c = ctx.clone();
+    engine.register_fn("stop", move |p: &mut Process, grace: i64| {
+        let grace = seconds(grace as f64, "stop")?;
+        Ok::<_, Box<EvalAltResult>>(code_of(p.0.stop_within(grace, Some(&c.run.stop))))
     });
     let c = ctx.clone();
     engine.register_fn("wait", move |p: &mut Process| {

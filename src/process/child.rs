@@ -178,11 +178,18 @@ impl Child {
     /// TERM to its process group, KILL after `grace`; returns how it ended. Never waits
     /// longer than `grace` plus a moment for the KILL.
     pub fn stop(&self, grace: Duration) -> ExitStatus {
+        self.stop_within(grace, None)
+    }
+
+    /// As [`Child::stop`], but the grace also ends when `run` says the script must stop (its
+    /// `--timeout`): a huge grace waits for the child, never past the run's deadline.
+    pub fn stop_within(&self, grace: Duration, run: Option<&Stop>) -> ExitStatus {
         if let Some(status) = self.try_status() {
             self.signal_group(libc::SIGKILL);
             return status;
         }
         self.signal_group(libc::SIGTERM);
+        // None: a grace past what the clock counts, so only the child or the run ends it.
         let deadline = Instant::now().checked_add(grace);
         loop {
             if let Some(status) = self.try_status() {
@@ -190,7 +197,9 @@ impl Child {
                 self.signal_group(libc::SIGKILL);
                 return status;
             }
-            if deadline.is_none_or(|d| Instant::now() >= d) {
+            if deadline.is_some_and(|d| Instant::now() >= d)
+                || run.is_some_and(|r| r.check().is_some())
+            {
                 break;
             }
             std::thread::sleep(POLL);
@@ -206,6 +215,13 @@ impl Child {
         };
         *self.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
         status
+    }
+
+    /// TERM to its process group, without waiting: many children then end at once.
+    pub fn terminate(&self) {
+        if self.try_status().is_none() {
+            self.signal_group(libc::SIGTERM);
+        }
     }
 
     fn signal_group(&self, signal: i32) {

@@ -112,6 +112,7 @@ pub fn run(
         keep_tail(&mut all);
     });
     let stop = Arc::new(Stop::new(settings.timeout));
+    stop.watch();
     // Absolute, so the attachments of a JUnit report open from anywhere (Jenkins, GitLab).
     let capture = recorder
         .as_ref()
@@ -134,6 +135,15 @@ pub fn run(
     ctx.set_ast(script.ast.clone());
     let engine = api::engine(&ctx);
     let mut result = engine.eval_ast::<Dynamic>(&script.ast).map(|_| ());
+    // A deadline that passed during the last, costly call: a run past --timeout never passes.
+    if result.is_ok()
+        && let Some(StopReason::Timeout) = stop.check()
+    {
+        result = Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(StopReason::Timeout.as_str()),
+            rhai::Position::NONE,
+        )));
+    }
     stop.finish();
     // Whatever the script left running ends with it; a failure there is the script's.
     let leftover = run.background.stop_all(BACKGROUND_GRACE);

@@ -146,6 +146,39 @@ fn huge_waits_are_bounded_by_the_timeout() {
         .output_has("not a number of seconds");
 }
 
+#[test]
+fn costly_calls_and_stubborn_children_end_at_the_timeout() {
+    // Few operations, each costly: the deadline is still seen, and never passes.
+    for script in [
+        "let a = []; a.pad(3000000, 1); let b = a.map(|x| x + 1); print(\"after\");",
+        "loop { \"x\".pad(2000000, \"y\"); }",
+    ] {
+        let started = Instant::now();
+        Udpsh::new(&["-e", script, "--timeout", "0.5"])
+            .output()
+            .code(3)
+            .stderr_has("--timeout of 0.5s reached");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{script}: {:?}",
+            started.elapsed()
+        );
+    }
+    // A child that ignores TERM, stopped with a huge grace: killed at the run's deadline.
+    let stubborn =
+        r#"let p = start("sh", ["-c", "trap '' TERM; sleep 30"]); sleep(0.2); p.stop(1e9);"#;
+    let started = Instant::now();
+    Udpsh::new(&["-e", stubborn, "--timeout", "1"])
+        .output()
+        .code(3)
+        .stderr_has("--timeout of 1s reached");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// Runs `udpsh -e SCRIPT` with its address space limited, so a regression cannot take the
 /// machine down with it.
 fn in_prlimit(gib: u64, args: &[&str]) -> (Option<i32>, String) {
