@@ -7,6 +7,7 @@ pub mod capture;
 pub mod cli;
 pub mod diagnostic;
 pub mod display;
+pub mod fifo;
 pub mod kind;
 pub mod net;
 pub mod options;

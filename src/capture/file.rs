@@ -38,7 +38,7 @@ enum Building {
 impl Output {
     /// Creates or truncates `path` and writes `header` in one write, at once.
     pub(super) fn create(path: &Path, header: &[u8]) -> io::Result<Output> {
-        let file = File::create(path)?;
+        let file = crate::fifo::create_for_writing(path)?;
         let seekable = file.metadata()?.file_type().is_file();
         let end = header.len() as u64;
         write_at(&file, seekable, header, 0)?;

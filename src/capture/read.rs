@@ -216,7 +216,7 @@ pub fn read_pcap(path: &Path, filter: &Filter) -> Result<Capture, ReadError> {
             "{size} bytes is more than udpsh reads (1 GiB)"
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let bytes = crate::fifo::read_regular(path).map_err(|e| fail(e.to_string()))?;
     parse_pcap(&bytes, filter).map_err(fail)
 }
 

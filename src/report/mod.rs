@@ -184,7 +184,7 @@ fn write_one(spec: &ReportSpec, files: &[FileResult], total: Duration) -> Result
 fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let Some(path) = regular_target(path) else {
         // `/dev/stdout`, a FIFO: written to, never replaced by a file.
-        let mut out = BufWriter::new(fs::OpenOptions::new().write(true).open(path)?);
+        let mut out = BufWriter::new(crate::fifo::create_for_writing(path)?);
         write(&mut out)?;
         return out.flush();
     };

@@ -267,6 +267,40 @@ fn a_closed_pipe_ends_quietly() {
 }
 
 #[test]
+fn a_fifo_named_as_a_capture_or_report_never_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let started = Instant::now();
+    for script in [
+        r#"read_pcap("fifo")"#,
+        r#"replay("fifo", #{to: "127.0.0.1:9"})"#,
+        r#"proxy("127.0.0.1:9", #{pcap: "fifo"})"#,
+    ] {
+        Udpsh::new(&["--timeout", "5", "-e", script])
+            .current_dir(dir.path())
+            .output()
+            .code(3)
+            .stderr_has("fifo");
+    }
+    Udpsh::new(&["--timeout", "5", "--pcap", "fifo", "-e", "1"])
+        .current_dir(dir.path())
+        .output()
+        .code(2)
+        .stderr_has("cannot write capture fifo: it is a FIFO that nobody opened to read within 3s");
+    Udpsh::new(&["replay", "fifo", "--to", "127.0.0.1:9"])
+        .current_dir(dir.path())
+        .output()
+        .code(2)
+        .stderr_has("not a regular file");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn reading_a_fifo_is_bounded_by_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
