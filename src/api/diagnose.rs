@@ -123,6 +123,10 @@ fn describe(err: &EvalAltResult) -> Described {
             }
             plain(ErrorKind::Script, format!("uncaught throw: {value}"))
         }
+        EvalAltResult::ErrorTerminated(token, _) if token.is::<crate::memory::Over>() => {
+            let over = token.clone_cast::<crate::memory::Over>();
+            plain(ErrorKind::Value, over.message())
+        }
         EvalAltResult::ErrorTerminated(token, _) => {
             let reason = StopReason::parse(&token.to_string());
             let (kind, message) = match reason {
@@ -147,7 +151,7 @@ fn describe(err: &EvalAltResult) -> Described {
         EvalAltResult::ErrorDataTooLarge(what, _) => plain(
             ErrorKind::Value,
             format!(
-                "{} is over the memory limit: raise it with --max-memory (256M by default)",
+                "{} is over the memory limit: raise it with --max-memory (the default is 256M)",
                 what.to_lowercase()
             ),
         ),

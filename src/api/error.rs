@@ -52,3 +52,9 @@ pub fn is_kind(err: &EvalAltResult, kind: ErrorKind) -> bool {
         _ => false,
     }
 }
+
+/// A stop (`--timeout`, Ctrl-C, the run ended, a skip), not a failure of the script's own:
+/// Rhai ends a script the same way when it went over the memory limit, which is a failure.
+pub fn is_stop(e: &EvalAltResult) -> bool {
+    matches!(e, EvalAltResult::ErrorTerminated(token, _) if !token.is::<crate::memory::Over>())
+}

@@ -68,11 +68,16 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     allow_spawn_keyword(&mut engine);
     engine.set_module_resolver(modules::Resolver::new(ctx));
     let stop = ctx.run.stop.clone();
+    let budget = ctx.run.limits.memory;
     engine.on_progress(move |ops| {
         // Rhai calls this on every operation: the flags are looked at every 16 (a stop is
         // seen within microseconds), the clock every 1024.
         if ops % 16 != 0 {
             return None;
+        }
+        let held = crate::memory::in_use();
+        if held > budget {
+            return Some(Dynamic::from(crate::memory::Over { held, budget }));
         }
         let reason = if ops % 1024 == 0 {
             stop.check()

@@ -85,7 +85,7 @@ fn spawn_file(ctx: &Arc<ScriptCtx>, path: &str, vars: Map) -> Fallible<SpawnHand
     child.set_ast(ast.clone());
     let handle = SpawnHandle::start(name.clone(), move || {
         engine.eval_ast::<Dynamic>(&ast).map_err(|e| {
-            if matches!(*e, EvalAltResult::ErrorTerminated(..)) {
+            if super::error::is_stop(&e) {
                 return e;
             }
             let d = super::diagnose::from_eval(&e, &name);

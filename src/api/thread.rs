@@ -116,10 +116,7 @@ impl SpawnHandle {
             .take()
             .unwrap_or_else(|| Err(script_error(ErrorKind::Thread, "the thread has no result")));
         match outcome {
-            Err(e)
-                if self.0.cancel.load(Ordering::Relaxed)
-                    && matches!(*e, EvalAltResult::ErrorTerminated(..)) =>
-            {
+            Err(e) if self.0.cancel.load(Ordering::Relaxed) && super::error::is_stop(&e) => {
                 Err(script_error(
                     ErrorKind::Thread,
                     "the thread was stopped (:stop) before it finished",
@@ -167,7 +164,7 @@ impl Background for SpawnHandle {
         })
         .ok()?;
         match self.take()? {
-            Err(e) if !matches!(*e, EvalAltResult::ErrorTerminated(..)) => Some(e),
+            Err(e) if !super::error::is_stop(&e) => Some(e),
             _ => None,
         }
     }

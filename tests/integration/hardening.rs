@@ -211,6 +211,18 @@ fn runaway_allocations_are_script_errors_at_their_line() {
         assert!(text.contains("over the memory limit"), "{script}: {text}");
         assert!(text.contains("<-e>:2:"), "{script}: {text}");
     }
+    // Growth no single value's limit sees: many values, or a thread's. The total counts.
+    for script in [
+        "let m = #{}; let i = 0;\nloop { m[`${i}`] = [i, i, i, i, i, i, i, i]; i += 1; }",
+        "let t = spawn(|| { let a = [1]; loop { a += a } });\nt.join()",
+    ] {
+        let (code, text) = in_prlimit(2, &["--timeout", "60", "-e", script]);
+        assert_eq!(code, Some(3), "{script}: {text}");
+        assert!(
+            text.contains("over the memory limit: udpsh holds"),
+            "{script}: {text}"
+        );
+    }
     // --max-memory raises the limit.
     let (code, text) = in_prlimit(
         3,
