@@ -217,13 +217,12 @@ pub struct ReplayArgs {
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    let mut addrs = text
-        .to_socket_addrs()
-        .map_err(|e| format!("'{text}' is not host:port ({e})"))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("'{text}' has no address"))
+    // A name that DNS never answers for is given up on after a few seconds, as a usage error.
+    let lookup = crate::stop::Stop::new(Some(Duration::from_secs(5)));
+    crate::net::addr::parse_addr_stoppable(text, false, &lookup).map_err(|e| match e {
+        crate::net::NetError::Stopped(_) => format!("'{text}': no answer from DNS within 5s"),
+        crate::net::NetError::Failed { message, .. } => format!("'{text}': {message}"),
+    })
 }
 
 fn parse_delay(text: &str) -> Result<Duration, String> {

@@ -17,7 +17,7 @@
 //! A proxy stops when the script ends (its run's stop flag, which the proxy thread watches)
 //! or when its last handle is dropped, whichever comes first.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, ImmutableString, Map};
@@ -71,9 +71,9 @@ fn describe(p: &ProxyHandle) -> String {
 
 fn start(ctx: &Arc<ScriptCtx>, upstream: &str, opts: &Map) -> Fallible<ProxyHandle> {
     check_keys(opts, START_KEYS, "proxy")?;
-    let mut o = Options::new(address(upstream, "upstream")?);
+    let mut o = Options::new(address(ctx, upstream, "proxy upstream")?);
     if let Some(v) = opts.get("listen") {
-        o.listen = address(&text(v, "listen")?, "listen")?;
+        o.listen = address(ctx, &text(v, "listen")?, "proxy listen")?;
     }
     o.settings = settings(Settings::default(), opts)?;
     o.seed = match opts.get("seed") {
@@ -228,16 +228,15 @@ fn text(v: &Dynamic, name: &str) -> Fallible<String> {
         })
 }
 
-fn address(text: &str, name: &str) -> Fallible<SocketAddr> {
-    text.to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            script_error(
-                ErrorKind::Address,
-                format!("proxy {name} '{text}' is not host:port"),
-            )
-        })
+/// `host:port`, a name looked up as sockets do: given up at the script's `--timeout`.
+pub(super) fn address(ctx: &ScriptCtx, text: &str, name: &str) -> Fallible<SocketAddr> {
+    use crate::net::NetError;
+    crate::net::addr::parse_addr_stoppable(text, false, &ctx.run.stop).map_err(|e| match e {
+        NetError::Stopped(reason) => super::error::stopped(reason),
+        NetError::Failed { kind, message } => {
+            script_error(kind, format!("{name} '{text}': {message}"))
+        }
+    })
 }
 
 /// Unknown keys are an error listing the valid ones.

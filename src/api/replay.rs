@@ -92,16 +92,7 @@ fn run(ctx: &Arc<ScriptCtx>, path: &str, opts: &Map) -> Fallible<Map> {
             let text = text.ok_or_else(|| {
                 script_error(ErrorKind::Value, "replay: to must be \"host:port\"")
             })?;
-            use std::net::ToSocketAddrs;
-            text.to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .ok_or_else(|| {
-                    script_error(
-                        ErrorKind::Address,
-                        format!("replay: '{text}' is not host:port"),
-                    )
-                })?
+            super::proxy::address(ctx, &text, "replay: to")?
         }
         None => {
             return Err(script_error(

@@ -136,7 +136,9 @@ fn an_outage_with_set_and_option_errors() {
         )
         .stdout_has("proxy loss: 2 is not a probability between 0 and 1")
         .stdout_has("proxy up.delay: '2h': unknown unit")
-        .stdout_has("address: proxy upstream 'nowhere' is not host:port")
+        .stdout_has(
+            "address: proxy upstream 'nowhere': bad address 'nowhere': expected \"host:port\"",
+        )
         .stdout_has("closed: the proxy is closed")
         .stdout_has(" closed)");
 }
