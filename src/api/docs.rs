@@ -82,7 +82,7 @@ pub const ENTRIES: &[Entry] = &[
         "var",
         Function,
         "var(name, default) → value",
-        "A value given with --var NAME=VALUE, typed like the default; else the default.",
+        "A value given with --var NAME=VALUE, typed like the default (integer, number, true/false, hex bytes for a blob, one character, JSON for an array or map); else the default. A value that does not fit is a usage error before anything runs.",
         "let port = var(\"port\", 8888);",
     ),
     entry(

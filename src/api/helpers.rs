@@ -46,11 +46,15 @@ fn var(ctx: &ScriptCtx, name: &str, default: Dynamic) -> Fallible<Dynamic> {
 
 pub fn parse_var(name: &str, text: &str, default: &Dynamic) -> Fallible<Dynamic> {
     let bad = |what: &str| {
+        // A blob default shows as `[]`, which says nothing: name its type instead.
+        let of = if default.is_blob() {
+            format!("var(\"{name}\", …) takes a blob")
+        } else {
+            format!("the type of var(\"{name}\", {default})")
+        };
         script_error(
             ErrorKind::Usage,
-            format!(
-                "--var {name}={text}: '{text}' is not {what} (the type of var(\"{name}\", {default}))"
-            ),
+            format!("--var {name}={text}: '{text}' is not {what} ({of})"),
         )
     };
     if default.is_int() {
@@ -70,7 +74,37 @@ pub fn parse_var(name: &str, text: &str, default: &Dynamic) -> Fallible<Dynamic>
             _ => Err(bad("true or false")),
         }
     } else if default.is_blob() {
-        parse_hex(text).map(Dynamic::from_blob)
+        parse_hex(text)
+            .map(Dynamic::from_blob)
+            .map_err(|_| bad("hex bytes (like \"de ad 01\")"))
+    } else if default.is_char() {
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Ok(c.into()),
+            _ => Err(bad("one character")),
+        }
+    } else if default.is_array() || default.is_map() {
+        // JSON, as people pass lists and tables on command lines: [1, 2] or {"a": 1}.
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+            bad(if default.is_array() {
+                "a JSON array (like [1, 2])"
+            } else {
+                "a JSON object (like {\"a\": 1})"
+            })
+        })?;
+        let fits = if default.is_array() {
+            value.is_array()
+        } else {
+            value.is_object()
+        };
+        if !fits {
+            return Err(bad(if default.is_array() {
+                "a JSON array"
+            } else {
+                "a JSON object"
+            }));
+        }
+        rhai::serde::to_dynamic(value).map_err(|_| bad("a value udpsh can hold"))
     } else {
         Ok(text.into())
     }

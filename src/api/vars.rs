@@ -24,10 +24,18 @@ pub fn check(ast: &AST, vars: &BTreeMap<String, VarValue>, file: &str) -> Option
         if call.name != "var" || call.args.len() != 2 || !call.namespace.is_empty() {
             return true;
         }
-        let (Some(name), Some(default)) = (
-            call.args[0].get_literal_value(None),
-            call.args[1].get_literal_value(None),
-        ) else {
+        let default = call.args[1]
+            .get_literal_value(None)
+            .or_else(|| match &call.args[1] {
+                // `var("payload", hex("01 02"))`, `var("b", blob(0))`: a blob default.
+                Expr::FnCall(f, _)
+                    if f.namespace.is_empty() && (f.name == "hex" || f.name == "blob") =>
+                {
+                    Some(rhai::Dynamic::from_blob(Vec::new()))
+                }
+                _ => None,
+            });
+        let (Some(name), Some(default)) = (call.args[0].get_literal_value(None), default) else {
             return true;
         };
         let Some(VarValue::Text(text)) = vars.get(&name.to_string()) else {

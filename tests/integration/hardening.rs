@@ -66,11 +66,25 @@ fn a_peer_cannot_crash_a_script_with_non_ascii_text() {
 
 #[test]
 fn a_blob_var_of_any_text_is_an_error_not_a_panic() {
-    let out = Udpsh::new(&["-e", "var(\"b\", hex(\"00\"))", "--var", "b=aé"])
-        .output()
-        .code(3);
-    assert!(out.stderr.contains("is not a hex byte"), "{}", out.stderr);
-    assert!(!out.stderr.contains("panicked"));
+    // A usage error before anything runs, as for every typed default (blob, char, array, map).
+    for (script, var, says) in [
+        ("var(\"b\", hex(\"00\"))", "b=aé", "'aé' is not hex bytes"),
+        ("var(\"b\", blob(0))", "b=zz", "takes a blob"),
+        ("var(\"c\", 'x')", "c=xy", "'xy' is not one character"),
+        ("var(\"a\", [1, 2])", "a=abc", "'abc' is not a JSON array"),
+        ("var(\"m\", #{k: 1})", "m=[1]", "'[1]' is not a JSON object"),
+    ] {
+        let out = Udpsh::new(&["-e", script, "--var", var]).output().code(2);
+        assert!(out.stderr.contains(says), "{script}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"));
+    }
+    Udpsh::new(&[
+        "-e",
+        "assert_eq(var(\"a\", [1]), [3, 4]); assert_eq(var(\"m\", #{k: 1}).k, 5);",
+    ])
+    .args(["--var", "a=[3, 4]", "--var", "m={\"k\": 5}"])
+    .output()
+    .success();
 }
 
 #[test]
