@@ -149,23 +149,23 @@ pub struct ProxyArgs {
     pub listen: SocketAddr,
 
     /// Share of datagrams dropped: 5% or 0.05.
-    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability, allow_hyphen_values = true)]
     pub loss: Option<f64>,
 
     /// Added to every datagram: 20ms, 1.5s.
-    #[arg(long, value_name = "TIME", value_parser = parse_delay)]
+    #[arg(long, value_name = "TIME", value_parser = parse_delay, allow_hyphen_values = true)]
     pub delay: Option<Duration>,
 
     /// Each delay varies by up to this much either way (order is kept).
-    #[arg(long, value_name = "TIME", value_parser = parse_delay)]
+    #[arg(long, value_name = "TIME", value_parser = parse_delay, allow_hyphen_values = true)]
     pub jitter: Option<Duration>,
 
     /// Share of datagrams sent twice.
-    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability, allow_hyphen_values = true)]
     pub dup: Option<f64>,
 
     /// Share of datagrams that go out after the next one.
-    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability, allow_hyphen_values = true)]
     pub reorder: Option<f64>,
 
     /// Makes every decision reproducible (printed when not given).

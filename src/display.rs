@@ -115,7 +115,7 @@ fn suspect_from(bytes: &[u8], from: usize, to: usize) -> bool {
 /// Controls, line and paragraph separators, bidi embeddings, overrides and isolates
 /// (U+202A–U+202E, U+2066–U+2069, and the marks U+200E/F, U+061C), zero-width characters and
 /// the BOM: each can make a line read differently from what it holds (a spoofed sender).
-fn needs_escape(c: char) -> bool {
+pub fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -150,6 +150,16 @@ pub fn print_error(message: impl std::fmt::Display) {
     let _ = writeln!(
         std::io::stderr(),
         "error: {}",
+        one_line(&message.to_string())
+    );
+}
+
+/// `warning: MESSAGE` on stderr, escaped as [`print_error`] does.
+pub fn print_warning(message: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "warning: {}",
         one_line(&message.to_string())
     );
 }

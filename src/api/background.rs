@@ -27,6 +27,11 @@ pub trait Background: Send + Sync {
         false
     }
 
+    /// Whether it was ended by [`Background::cancel`] (`:stop`).
+    fn cancelled(&self) -> bool {
+        false
+    }
+
     /// Ends it now, while the script goes on (the REPL's `:stop N`).
     fn cancel(&self) {
         let _ = self.stop(Duration::from_secs(1));

@@ -27,6 +27,11 @@ pub fn read_script(path: &Path, name: &str) -> Result<String, ReadError> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| ReadError::Message(format!("cannot read {shown}: {e}")))?;
+    // A BOM, as some editors save it, is not part of the script (Python skips it too).
+    let bytes = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     String::from_utf8(bytes).map_err(|e| {
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let text = String::from_utf8_lossy(good);

@@ -180,4 +180,8 @@ impl Background for SpawnHandle {
     fn cancel(&self) {
         crate::stop::cancel(&self.0.cancel);
     }
+
+    fn cancelled(&self) -> bool {
+        self.0.cancel.load(Ordering::Relaxed)
+    }
 }

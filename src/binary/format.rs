@@ -166,11 +166,14 @@ pub fn parse_items(body: &str) -> Result<Vec<Item>> {
         };
         let Some(code) = Code::from_char(letter) else {
             return match letter {
-                'n' | 'N' | 'P' | 'e' => err(format!(
+                'n' | 'N' | 'P' => err(format!(
                     "'{letter}' (at {pos}) is not supported: it has no standard size; use a sized code such as q, Q or f"
                 )),
+                'e' => err(format!(
+                    "'e' (at {pos}), a 16-bit float, is not supported; use f (32-bit) or d (64-bit)"
+                )),
                 '!' | '>' | '<' | '=' | '@' => err(format!(
-                    "the byte order '{letter}' may only come first (at {pos})"
+                    "the byte order '{letter}' may only come first, not at {pos}"
                 )),
                 c if c.is_whitespace() => {
                     err(format!("a space separates the count at {at} from its code"))

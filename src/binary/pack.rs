@@ -158,7 +158,8 @@ pub(super) fn pack_one(item: &Item, order: Order, value: &Value, out: &mut Vec<u
             if item.count == 0 {
                 return Ok(());
             }
-            let room = (item.count - 1).min(255);
+            // As Python: the data takes up to count - 1 bytes; the length byte says at most 255.
+            let room = item.count - 1;
             if b.len() > room {
                 return err(format!(
                     "{} bytes do not fit in '{}{letter}' (at most {room}; nothing is cut silently)",
@@ -166,7 +167,7 @@ pub(super) fn pack_one(item: &Item, order: Order, value: &Value, out: &mut Vec<u
                     item.count
                 ));
             }
-            out.push(b.len() as u8);
+            out.push(b.len().min(255) as u8);
             out.extend_from_slice(b);
             out.resize(out.len() + room - b.len(), 0);
             Ok(())

@@ -167,18 +167,34 @@ fn data(rdata: &RData) -> String {
         RData::PTR(n) => n.0.to_string(),
         RData::MX(mx) => format!("{} {}", mx.preference, mx.exchange),
         RData::SRV(s) => format!("{} {} {} {}", s.priority, s.weight, s.port, s.target),
-        RData::TXT(t) => t
-            .iter_raw()
-            .map(|(k, v)| match v {
-                Some(v) => format!(
-                    "{}={}",
-                    String::from_utf8_lossy(k),
-                    String::from_utf8_lossy(v)
-                ),
-                None => String::from_utf8_lossy(k).into_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join(""),
+        RData::TXT(t) => {
+            let strings: Vec<String> = t
+                .iter_raw()
+                .map(|(k, v)| match v {
+                    Some(v) => format!(
+                        "{}={}",
+                        String::from_utf8_lossy(k),
+                        String::from_utf8_lossy(v)
+                    ),
+                    None => String::from_utf8_lossy(k).into_owned(),
+                })
+                .collect();
+            // One string as it is; several as dig shows them, so their bounds are not lost.
+            match strings.as_slice() {
+                [one] => one.clone(),
+                many => many
+                    .iter()
+                    .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }
+        }
+        // A type the parser does not know: RFC 3597's generic form, `\# 3 026869`.
+        RData::NULL(_, raw) => {
+            let bytes = raw.get_data();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("\\# {} {hex}", bytes.len())
+        }
         RData::SOA(s) => format!(
             "{} {} {} {} {} {} {}",
             s.mname, s.rname, s.serial, s.refresh, s.retry, s.expire, s.minimum

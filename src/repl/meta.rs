@@ -271,7 +271,11 @@ fn jobs(session: &Session) -> String {
         .iter()
         .enumerate()
         .map(|(i, job)| {
-            let state = if job.finished() { "done   " } else { "running" };
+            let state = match (job.finished(), job.cancelled()) {
+                (true, true) => "stopped",
+                (true, false) => "done   ",
+                (false, _) => "running",
+            };
             format!(
                 "[{}] {state} {}",
                 i + 1,

@@ -31,10 +31,10 @@ pub fn diff(expected: &Expected, request_frame: u64, live: &[u8], ignore: &[Byte
     let recorded = &expected.data[..];
     let at = first_difference(recorded, live, ignore).unwrap_or(0);
     let mut out = format!(
-        "frame {} (reply to frame {request_frame}) differs at byte {at} (recorded {} bytes, live {} bytes)",
+        "frame {} (reply to frame {request_frame}) differs at byte {at} (recorded {}, live {})",
         expected.frame,
-        recorded.len(),
-        live.len()
+        crate::display::plural(recorded.len() as u64, "byte", "bytes"),
+        crate::display::plural(live.len() as u64, "byte", "bytes")
     );
     if !ignore.is_empty() {
         let ranges: Vec<String> = ignore.iter().map(ByteRange::to_string).collect();

@@ -31,9 +31,33 @@ impl Reporter for JsonReport {
             },
             scripts,
         };
-        serde_json::to_writer_pretty(&mut *out, &report)?;
-        writeln!(out)
+        let text = serde_json::to_string_pretty(&report)?;
+        writeln!(out, "{}", json_escaped(&text))
     }
+}
+
+/// JSON's own `\u` escapes also for what would reorder or hide a line shown on a terminal
+/// (DEL, C1 controls, bidi overrides, zero-width characters, BOM): serde_json writes them raw.
+/// They only ever occur inside strings, so the document means exactly the same.
+fn json_escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c != '\n' && crate::display::needs_escape(c))
+    {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c != '\n' && crate::display::needs_escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 #[derive(Serialize)]
@@ -195,5 +219,14 @@ mod tests {
         let v = report(&[sample::outcome("x.rhai", Status::Interrupted, 1)]);
         assert_eq!(v["scripts"][0]["error"]["message"], "interrupted");
         assert_eq!(v["summary"]["interrupted"], 1);
+    }
+
+    #[test]
+    fn what_reorders_a_line_is_escaped_and_the_document_means_the_same() {
+        let value = serde_json::json!({"name": "a\u{202e}b\u{7f}c\u{9b}d\u{feff}"});
+        let text = json_escaped(&serde_json::to_string(&value).unwrap()).into_owned();
+        assert_eq!(text, r#"{"name":"a\u202eb\u007fc\u009bd\ufeff"}"#);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
     }
 }

@@ -53,7 +53,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> s
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let Ok(meta) = std::fs::metadata(&path) else {
-            continue; // a dangling symlink
+            // A dangling symlink: said, since a script someone meant to run is missing.
+            if path.extension().is_some_and(|e| e == "rhai") {
+                crate::display::print_warning(format!(
+                    "{} is a symlink to nothing: not run",
+                    crate::display::one_line(&display_name(&path))
+                ));
+            }
+            continue;
         };
         if meta.is_dir() {
             walk(&path, out, visited)?;

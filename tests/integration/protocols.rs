@@ -494,3 +494,18 @@ fn readme_gives_the_sizes_of_the_python_twins() {
         "README's size table is not the measured one; it should read:\n{table}"
     );
 }
+
+#[test]
+fn dns_txt_strings_keep_their_bounds_and_unknown_types_read_as_rfc_3597() {
+    Udpsh::eval(
+        r#"import "udpsh/dns" as dns;
+           let r = dns::parse(hex("0001 8180 0000 0002 0000 0000"
+               + " 00 0010 0001 00000000 0013 0b68656c6c6f20776f726c64 067365636f6e64"
+               + " 00 0063 0001 00000000 0003 026869"));
+           assert_eq(r.answers[0].data, `"hello world" "second"`);
+           assert_eq(r.answers[1].type, "TYPE99");
+           assert_eq(r.answers[1].data, "\\# 3 026869");"#,
+    )
+    .output()
+    .success();
+}
