@@ -100,6 +100,8 @@ pub struct Checker {
     check: bool,
     ignore: Vec<ByteRange>,
     pending: Vec<Vec<Pending>>,
+    /// Requests (by frame) that a live reply was paired with already.
+    answered: std::collections::HashSet<u64>,
     report: Report,
 }
 
@@ -109,6 +111,7 @@ impl Checker {
             check,
             ignore,
             pending: (0..clients).map(|_| Vec::new()).collect(),
+            answered: std::collections::HashSet::new(),
             report: Report::default(),
         }
     }
@@ -140,9 +143,21 @@ impl Checker {
             .position(|p| same(&p.expected.data, data, &self.ignore))
         {
             self.report.matched += 1;
-            return Verdict::Matched(list.remove(i).expected.frame);
+            let p = list.remove(i);
+            self.answered.insert(p.request);
+            return Verdict::Matched(p.expected.frame);
         }
-        let p = list.remove(0);
+        // Compared with the oldest reply of a request not answered yet: a second recorded
+        // reply (a duplicate the network made) is no reply to the next request.
+        let Some(i) = list
+            .iter()
+            .position(|p| !self.answered.contains(&p.request))
+        else {
+            self.report.extra += 1;
+            return Verdict::Extra;
+        };
+        let p = list.remove(i);
+        self.answered.insert(p.request);
         self.report.mismatched += 1;
         self.report
             .diffs
@@ -278,6 +293,21 @@ mod tests {
             "{}",
             r.diffs[0]
         );
+    }
+
+    #[test]
+    fn a_duplicate_in_the_recording_is_not_the_reply_to_the_next_request() {
+        // Recorded: A answered twice (the network duplicated it), B unanswered, C answered.
+        let mut c = Checker::new(1, true, Vec::new());
+        c.sent(0, &request(1, &[(2, "A"), (3, "A")]));
+        assert_eq!(c.reply(0, b"A"), Verdict::Matched(2));
+        c.sent(0, &request(4, &[]));
+        assert_eq!(c.reply(0, b"B"), Verdict::Extra);
+        c.sent(0, &request(5, &[(6, "C")]));
+        assert_eq!(c.reply(0, b"C"), Verdict::Matched(6));
+        let r = c.finish();
+        assert_eq!((r.matched, r.mismatched, r.missing, r.extra), (2, 0, 1, 1));
+        assert_eq!(r.missing_frames, [(3, 1)]);
     }
 
     #[test]
