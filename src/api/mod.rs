@@ -67,25 +67,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     ctx.run.limits.apply(&mut engine);
     allow_spawn_keyword(&mut engine);
     engine.set_module_resolver(modules::Resolver::new(ctx));
-    let stop = ctx.run.stop.clone();
-    let budget = ctx.run.limits.memory;
-    engine.on_progress(move |ops| {
-        // Rhai calls this on every operation: the flags are looked at every 16 (a stop is
-        // seen within microseconds), the clock every 1024.
-        if ops % 16 != 0 {
-            return None;
-        }
-        let held = crate::memory::in_use();
-        if held > budget {
-            return Some(Dynamic::from(crate::memory::Over { held, budget }));
-        }
-        let reason = if ops % 1024 == 0 {
-            stop.check()
-        } else {
-            stop.flagged()
-        };
-        reason.map(|r| Dynamic::from(r.as_str()))
-    });
+    engine.on_progress(progress(ctx));
     let out = ctx.run.out.clone();
     let run = ctx.run.clone();
     engine.on_print(move |text| {
@@ -118,6 +100,30 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     replay::register(&mut engine, ctx);
     watch::register(&mut engine, ctx);
     engine
+}
+
+/// What the interpreter checks as it runs: a stop (`--timeout`, Ctrl-C, the run's end) and
+/// the memory budget. Also for engines made elsewhere (the REPL's watch formatters).
+pub fn progress(ctx: &ScriptCtx) -> impl Fn(u64) -> Option<Dynamic> + Send + Sync + 'static {
+    let stop = ctx.run.stop.clone();
+    let budget = ctx.run.limits.memory;
+    move |ops| {
+        // Rhai calls this on every operation: the flags are looked at every 16 (a stop is
+        // seen within microseconds), the clock every 1024.
+        if ops % 16 != 0 {
+            return None;
+        }
+        let held = crate::memory::in_use();
+        if held > budget {
+            return Some(Dynamic::from(crate::memory::Over { held, budget }));
+        }
+        let reason = if ops % 1024 == 0 {
+            stop.check()
+        } else {
+            stop.flagged()
+        };
+        reason.map(|r| Dynamic::from(r.as_str()))
+    }
 }
 
 /// Rhai's standard package, as `Engine::new()` registers it, made once.

@@ -308,8 +308,9 @@ impl Job {
                     let how = self.how.read().unwrap_or_else(|p| p.into_inner()).clone();
                     let own_view = how.compact || how.format.is_some() || how.filter.is_some();
                     if !self.ctx().run.verbose || own_view {
-                        let caller =
-                            caller.get_or_insert_with(|| Caller::new(&self.ctx(), &self.modules));
+                        let caller = caller.get_or_insert_with(|| {
+                            Caller::new(&self.ctx(), &self.modules, &self.stop)
+                        });
                         if let Some(text) = self.render(&d, &how, caller) {
                             self.printer.line(&self.line(&text));
                         }
@@ -438,8 +439,18 @@ struct Caller {
 }
 
 impl Caller {
-    fn new(ctx: &Arc<ScriptCtx>, modules: &Modules) -> Caller {
+    /// `stop`: the watch's own flag, which also ends a formatter or filter that never
+    /// returns (`:unwatch` sets it).
+    fn new(ctx: &Arc<ScriptCtx>, modules: &Modules, stop: &Arc<AtomicBool>) -> Caller {
         let mut engine = crate::api::engine(ctx);
+        let run_checks = crate::api::progress(ctx);
+        let stop = stop.clone();
+        engine.on_progress(move |ops| {
+            if stop.load(Ordering::Relaxed) {
+                return Some(Dynamic::from(crate::stop::StopReason::Finished.as_str()));
+            }
+            run_checks(ops)
+        });
         for (alias, module) in modules.read().unwrap_or_else(|p| p.into_inner()).iter() {
             engine.register_static_module(alias.as_str(), module.clone());
         }
