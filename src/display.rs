@@ -154,6 +154,21 @@ pub fn print_error(message: impl std::fmt::Display) {
     );
 }
 
+static STDOUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Keeps the first error of a write to stdout (a full disk, `> /dev/full`): what a script
+/// printed or the results were lost, so the run must not end as if they were not.
+pub fn note_stdout<T>(written: std::io::Result<T>) {
+    if let Err(e) = written {
+        let _ = STDOUT_ERROR.set(e.to_string());
+    }
+}
+
+/// The first failed write to stdout, if any.
+pub fn stdout_error() -> Option<&'static str> {
+    STDOUT_ERROR.get().map(String::as_str)
+}
+
 /// `warning: MESSAGE` on stderr, escaped as [`print_error`] does.
 pub fn print_warning(message: impl std::fmt::Display) {
     use std::io::Write;

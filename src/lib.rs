@@ -49,8 +49,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     let color = color_wanted();
     // A program a script starts may fork into the background: what it leaves is ours to stop.
     process::orphans::adopt();
-    let code = dispatch(cli, color);
+    let mut code = dispatch(cli, color);
     process::orphans::sweep(process::GRACE);
+    if let Some(e) = display::stdout_error() {
+        display::print_error(format!(
+            "could not write to standard output ({e}): output was lost"
+        ));
+        code = code.max(exit::ERROR);
+    }
     code
 }
 

@@ -38,7 +38,11 @@ impl Output {
             let _ = out.flush();
             LINE.with(|buf| {
                 let Ok(mut buf) = buf.try_borrow_mut() else {
-                    let _ = writeln!(out, "{}", crate::display::terminal_safe(line));
+                    crate::display::note_stdout(writeln!(
+                        out,
+                        "{}",
+                        crate::display::terminal_safe(line)
+                    ));
                     return;
                 };
                 buf.clear();
@@ -49,7 +53,7 @@ impl Output {
                 let fd1 = std::mem::ManuallyDrop::new(unsafe {
                     <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
                 });
-                let _ = (&*fd1).write_all(&buf);
+                crate::display::note_stdout((&*fd1).write_all(&buf));
                 if buf.capacity() > 1 << 16 {
                     *buf = Vec::new();
                 }

@@ -44,8 +44,7 @@ impl Printer {
     pub fn line(&self, text: &str) {
         if std::thread::current().id() == self.main {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
+            crate::display::note_stdout(writeln!(out, "{text}").and_then(|()| out.flush()));
         } else {
             self.send(Message::Line(text.to_string()));
         }

@@ -251,8 +251,7 @@ impl Lines {
             let _ = std::io::stderr().write_all(text.as_bytes());
         } else {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
+            crate::display::note_stdout(out.write_all(text.as_bytes()).and_then(|()| out.flush()));
         }
         progress.draw();
     }

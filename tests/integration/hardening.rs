@@ -327,6 +327,29 @@ fn a_fifo_named_as_a_capture_or_report_never_hangs() {
 }
 
 #[test]
+fn output_that_cannot_be_written_is_not_a_pass() {
+    // `> /dev/full`: what the script printed, and the results, are lost.
+    for args in [
+        &["-e", "print(1)"][..],
+        &["run", "scripts/scenarios/echo.rhai"][..],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_udpsh"))
+            .args(args)
+            .current_dir(crate::support::repo())
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("could not write to standard output"), "{err}");
+    }
+}
+
+#[test]
 fn reading_a_fifo_is_bounded_by_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
