@@ -76,20 +76,25 @@ fn probe(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses when an output is one of the inputs, or two outputs are one file.
-/// `outputs` are (what, path): ("--pcap", "run.pcap"), ("--report junit", "j.xml").
+/// Refuses when an output is one of the inputs (a script, or a module one imports), or two
+/// outputs are one file. `outputs` are (what, path): ("--pcap", "run.pcap"),
+/// ("--report junit", "j.xml").
 pub fn check_distinct(inputs: &[&Path], outputs: &[(String, &Path)]) -> Result<(), String> {
-    let inputs: Vec<PathBuf> = inputs.iter().map(|p| identity(p)).collect();
-    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    let mut all: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
+    for script in inputs {
+        all.extend(imported(script));
+    }
+    let inputs: Vec<Identity> = all.iter().map(|p| identity(p)).collect();
+    let mut seen: Vec<(&str, Identity)> = Vec::new();
     for (what, path) in outputs {
         let id = identity(path);
-        if inputs.contains(&id) {
+        if inputs.iter().any(|i| i.same(&id)) {
             return Err(format!(
-                "{what} {} is also a script of this run: refusing to overwrite it",
+                "{what} {} is also a script of this run (or a module one imports): refusing to overwrite it",
                 path.display()
             ));
         }
-        if let Some((other, _)) = seen.iter().find(|(_, p)| *p == id) {
+        if let Some((other, _)) = seen.iter().find(|(_, p)| p.same(&id)) {
             return Err(format!(
                 "{what} and {other} both write {}: give each its own file",
                 path.display()
@@ -100,18 +105,60 @@ pub fn check_distinct(inputs: &[&Path], outputs: &[(String, &Path)]) -> Result<(
     Ok(())
 }
 
-/// The same file however it is named: the real path of the file, or of its folder when the
-/// file does not exist yet.
-fn identity(path: &Path) -> PathBuf {
+/// The files a script names in `import "x"` (its folder, `.rhai` added), read from its text:
+/// only to keep them from being overwritten, so a mention in a comment does no harm.
+fn imported(script: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(script) else {
+        return Vec::new();
+    };
+    let dir = script.parent().unwrap_or(Path::new(""));
+    text.split("import")
+        .skip(1)
+        .filter_map(|rest| {
+            let rest = rest.trim_start().strip_prefix('"')?;
+            let name = &rest[..rest.find('"')?];
+            (!name.starts_with("udpsh/")).then(|| {
+                let mut file = dir.join(name);
+                if file.extension().is_none() {
+                    file.set_extension("rhai");
+                }
+                file
+            })
+        })
+        .collect()
+}
+
+/// The same file however it is named: the real path (of the file, or of its folder when the
+/// file does not exist yet), and for a file that exists its device and inode (a hard link).
+struct Identity {
+    path: PathBuf,
+    inode: Option<(u64, u64)>,
+}
+
+impl Identity {
+    fn same(&self, other: &Identity) -> bool {
+        self.path == other.path || (self.inode.is_some() && self.inode == other.inode)
+    }
+}
+
+fn identity(path: &Path) -> Identity {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| (m.dev(), m.ino()));
     if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
+        return Identity { path: real, inode };
     }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    dir.join(path.file_name().unwrap_or_default())
+    Identity {
+        path: dir.join(path.file_name().unwrap_or_default()),
+        inode,
+    }
 }
 
 #[cfg(test)]

@@ -405,6 +405,25 @@ fn outputs_never_overwrite_inputs_or_each_other() {
         .code(2)
         .output_has("both write");
     assert!(!dir.path().join("x").exists() && !dir.path().join("r").exists());
+    // A hard link to a script, and a module a script imports, are inputs too.
+    std::fs::hard_link(dir.path().join("s.rhai"), dir.path().join("link.rhai")).unwrap();
+    run(&["--pcap", "link.rhai", "s.rhai"])
+        .code(2)
+        .output_has("is also a script of this run");
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    write(dir.path(), "lib/helper.rhai", "fn one() { 1 }\n");
+    write(
+        dir.path(),
+        "m.rhai",
+        "import \"lib/helper\" as h;\nprint(h::one());\n",
+    );
+    run(&["--pcap", "lib/helper.rhai", "m.rhai"])
+        .code(2)
+        .output_has("or a module one imports");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("lib/helper.rhai")).unwrap(),
+        "fn one() { 1 }\n"
+    );
 }
 
 #[test]
