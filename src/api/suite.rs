@@ -63,6 +63,16 @@ struct Options {
 
 const OPTIONS: &str = "tags, timeout, retries";
 
+/// What is wrong with a `test()` options map, if anything: for the check before a file runs.
+pub fn options_problem(opts: &Map) -> Option<String> {
+    let e = options(opts).err()?;
+    let from_fields = match e.as_ref() {
+        EvalAltResult::ErrorRuntime(v, _) => super::error::fields(v).map(|f| f.1),
+        _ => None,
+    };
+    Some(from_fields.unwrap_or_else(|| e.to_string()))
+}
+
 fn options(opts: &Map) -> Fallible<Options> {
     if let Some(key) = opts
         .keys()

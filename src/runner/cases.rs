@@ -61,6 +61,32 @@ pub fn declared(ast: &AST) -> Vec<Declared> {
         .collect()
 }
 
+/// The first top-level `test(name, #{...}, f)` whose literal options are wrong (an unknown
+/// key, a bad value): found before the file runs, so it fails alone instead of stopping the
+/// file's set-up (and with it every later test). Its position and what is wrong.
+pub fn bad_options(ast: &AST) -> Option<((usize, usize), String)> {
+    ast.statements().iter().find_map(|stmt| {
+        let (call, pos) = match stmt {
+            Stmt::FnCall(call, pos) => (call, *pos),
+            Stmt::Expr(expr) => match expr.as_ref() {
+                Expr::FnCall(call, pos) => (call, *pos),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if call.name != "test" || !call.namespace.is_empty() || call.args.len() != 3 {
+            return None;
+        }
+        let opts = call.args[1].get_literal_value(None)?;
+        let opts = opts.read_lock::<rhai::Map>()?;
+        let problem = crate::api::suite::options_problem(&opts)?;
+        Some((
+            (pos.line().unwrap_or(0), pos.position().unwrap_or(0)),
+            problem,
+        ))
+    })
+}
+
 /// A test named like an earlier one, or with no name: reports could not tell them apart.
 pub fn misnamed(declared: &[Declared]) -> Option<(&Declared, String)> {
     declared.iter().enumerate().find_map(|(i, d)| {

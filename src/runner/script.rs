@@ -16,7 +16,7 @@ use crate::outcome::{Attempt, CaseOwn, CaseResult, Failure, FileResult, Status};
 use crate::select::{Selection, test_name};
 use crate::stop::{Stop, StopReason};
 
-use super::cases::{Declared, declared, has_runtime_tests, misnamed};
+use super::cases::{Declared, bad_options, declared, has_runtime_tests, misnamed};
 
 /// A script read and compiled, ready to run.
 pub struct Compiled {
@@ -62,6 +62,18 @@ pub fn compile(
 ) -> Result<Compiled, Box<Diagnostic>> {
     let ast = api::source::compile(engine, source, &name)?;
     let declared = declared(&ast);
+    if let Some((at, why)) = bad_options(&ast) {
+        return Err(Box::new(Diagnostic {
+            kind: crate::kind::ErrorKind::Usage,
+            stop: None,
+            message: why,
+            file: name,
+            line: at.0,
+            col: at.1,
+            detail: None,
+            notes: Vec::new(),
+        }));
+    }
     if let Some((test, why)) = misnamed(&declared) {
         return Err(Box::new(Diagnostic {
             kind: crate::kind::ErrorKind::Usage,

@@ -208,3 +208,24 @@ fn check_compiles_what_a_script_imports() {
         .stderr_has("cannot import 'gone'")
         .stderr_has("--> main.rhai:3:10");
 }
+
+#[test]
+fn a_bad_test_option_is_refused_before_anything_runs() {
+    let out = Udpsh::script(
+        "bo.rhai",
+        "print(\"set-up ran\");\ntest(\"bad\", #{tagz: [\"x\"]}, || {});\ntest(\"a\", || {});\n",
+    )
+    .output()
+    .code(2)
+    .stderr_has("test(): unknown option 'tagz' (options: tags, timeout, retries)")
+    .stderr_has("--> bo.rhai:2:1");
+    assert!(!out.stdout.contains("set-up ran"), "{}", out.stdout);
+    let out = Udpsh::script("r.rhai", "test(\"x\", #{retries: -1}, || {});\n")
+        .output()
+        .code(2);
+    assert!(
+        out.stderr.contains("retries must be 0 or more"),
+        "{}",
+        out.stderr
+    );
+}
