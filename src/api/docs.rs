@@ -384,7 +384,7 @@ pub const ENTRIES: &[Entry] = &[
         "parse",
         Module("coap"),
         "coap::parse(blob) → map",
-        "#{version, type, code, mid, token, options, payload}; code as text (\"2.05\"), options by name, payload a blob.",
+        "#{version, type, code, mid, token, options, payload}; code as text (\"2.05\"), options by name (the repeatable ones, Uri-Path, Uri-Query, Location-Path, Location-Query, ETag, If-Match, always arrays), payload a blob.",
         "coap::parse(d.data).code",
     ),
     entry(

@@ -509,3 +509,16 @@ fn dns_txt_strings_keep_their_bounds_and_unknown_types_read_as_rfc_3597() {
     .output()
     .success();
 }
+
+#[test]
+fn coap_repeatable_options_are_always_arrays() {
+    Udpsh::eval(
+        r#"import "udpsh/coap" as coap;
+           let one = coap::parse(coap::get("/a?x=1")).options;
+           assert_eq(one["Uri-Path"], ["a"]);
+           assert_eq(one["Uri-Query"], ["x=1"]);
+           assert_eq(coap::parse(coap::get("/a/b")).options["Uri-Path"], ["a", "b"]);"#,
+    )
+    .output()
+    .success();
+}

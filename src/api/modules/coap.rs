@@ -12,9 +12,25 @@ use crate::api::error::Fallible;
 use crate::api::values::with_payload;
 use crate::protocols::{self, coap};
 
-/// Options by name; one that appears more than once (Uri-Path) is an array.
+/// The options RFC 7252 lets a message repeat: always arrays, however many came, so
+/// `r.options["Uri-Path"][0]` is the first segment even of a one-segment path.
+const REPEATABLE: &[&str] = &[
+    "If-Match",
+    "ETag",
+    "Location-Path",
+    "Uri-Path",
+    "Uri-Query",
+    "Location-Query",
+];
+
+/// Options by name; a repeatable one is an array, and so is any other that came twice.
 fn options(msg: &coap::Message) -> Map {
     let mut options = Map::new();
+    for name in REPEATABLE {
+        if msg.options.iter().any(|(n, _)| n == name) {
+            options.insert((*name).into(), Dynamic::from_array(Vec::new()));
+        }
+    }
     for (name, value) in &msg.options {
         let v: Dynamic = match value {
             coap::OptionValue::Int(i) => i64::try_from(*i).unwrap_or(i64::MAX).into(),
