@@ -674,7 +674,7 @@ fn watch_lines_jobs_and_stop() {
         repl.eval(":stop 1")
             .contains("[1] thread (closure in <repl>#7) stopped")
     );
-    assert!(repl.eval(":jobs").contains("[1] done"));
+    assert!(repl.eval(":jobs").contains("[1] stopped"));
     assert!(
         repl.eval("t.join()")
             .contains("the thread was stopped (:stop)")
