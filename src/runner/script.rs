@@ -124,7 +124,10 @@ pub fn run(
         keep_tail(&mut all);
     });
     let stop = Arc::new(Stop::new(settings.timeout));
-    stop.watch();
+    // The deadline timer only where there is a deadline (a thread costs start-up time).
+    if settings.timeout.is_some() || !script.declared.is_empty() || script.runtime_tests {
+        stop.watch();
+    }
     // Absolute, so the attachments of a JUnit report open from anywhere (Jenkins, GitLab).
     let capture = recorder
         .as_ref()
