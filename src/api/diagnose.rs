@@ -278,6 +278,15 @@ pub fn explain_incomplete(
                 std::cmp::Ordering::Greater => text.trim().is_empty(),
             })
     };
+    // `"abc` with no closing quote on its line: a "…" string cannot span lines.
+    if let P::BadInput(rhai::LexError::UnterminatedString) = err.err_type() {
+        d.notes.push(
+            "a \"…\" string ends on its line: close it there, or write text of several lines \
+             in backticks (`…`)"
+                .into(),
+        );
+        return;
+    }
     let eof = matches!(err.err_type(), P::UnexpectedEOF);
     let missing_at_end = at_end && matches!(err.err_type(), P::MissingToken(..));
     if !eof && !missing_at_end {

@@ -417,7 +417,7 @@ pub fn overview(width: usize, tab: bool) -> String {
         String::new(),
         para(keys),
         para(
-            "An unfinished input (an open `{`, `(` or string) continues at `...>`; two empty \
+            "An unfinished input (an open `{`, `(` or `` `backtick` `` string) continues at `...>`; two empty \
              lines send it as it is.",
         ),
         String::new(),
