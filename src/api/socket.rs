@@ -39,6 +39,9 @@ struct Seen<'a> {
     /// The datagram's real length.
     len: usize,
     time: SystemTime,
+    /// Its IP header's TTL (hop limit) and TOS.
+    ttl: u8,
+    tos: u8,
 }
 
 /// What a socket sent last, for the message of a timeout.
@@ -428,6 +431,8 @@ impl Sock {
             data: &got.data,
             len: got.len,
             time: got.time.unwrap_or_else(SystemTime::now),
+            ttl: got.ttl.unwrap_or(Packet::DEFAULT_TTL),
+            tos: got.tos.unwrap_or(0),
         };
         // A datagram from one of our own sockets was recorded when it was sent.
         self.observe(ctx, line, what, &seen, !registry::is_local(got.from))
@@ -469,6 +474,8 @@ impl Sock {
                     direction: seen.direction,
                     comment,
                     timestamp: seen.time,
+                    ttl: seen.ttl,
+                    tos: seen.tos,
                 })
             };
             if recorder.keeps_comments() {
@@ -844,6 +851,7 @@ impl Sock {
             return Ok(());
         };
         let dst = net::canonical(dst);
+        let (ttl, tos) = self.0.net.header_fields(dst.ip());
         let seen = Seen {
             direction: Direction::Outbound,
             src: facing(src, dst),
@@ -851,6 +859,8 @@ impl Sock {
             data,
             len: data.len(),
             time: at,
+            ttl,
+            tos,
         };
         self.observe(ctx, line, what, &seen, true)
     }

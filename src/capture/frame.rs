@@ -29,7 +29,7 @@ impl Headers {
     }
 }
 
-/// The headers of a frame around `payload`, with TTL / hop limit 64, that says the datagram
+/// The headers of a frame around `payload`, with the TTL / hop limit and TOS given, that says the datagram
 /// was `wire_len` bytes long (IP and UDP lengths). When `wire_len` is more than the payload
 /// kept (a short receive), the UDP checksum, which needs the bytes not kept, is 0 ("none"), as
 /// a capture with a snap length shows it.
@@ -42,6 +42,7 @@ pub(super) fn headers(
     dst: SocketAddr,
     payload: &[u8],
     wire_len: usize,
+    (ttl, tos): (u8, u8),
 ) -> Result<Headers, String> {
     let pair = same_family(src.ip(), dst.ip());
     if payload.len() > pair.max_payload() {
@@ -65,10 +66,11 @@ pub(super) fn headers(
             let total = (20 + UDP_HEADER + wire_len).min(65_535) as u16;
             let ip = &mut b[ETH..ETH + 20];
             ip[0] = 0x45;
+            ip[1] = tos;
             ip[2..4].copy_from_slice(&total.to_be_bytes());
             // Don't fragment, as Linux sets it on UDP.
             ip[6] = 0x40;
-            ip[8] = TTL;
+            ip[8] = ttl;
             ip[9] = PROTO_UDP;
             ip[12..16].copy_from_slice(&s.octets());
             ip[16..20].copy_from_slice(&d.octets());
@@ -83,10 +85,12 @@ pub(super) fn headers(
         Pair::V6(s, d) => {
             b[12..14].copy_from_slice(&[0x86, 0xdd]);
             let ip = &mut b[ETH..ETH + 40];
-            ip[0] = 0x60;
+            // Version 6, then the traffic class across the next byte boundary.
+            ip[0] = 0x60 | (tos >> 4);
+            ip[1] = (tos & 0x0f) << 4;
             ip[4..6].copy_from_slice(&udp_len.to_be_bytes());
             ip[6] = PROTO_UDP;
-            ip[7] = TTL;
+            ip[7] = ttl;
             ip[8..24].copy_from_slice(&s.octets());
             ip[24..40].copy_from_slice(&d.octets());
             h.len = ETH + 40;
@@ -126,7 +130,7 @@ pub(super) fn try_frame(
     dst: SocketAddr,
     payload: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let h = headers(src, dst, payload, payload.len())?;
+    let h = headers(src, dst, payload, payload.len(), (TTL, 0))?;
     let mut out = Vec::with_capacity(h.len + payload.len());
     out.extend_from_slice(h.as_bytes());
     out.extend_from_slice(payload);
@@ -159,7 +163,7 @@ fn claim_wire_length(frame: &mut [u8], wire_len: usize) {
         SocketAddr::new(dst, port(at + 2)),
     );
     let payload = frame[at + UDP_HEADER..].to_vec();
-    if let Ok(h) = headers(src, dst, &payload, wire_len) {
+    if let Ok(h) = headers(src, dst, &payload, wire_len, (TTL, 0)) {
         frame[..h.len].copy_from_slice(h.as_bytes());
     }
 }
@@ -339,6 +343,35 @@ mod tests {
             &[7; MAX_PAYLOAD_V4 + 9],
         );
         assert_eq!(cut.len(), 14 + 65_535);
+    }
+
+    #[test]
+    fn ttl_and_tos_go_where_each_family_keeps_them() {
+        let v4 = headers(
+            "127.0.0.1:1".parse().unwrap(),
+            "239.1.2.3:2".parse().unwrap(),
+            b"x",
+            1,
+            (3, 0xb8),
+        )
+        .unwrap();
+        let ip = &v4.as_bytes()[ETH..];
+        assert_eq!((ip[1], ip[8]), (0xb8, 3));
+        assert_eq!(
+            !fold(sum(&ip[..20], 0)),
+            0,
+            "the header checksum covers them"
+        );
+        let v6 = headers(
+            "[::1]:1".parse().unwrap(),
+            "[::1]:2".parse().unwrap(),
+            b"x",
+            1,
+            (9, 0xb8),
+        )
+        .unwrap();
+        let ip = &v6.as_bytes()[ETH..];
+        assert_eq!((ip[0], ip[1], ip[7]), (0x6b, 0x80, 9));
     }
 }
 

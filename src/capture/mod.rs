@@ -59,6 +59,15 @@ pub struct Packet<'a> {
     /// pcapng only (e.g. "chat.rhai:12 sendto"); classic pcap has no place for it.
     pub comment: Option<&'a str>,
     pub timestamp: SystemTime,
+    /// The IP header's TTL (hop limit) and TOS (traffic class): [`Packet::DEFAULT_TTL`] and 0
+    /// unless the socket set others, or the kernel said what arrived.
+    pub ttl: u8,
+    pub tos: u8,
+}
+
+impl Packet<'_> {
+    /// Linux's default TTL / hop limit for unicast.
+    pub const DEFAULT_TTL: u8 = 64;
 }
 
 /// One record as the file formats write it.
@@ -136,7 +145,8 @@ impl Recorder {
     /// the file then ends with the last complete record, and recording may go on.
     pub fn record(&self, pkt: &Packet) -> Result<u64, CaptureError> {
         let (src, dst) = wire_addresses(pkt);
-        let headers = frame::headers(src, dst, pkt.payload, pkt.len).map_err(|e| self.error(e))?;
+        let headers = frame::headers(src, dst, pkt.payload, pkt.len, (pkt.ttl, pkt.tos))
+            .map_err(|e| self.error(e))?;
         let cut = pkt.len.saturating_sub(pkt.payload.len());
         let entry = Entry {
             headers: headers.as_bytes(),

@@ -219,6 +219,8 @@ fn what_udpsh_writes_reads_back() {
                 direction: Direction::Outbound,
                 comment: Some("t.rhai:1 sendto"),
                 timestamp: when,
+                ttl: Packet::DEFAULT_TTL,
+                tos: 0,
             })
             .unwrap();
         }

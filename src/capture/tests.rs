@@ -124,6 +124,8 @@ fn packet<'a>(
         direction,
         comment,
         timestamp: at(ns),
+        ttl: Packet::DEFAULT_TTL,
+        tos: 0,
     }
 }
 

@@ -7,7 +7,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -58,7 +58,16 @@ pub struct UdpSock {
     /// A send consumed the pending error of an earlier datagram: the error queue has it.
     error_pending: AtomicBool,
     peer: Mutex<Option<SocketAddr>>,
+    /// What the IP headers of its datagrams carry, for the capture: TTL (hop limit), the
+    /// multicast TTL and TOS (traffic class); [`UNSET`] until a script sets them.
+    header: [AtomicU16; 3],
 }
+
+/// A header field the script never set: the kernel's default goes out.
+const UNSET: u16 = u16::MAX;
+const TTL: usize = 0;
+const MULTICAST_TTL: usize = 1;
+const TOS: usize = 2;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -90,7 +99,30 @@ impl UdpSock {
             drops_seen: AtomicU32::new(0),
             error_pending: AtomicBool::new(false),
             peer: Mutex::new(None),
+            header: [const { AtomicU16::new(UNSET) }; 3],
         })
+    }
+
+    /// The TTL (hop limit) and TOS (traffic class) its datagrams to `dst` go out with, as a
+    /// capture of the wire would show them: Linux's 64, or 1 to a multicast group, and TOS 0
+    /// unless set.
+    pub fn header_fields(&self, dst: std::net::IpAddr) -> (u8, u8) {
+        let get = |i: usize, default: u8| match self.header[i].load(Ordering::Relaxed) {
+            UNSET => default,
+            v => v.min(255) as u8,
+        };
+        let multicast = match dst {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(v6.is_multicast(), |v4| v4.is_multicast()),
+            std::net::IpAddr::V4(v4) => v4.is_multicast(),
+        };
+        let ttl = if multicast {
+            get(MULTICAST_TTL, 1)
+        } else {
+            get(TTL, 64)
+        };
+        (ttl, get(TOS, 0))
     }
 
     /// `udp()`: IPv4 until its first use names an IPv6 address.
@@ -210,14 +242,18 @@ impl UdpSock {
         self.setting(
             |s| s.ttl = Some(ttl),
             |sock, v6| options::set_ttl(sock, v6, ttl),
-        )
+        )?;
+        self.header[TTL].store(ttl.min(255) as u16, Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn set_tos(&self, tos: u32) -> NetResult<()> {
         self.setting(
             |s| s.tos = Some(tos),
             |sock, v6| options::set_tos(sock, v6, tos),
-        )
+        )?;
+        self.header[TOS].store(tos.min(255) as u16, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sets SO_RCVBUF; returns what the kernel set (double the request, capped).
@@ -249,7 +285,9 @@ impl UdpSock {
         self.setting(
             |s| s.multicast_ttl = Some(ttl),
             |sock, v6| options::set_multicast_ttl(sock, v6, ttl),
-        )
+        )?;
+        self.header[MULTICAST_TTL].store(ttl.min(255) as u16, Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn set_multicast_loop(&self, on: bool) -> NetResult<()> {

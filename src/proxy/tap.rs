@@ -80,6 +80,8 @@ impl Tap {
                 .as_deref()
                 .filter(|_| self.recorder.keeps_comments()),
             timestamp: SystemTime::now(),
+            ttl: Packet::DEFAULT_TTL,
+            tos: 0,
         };
         if let Err(e) = self.recorder.record(&packet) {
             let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());

@@ -250,5 +250,7 @@ fn record(
         direction,
         comment: comment.as_deref(),
         timestamp: SystemTime::now(),
+        ttl: Packet::DEFAULT_TTL,
+        tos: 0,
     });
 }

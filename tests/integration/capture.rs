@@ -490,3 +490,31 @@ fn a_reply_is_never_stamped_before_its_request() {
         );
     }
 }
+
+#[test]
+fn sent_datagrams_are_recorded_with_the_ttl_and_tos_the_socket_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("ttl.pcapng");
+    let peer = Peer::new();
+    Udpsh::eval(
+        r#"let s = udp("127.0.0.1:0"); s.sendto("plain", var("to", ""));
+           s.setttl(9); s.settos(0x20); s.sendto("marked", var("to", ""));"#,
+    )
+    .var("to", peer.addr())
+    .arg("--pcap")
+    .arg(pcap.display())
+    .output()
+    .success();
+    let bytes = std::fs::read(&pcap).unwrap();
+    let mut reader = PcapNgReader::new(&bytes[..]).unwrap();
+    let mut seen = Vec::new();
+    while let Some(block) = reader.next_block() {
+        if let (Block::EnhancedPacket(epb), _) = block.unwrap() {
+            // Ethernet (14 bytes), then IPv4: TOS at 1, TTL at 8.
+            seen.push((epb.data[14 + 1], epb.data[14 + 8]));
+        }
+    }
+    assert_eq!(seen, [(0, 64), (0x20, 9)]);
+    // What the peer got carried the same.
+    assert_eq!(peer.recv().0, b"plain");
+}
