@@ -28,6 +28,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error at a place of a file, with nothing more to show.
+    pub fn at(kind: ErrorKind, message: String, file: &str, line: usize, col: usize) -> Diagnostic {
+        Diagnostic {
+            kind,
+            stop: None,
+            message,
+            file: file.to_string(),
+            line,
+            col,
+            detail: None,
+            notes: Vec::new(),
+        }
+    }
+
     pub fn render(&self, source: &str, color: bool) -> String {
         let paint = |style: Style, text: &str| {
             if color {

@@ -113,16 +113,7 @@ fn literal_imports(ast: &AST) -> Vec<(String, usize, usize)> {
 
 fn at_import(script: &Script, line: usize, col: usize, message: String) -> ImportProblem {
     ImportProblem {
-        diagnostic: Diagnostic {
-            kind: ErrorKind::File,
-            stop: None,
-            message,
-            file: script.name.to_string(),
-            line,
-            col,
-            detail: None,
-            notes: Vec::new(),
-        },
+        diagnostic: Diagnostic::at(ErrorKind::File, message, script.name, line, col),
         source: script.source.to_string(),
     }
 }

@@ -62,29 +62,16 @@ pub fn compile(
 ) -> Result<Compiled, Box<Diagnostic>> {
     let ast = api::source::compile(engine, source, &name)?;
     let declared = declared(&ast);
-    if let Some((at, why)) = bad_options(&ast) {
-        return Err(Box::new(Diagnostic {
-            kind: crate::kind::ErrorKind::Usage,
-            stop: None,
-            message: why,
-            file: name,
-            line: at.0,
-            col: at.1,
-            detail: None,
-            notes: Vec::new(),
-        }));
-    }
-    if let Some((test, why)) = misnamed(&declared) {
-        return Err(Box::new(Diagnostic {
-            kind: crate::kind::ErrorKind::Usage,
-            stop: None,
-            message: why,
-            file: name,
-            line: test.at.0,
-            col: test.at.1,
-            detail: None,
-            notes: Vec::new(),
-        }));
+    // Wrong test() options, two tests of one name: usage errors at the test, before it runs.
+    let problem = bad_options(&ast).or_else(|| misnamed(&declared).map(|(t, why)| (t.at, why)));
+    if let Some(((line, col), why)) = problem {
+        return Err(Box::new(Diagnostic::at(
+            crate::kind::ErrorKind::Usage,
+            why,
+            &name,
+            line,
+            col,
+        )));
     }
     Ok(Compiled {
         path,
