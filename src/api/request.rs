@@ -159,10 +159,13 @@ fn accepted(nc: &NativeCallContext, accept: Option<&Accept>, d: &Datagram) -> Fa
         Some(Accept::Script(f)) => f,
     };
     let verdict: Dynamic = f.call_within_context(nc, (Dynamic::from(d.clone()),))?;
-    verdict.as_bool().map_err(|t| {
+    verdict.as_bool().map_err(|_| {
         script_error(
             ErrorKind::Value,
-            format!("request: accept must return true or false, not {t}"),
+            format!(
+                "request: accept must return true or false, not {}",
+                super::forms::value_word(&verdict)
+            ),
         )
     })
 }
@@ -172,12 +175,22 @@ fn sockets(list: &Array, what: &str) -> Fallible<Vec<Sock>> {
     list.iter()
         .enumerate()
         .map(|(i, v)| {
-            v.clone().try_cast::<Sock>().ok_or_else(|| {
+            let sock = v.clone().try_cast::<Sock>().ok_or_else(|| {
                 script_error(
                     ErrorKind::Value,
-                    format!("{what}: item {i} is a {}, not a socket", v.type_name()),
+                    format!(
+                        "{what}: item {i} is not a socket ({})",
+                        super::forms::value_word(v)
+                    ),
                 )
-            })
+            })?;
+            if sock.net().is_closed() {
+                return Err(script_error(
+                    ErrorKind::Closed,
+                    format!("{what}: item {i} is a closed socket"),
+                ));
+            }
+            Ok(sock)
         })
         .collect()
 }

@@ -236,6 +236,7 @@ impl Child {
 
 fn start_error(program: &str, e: io::Error) -> ProcessError {
     let why = match e.kind() {
+        io::ErrorKind::NotFound if program.contains('/') => "no such file".to_string(),
         io::ErrorKind::NotFound => "no such program (not found in PATH)".to_string(),
         io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".to_string(),
         _ => e.to_string(),

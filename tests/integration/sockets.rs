@@ -222,7 +222,7 @@ fn select_and_recv_any_see_either_socket() {
         .stdout_has("first: to b on b=true")
         .stdout_has("second: to a on a=true")
         .stdout_has("then: timeout")
-        .stdout_has("select: item 1 is a i64, not a socket");
+        .stdout_has("select: item 1 is not a socket (integer)");
 }
 
 #[test]
