@@ -852,9 +852,16 @@ impl Sock {
         };
         let dst = net::canonical(dst);
         let (ttl, tos) = self.0.net.header_fields(dst.ip());
+        let mut src = facing(src, dst);
+        // To a group after setmulticastif: the interface's address, as the kernel chose it.
+        if src.ip().is_unspecified()
+            && let Some(ip) = self.0.net.multicast_source(dst)
+        {
+            src.set_ip(ip);
+        }
         let seen = Seen {
             direction: Direction::Outbound,
-            src: facing(src, dst),
+            src,
             dst,
             data,
             len: data.len(),

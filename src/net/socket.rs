@@ -61,6 +61,8 @@ pub struct UdpSock {
     /// What the IP headers of its datagrams carry, for the capture: TTL (hop limit), the
     /// multicast TTL and TOS (traffic class); [`UNSET`] until a script sets them.
     header: [AtomicU16; 3],
+    /// The last [`UdpSock::multicast_source`] found: (group, source).
+    multicast_src: Mutex<Option<(SocketAddr, IpAddr)>>,
 }
 
 /// A header field the script never set: the kernel's default goes out.
@@ -100,6 +102,7 @@ impl UdpSock {
             error_pending: AtomicBool::new(false),
             peer: Mutex::new(None),
             header: [const { AtomicU16::new(UNSET) }; 3],
+            multicast_src: Mutex::new(None),
         })
     }
 
@@ -302,10 +305,33 @@ impl UdpSock {
             self.settle(true)?;
         }
         let kept = iface.clone();
+        *lock(&self.multicast_src) = None;
         self.setting(
             |s| s.multicast_if = Some(kept),
             |sock, v6| options::set_multicast_if(sock, v6, &iface),
         )
+    }
+
+    /// The source address the kernel gives a datagram to the multicast group `dst` after
+    /// `setmulticastif`: asked of the kernel with a probe socket of the same settings (a UDP
+    /// connect chooses the source as a send does), `None` if nothing was set or it fails.
+    pub fn multicast_source(&self, dst: SocketAddr) -> Option<IpAddr> {
+        if !dst.ip().is_multicast() {
+            return None;
+        }
+        let iface = lock(&self.settings).multicast_if.clone()?;
+        if let Some((group, src)) = *lock(&self.multicast_src)
+            && group == dst
+        {
+            return Some(src);
+        }
+        let v6 = dst.is_ipv6();
+        let probe = make(v6).ok()?;
+        options::set_multicast_if(&probe, v6, &iface).ok()?;
+        probe.connect(&dst.into()).ok()?;
+        let src = probe.local_addr().ok()?.as_socket()?.ip();
+        *lock(&self.multicast_src) = Some((dst, src));
+        Some(src)
     }
 
     /// Joins a multicast group, on an interface or where the kernel routes the group.

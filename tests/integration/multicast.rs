@@ -184,3 +184,43 @@ fn the_lan_scripts_skip_themselves_unless_asked() {
         .stdout_has("skip    scripts/lan/ssdp_discovery.rhai (it sends multicast off the host")
         .stdout_has("4 scripts: 0 passed, 4 skipped");
 }
+
+#[test]
+fn a_multicast_send_is_recorded_with_its_interface_source_and_ttl() {
+    let Some(ns) = multicast_ns() else { return };
+    // A second interface with its own address, for setmulticastif to choose.
+    ns.ip(&["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+    ns.ip(&["addr", "add", "10.99.0.1/24", "dev", "va"]);
+    ns.ip(&["link", "set", "va", "up", "multicast", "on"]);
+    ns.ip(&["link", "set", "vb", "up"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("mc.pcapng");
+    Udpsh::eval(
+        r#"let s = udp(); s.sendto("a", "239.7.7.7:5998");
+           s.setmulticastif("10.99.0.1"); s.sendto("b", "239.7.7.7:5998");
+           s.setmulticastttl(3); s.sendto("c", "239.7.7.7:5998");"#,
+    )
+    .arg("--pcap")
+    .arg(pcap.display())
+    .in_netns(ns.name())
+    .output()
+    .success();
+    let bytes = std::fs::read(&pcap).unwrap();
+    let mut reader = pcap_file::pcapng::PcapNgReader::new(&bytes[..]).unwrap();
+    let mut seen = Vec::new();
+    while let Some(block) = reader.next_block() {
+        if let (pcap_file::pcapng::Block::EnhancedPacket(epb), _) = block.unwrap() {
+            let ip = &epb.data[14..];
+            seen.push(([ip[12], ip[13], ip[14], ip[15]], ip[8]));
+        }
+    }
+    // The kernel's choices: loopback's route first, then the interface; TTL 1, then 3.
+    assert_eq!(
+        seen,
+        [
+            ([127, 0, 0, 1], 1),
+            ([10, 99, 0, 1], 1),
+            ([10, 99, 0, 1], 3)
+        ]
+    );
+}
