@@ -201,6 +201,7 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
                 return exit::USAGE;
             }
         };
+    runner::warn(&script);
     if let Some(d) = api::vars::check(&script.ast, &options::vars(common), "<-e>") {
         eprint!("{}", d.render(&source, color));
         return exit::USAGE;

@@ -1000,7 +1000,7 @@ b.len()  b[0] (an integer)  b[2..6]  b[6..]  b.slice(2, 4) (sub-blobs)
 b + \"text\" and b += \"text\" append the UTF-8 bytes and stay a blob; \"text\" + b is a blob too; b.push(0x0a) appends a byte; b1 + b2 joins.
 A byte is 0 to 255: b.push(300), b.insert(i, 300), b.pad(n, 300) and blob(n, 300) are errors, not 0x2c (b += 300 and b[0] = 300 are Rhai's own and keep the low 8 bits).
 s += b (or s = s + b) on a text s joins b's bytes as text when they are UTF-8, and is an error when they are not: write let out = s + b.
-A blob never == a string in Rhai (d.data == \"PONG\" is false): compare d.text == \"PONG\", or d.data == \"PONG\".to_blob(); assert_eq(blob, string) compares the string's UTF-8 bytes.
+A blob never == a string in Rhai (d.data == \"PONG\" is false; udpsh run and check warn of it): compare d.text == \"PONG\", or d.data == \"PONG\".to_blob(); assert_eq(blob, string) compares the string's UTF-8 bytes.
 to_hex(b)  hexdump(b)  b.as_string() (text, lossy)  b.parse_be_int(0, 2)  b.write_be(0, 2, v)
 assert_eq(b1, b2) shows the first differing offset. :help pack for struct codes.",
     },

@@ -18,6 +18,7 @@ mod files;
 pub mod forms;
 mod helpers;
 pub mod limits;
+pub mod lint;
 mod load;
 pub mod modules;
 mod native_calls;

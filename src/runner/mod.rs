@@ -53,6 +53,7 @@ pub fn compile_all(
                         });
                 match checked {
                     Ok(c) => {
+                        warn(&c);
                         compiled.push(c);
                         continue;
                     }
@@ -75,6 +76,16 @@ pub fn compile_all(
         Ok(compiled)
     } else {
         Err(failed)
+    }
+}
+
+/// What [`api::lint`] finds, on stderr: code that runs but is surely not what was meant.
+pub fn warn(script: &Compiled) {
+    for w in api::lint::warnings(&script.ast) {
+        crate::display::print_warning(format!(
+            "{}:{}:{}: {}",
+            script.name, w.line, w.col, w.message
+        ));
     }
 }
 

@@ -229,3 +229,14 @@ fn a_bad_test_option_is_refused_before_anything_runs() {
         out.stderr
     );
 }
+
+#[test]
+fn a_blob_compared_with_a_string_is_warned_of_before_it_runs() {
+    Udpsh::script(
+        "cmp.rhai",
+        "let d = #{data: hex(\"50\")};\nif d.data == \"P\" { print(\"never\"); }\n",
+    )
+    .output()
+    .success()
+    .stderr_has("warning: cmp.rhai:2:11: a blob == a string is always false in Rhai");
+}
