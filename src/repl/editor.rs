@@ -257,6 +257,19 @@ fn module_name(module: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// Rhai's own functions that take a value first but are not its methods.
+const PLAIN_FUNCTIONS: &[&str] = &[
+    "print",
+    "debug",
+    "max",
+    "min",
+    "type_of",
+    "get_fn_metadata_list",
+    "is_def_fn",
+    "is_def_var",
+    "eval",
+];
+
 /// Names a value of `kind` has after `.`: (name, is a call). Unknown: every method.
 fn members(kind: Option<&VarKind>) -> Vec<(String, bool)> {
     let mut out: Vec<(String, bool)> = Vec::new();
@@ -288,7 +301,14 @@ fn members(kind: Option<&VarKind>) -> Vec<(String, bool)> {
         }
     }
     for (name, property) in forms::members(kind.word()) {
-        if !matches!(name, "to_string" | "to_debug") {
+        // Rhai lets any function be called as a method of its first argument: a plain
+        // function (`udp`, `print`, `max`) is no member of a string all the same.
+        let plain_function = {
+            let documented = docs::lookup(name);
+            (!documented.is_empty() && documented.iter().all(|e| e.kind == Kind::Function))
+                || PLAIN_FUNCTIONS.contains(&name)
+        };
+        if !matches!(name, "to_string" | "to_debug") && !plain_function {
             add(name, !property);
         }
     }
@@ -631,6 +651,20 @@ mod tests {
             .into_iter()
             .map(|p| p.replacement)
             .collect()
+    }
+
+    #[test]
+    fn a_string_offers_its_methods_not_every_function_that_takes_one() {
+        let names: Vec<String> = members(Some(&VarKind::Text))
+            .into_iter()
+            .map(|m| m.0)
+            .collect();
+        for want in ["len", "to_upper", "split"] {
+            assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+        }
+        for not in ["udp", "spawn", "proxy", "print", "var", "max"] {
+            assert!(!names.iter().any(|n| n == not), "{not} offered: {names:?}");
+        }
     }
 
     #[test]
