@@ -132,6 +132,17 @@ impl Diagnostic {
 /// Positions Rhai reports as this are "this or more".
 const SATURATED: usize = u16::MAX as usize;
 
+/// A line or column as Rhai gave it, when it is a real one: not 0 (none), not 65535 (Rhai's
+/// 16 bits are full, so it is 65535 or more).
+pub fn known(n: usize) -> Option<usize> {
+    (n > 0 && n < SATURATED).then_some(n)
+}
+
+/// Whether Rhai's 16-bit count was full: the true line or column is 65535 or more.
+pub fn saturated(n: usize) -> bool {
+    n >= SATURATED
+}
+
 /// Width of the identifier (or single character) that starts `rest`.
 fn token_width(rest: &str) -> usize {
     let ident: String = rest

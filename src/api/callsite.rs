@@ -37,6 +37,7 @@ pub(super) fn with_comment<R>(
         // Line 0: a REPL meta-command (`:watch s`), which has no line of its own.
         let comment: Rc<str> = match line {
             0 => format!("{script} {what}"),
+            n if crate::diagnostic::saturated(n) => format!("{script}:≥65535 {what}"),
             _ => format!("{script}:{line} {what}"),
         }
         .into();

@@ -87,7 +87,8 @@ struct Script<'a> {
     capture: Option<Cow<'a, str>>,
 }
 
-/// Where a script stopped; `line`/`col` are null when the error has no position.
+/// Where a script stopped; `line`/`col` are null when the error has no position, or one
+/// past what Rhai counts (65535).
 #[derive(Serialize)]
 struct Error<'a> {
     message: Cow<'a, str>,
@@ -111,7 +112,8 @@ struct Summary {
 
 impl<'a> From<Case<'a>> for Script<'a> {
     fn from(case: Case<'a>) -> Self {
-        let position = |n: usize| (n > 0).then_some(n);
+        // Past Rhai's 16 bits a position is unknown (65535 or more), so null, as none is.
+        let position = crate::diagnostic::known;
         let o = case.file;
         let failure = case.failure();
         let error = (!case.status().is_ok()).then(|| Error {

@@ -50,8 +50,13 @@ fn diagnostic(case: &Case, out: &mut dyn Write) -> io::Result<()> {
     let file = case.failure().map_or(&case.file.path, |f| &f.file);
     writeln!(out, "  file: {}", quote(&file.display().to_string()))?;
     if let Some(f) = case.failure().filter(|f| f.line > 0) {
-        writeln!(out, "  line: {}", f.line)?;
-        writeln!(out, "  col: {}", f.col)?;
+        // Past Rhai's 16 bits only a lower bound is known.
+        let at = |n: usize| match crate::diagnostic::saturated(n) {
+            true => "\">= 65535\"".to_string(),
+            false => n.to_string(),
+        };
+        writeln!(out, "  line: {}", at(f.line))?;
+        writeln!(out, "  col: {}", at(f.col))?;
     }
     writeln!(out, "  duration_ms: {}", case.duration().as_millis())?;
     if let Some(capture) = &case.file.capture {

@@ -518,11 +518,28 @@ fn positions_past_65535_are_said_honestly() {
     let dir = tempfile::tempdir().unwrap();
     let script = "let x = 1;\n".repeat(70_000) + "assert(false, \"late\");\n";
     write(dir.path(), "long.rhai", &script);
-    Udpsh::new(&["run", "long.rhai"])
-        .current_dir(dir.path())
-        .output()
-        .code(1)
-        .output_has("long.rhai:line ≥ 65535");
+    Udpsh::new(&[
+        "run",
+        "long.rhai",
+        "--report",
+        "json=r.json",
+        "--report",
+        "tap=r.tap",
+    ])
+    .current_dir(dir.path())
+    .output()
+    .code(1)
+    .output_has("long.rhai:line ≥ 65535");
+    // The reports do not claim line 65535 either: unknown in JSON, a lower bound in TAP.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["scripts"][0]["error"]["line"],
+        serde_json::Value::Null,
+        "{json}"
+    );
+    let tap = std::fs::read_to_string(dir.path().join("r.tap")).unwrap();
+    assert!(tap.contains("  line: \">= 65535\""), "{tap}");
 }
 
 #[test]
