@@ -1,7 +1,6 @@
 //! Paced blasts, timed on arrival by a reading receiver.
 
-use std::net::UdpSocket;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::LIMIT;
 use crate::child;
@@ -25,24 +24,9 @@ pub fn run(cfg: &Config, r: &mut Results, rate: u64) -> Result<(), String> {
     } else {
         format!("paced blast {rate}/s × {} s", cfg.pace_secs)
     };
-    let rx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    crate::native::big_receive_buffer(&rx);
-    let to = rx.local_addr().map_err(|e| e.to_string())?;
-    let receiver = std::thread::spawn(move || -> (u64, Option<(Instant, Instant)>) {
-        let _ = rx.set_read_timeout(Some(Duration::from_secs(3)));
-        let mut buf = [0u8; 2048];
-        let (mut count, mut first, mut last) = (0u64, None, None);
-        while count < n {
-            if rx.recv_from(&mut buf).is_err() {
-                break;
-            }
-            let now = Instant::now();
-            first.get_or_insert(now);
-            last = Some(now);
-            count += 1;
-        }
-        (count, first.zip(last))
-    });
+    let arrivals =
+        crate::native::Arrivals::start(n, Duration::from_secs(3)).map_err(|e| e.to_string())?;
+    let to = arrivals.addr;
     let mut cmd = cfg.udpsh();
     cmd.arg("run")
         .arg(cfg.root.join("bench/blast.rhai"))
@@ -53,15 +37,11 @@ pub fn run(cfg: &Config, r: &mut Results, rate: u64) -> Result<(), String> {
         .arg("--var")
         .arg(format!("rate={rate}"));
     let out = child::run(&mut cmd, LIMIT)?.ok();
-    let (got, span) = receiver.join().map_err(|_| "receiver panicked")?;
+    let (got, arrived) = arrivals.finish();
     let out = out?;
     let own = out.value("rate")?;
     r.once
         .push((format!("{what}: its own rate"), own, "/s", String::new()));
-    let arrived = match span {
-        Some((a, b)) if got > 1 => (got - 1) as f64 / (b - a).as_secs_f64(),
-        _ => 0.0,
-    };
     r.once.push((
         format!("{what}: rate on arrival"),
         arrived,
