@@ -138,14 +138,18 @@ fn standard_library() -> rhai::Shared<rhai::Module> {
 
 /// An engine for compiling only: the API functions exist, but nothing runs.
 pub fn compiler() -> Engine {
+    engine(&idle_context())
+}
+
+/// A script context that runs nothing: no deadline, no capture, output dropped.
+pub(crate) fn idle_context() -> Arc<ScriptCtx> {
     let run = Arc::new(RunCtx::new(
         Arc::new(Stop::new(None)),
         None,
         false,
         Output::new(|_| {}),
     ));
-    let ctx = ScriptCtx::new(run, String::new(), Path::new("."), BTreeMap::new());
-    engine(&ctx)
+    ScriptCtx::new(run, String::new(), Path::new("."), BTreeMap::new())
 }
 
 /// Rhai reserves `spawn` and `var` for future features; the SPEC names two of our functions
