@@ -189,18 +189,7 @@ impl<'a> Batch<'a> {
         });
         let iov_ptr: *mut libc::iovec = &mut *iov;
         let headers = (0..size)
-            .map(|_| {
-                // SAFETY: an all-zero msghdr is valid (no control data, no flags).
-                let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-                msg.msg_name = to.as_ptr() as *mut libc::c_void;
-                msg.msg_namelen = to.len();
-                msg.msg_iov = iov_ptr;
-                msg.msg_iovlen = 1;
-                libc::mmsghdr {
-                    msg_hdr: msg,
-                    msg_len: 0,
-                }
-            })
+            .map(|_| crate::net::send_entry(to, iov_ptr))
             .collect();
         Batch {
             fd,

@@ -96,6 +96,20 @@ pub fn secs(t: Option<std::time::Duration>) -> String {
     }
 }
 
+/// One `sendmmsg` entry: one buffer to `to` (both must outlive the call it is used in).
+pub fn send_entry(to: &socket2::SockAddr, iov: *mut libc::iovec) -> libc::mmsghdr {
+    // SAFETY: an all-zero msghdr is valid (no name, no buffers, no control data, no flags).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = to.as_ptr() as *mut libc::c_void;
+    msg.msg_namelen = to.len();
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    libc::mmsghdr {
+        msg_hdr: msg,
+        msg_len: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

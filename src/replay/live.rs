@@ -176,18 +176,7 @@ fn send_all(
         .collect();
     let mut headers: Vec<libc::mmsghdr> = iovs
         .iter_mut()
-        .map(|iov| {
-            // SAFETY: an all-zero msghdr is valid (no name, no buffers, no control).
-            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-            msg.msg_name = to.as_ptr() as *mut libc::c_void;
-            msg.msg_namelen = to.len();
-            msg.msg_iov = iov;
-            msg.msg_iovlen = 1;
-            libc::mmsghdr {
-                msg_hdr: msg,
-                msg_len: 0,
-            }
-        })
+        .map(|iov| crate::net::send_entry(to, iov))
         .collect();
     let mut done = 0;
     while done < headers.len() {
