@@ -8,16 +8,20 @@ use pcap_file::{DataLink, Endianness};
 
 use super::{Entry, SNAPLEN};
 
-/// The global header (magic 0xa1b23c4d: nanosecond timestamps).
-pub(super) fn header() -> Result<Vec<u8>, String> {
-    let header = PcapHeader {
+/// What the global header says: Ethernet, nanosecond timestamps, our snap length.
+fn global() -> PcapHeader {
+    PcapHeader {
         snaplen: SNAPLEN,
         datalink: DataLink::ETHERNET,
         ts_resolution: PcapTsResolution::NanoSecond,
         endianness: Endianness::native(),
         ..PcapHeader::default()
-    };
-    let writer = PcapWriter::with_header(Vec::new(), header).map_err(describe)?;
+    }
+}
+
+/// The global header (magic 0xa1b23c4d: nanosecond timestamps).
+pub(super) fn header() -> Result<Vec<u8>, String> {
+    let writer = PcapWriter::with_header(Vec::new(), global()).map_err(describe)?;
     Ok(writer.into_inner())
 }
 
@@ -75,14 +79,7 @@ mod tests {
         };
         let mut ours = vec![0; record_len(&e)];
         write_record(&mut ours, &e);
-        let header = PcapHeader {
-            snaplen: SNAPLEN,
-            datalink: DataLink::ETHERNET,
-            ts_resolution: PcapTsResolution::NanoSecond,
-            endianness: Endianness::native(),
-            ..PcapHeader::default()
-        };
-        let mut theirs = PcapWriter::with_header(Vec::new(), header).unwrap();
+        let mut theirs = PcapWriter::with_header(Vec::new(), global()).unwrap();
         let frame: Vec<u8> = headers.iter().chain(payload).copied().collect();
         theirs
             .write_packet(&PcapPacket::new(e.timestamp, 40, &frame).unwrap())
