@@ -50,10 +50,7 @@ fn visit(
             }
             continue;
         }
-        let mut file = dir.join(&path);
-        if file.extension().is_none() {
-            file.set_extension("rhai");
-        }
+        let file = api::modules::module_file(dir, &path);
         let real = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
         if !seen.insert(real) {
             continue;

@@ -117,13 +117,7 @@ fn imported(script: &Path) -> Vec<PathBuf> {
         .filter_map(|rest| {
             let rest = rest.trim_start().strip_prefix('"')?;
             let name = &rest[..rest.find('"')?];
-            (!name.starts_with("udpsh/")).then(|| {
-                let mut file = dir.join(name);
-                if file.extension().is_none() {
-                    file.set_extension("rhai");
-                }
-                file
-            })
+            (!name.starts_with("udpsh/")).then(|| crate::api::modules::module_file(dir, name))
         })
         .collect()
 }

@@ -64,10 +64,7 @@ impl ModuleResolver for Resolver {
             .and_then(Path::parent)
             .filter(|p| p.is_absolute() || p.exists())
             .map_or_else(|| self.dir.clone(), Path::to_path_buf);
-        let mut file = base.join(path);
-        if file.extension().is_none() {
-            file.set_extension("rhai");
-        }
+        let file = module_file(&base, path);
         let shown = file.display().to_string();
         let text = std::fs::read_to_string(&file).map_err(|e| {
             let mut err = script_error(
@@ -87,6 +84,16 @@ impl ModuleResolver for Resolver {
             .map_err(|e| EvalAltResult::ErrorInModule(path.into(), e, pos))?;
         Ok(Shared::new(module))
     }
+}
+
+/// The file `import "path"` names from a script in `dir`: `.rhai` added when it has no
+/// extension.
+pub fn module_file(dir: &Path, path: &str) -> PathBuf {
+    let mut file = dir.join(path);
+    if file.extension().is_none() {
+        file.set_extension("rhai");
+    }
+    file
 }
 
 /// Calls a closure with the modules its script imported at the top, as `f.call` would.
