@@ -5,13 +5,9 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // Scripts run on this thread: it gets the stack deep data needs (see SCRIPT_STACK).
     let run = || udpsh::run(std::env::args_os());
-    let code = std::thread::Builder::new()
-        .name("udpsh".into())
-        .stack_size(udpsh::api::SCRIPT_STACK)
-        .spawn(run)
-        .map_or_else(
-            |_| run(),
-            |t| t.join().unwrap_or(udpsh::outcome::exit::ERROR),
-        );
+    let code = udpsh::threads::start("udpsh", Some(udpsh::api::SCRIPT_STACK), run).map_or_else(
+        |_| run(),
+        |t| t.join().unwrap_or(udpsh::outcome::exit::ERROR),
+    );
     std::process::exit(code);
 }

@@ -158,11 +158,12 @@ fn input(ctx: &ScriptCtx, prompt: Option<&str>) -> Fallible<Dynamic> {
         let _ = out.flush();
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    crate::threads::start("udpsh-input", None, move || {
         let mut line = String::new();
         let got = std::io::stdin().lock().read_line(&mut line);
         let _ = tx.send(got.map(|n| (n, line)));
-    });
+    })
+    .map_err(super::error::no_thread)?;
     loop {
         if let Some(reason) = ctx.run.stop.check() {
             return Err(stopped(reason));

@@ -97,7 +97,14 @@ fn start(ctx: &Arc<ScriptCtx>, upstream: &str, opts: &Map) -> Fallible<ProxyHand
     };
     o.stop = Some(ctx.run.stop.clone());
     let seed = o.seed;
-    let proxy = Proxy::start(o).map_err(|e| script_error(ErrorKind::Network, e.to_string()))?;
+    let proxy = Proxy::start(o).map_err(|e| {
+        let kind = if crate::threads::is_no_thread(&e) {
+            ErrorKind::Thread
+        } else {
+            ErrorKind::Network
+        };
+        script_error(kind, e.to_string())
+    })?;
     let proxy = Arc::new(proxy);
     // Closed with the script, unless the script dropped its last handle (which closes it).
     ctx.run

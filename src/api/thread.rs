@@ -41,14 +41,11 @@ impl SpawnHandle {
         let (tx, rx) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = cancel.clone();
-        std::thread::Builder::new()
-            .name("udpsh-spawn".into())
-            .stack_size(SCRIPT_STACK)
-            .spawn(move || {
-                crate::stop::cancellable_by(flag);
-                let _ = tx.send(work());
-            })
-            .map_err(|e| script_error(ErrorKind::Thread, format!("cannot start a thread: {e}")))?;
+        crate::threads::start("udpsh-spawn", Some(SCRIPT_STACK), move || {
+            crate::stop::cancellable_by(flag);
+            let _ = tx.send(work());
+        })
+        .map_err(super::error::no_thread)?;
         Ok(SpawnHandle(Arc::new(HandleState {
             name,
             cancel,

@@ -117,17 +117,15 @@ fn lookup_with(
 ) -> NetResult<IpAddr> {
     let (tx, rx) = mpsc::channel();
     let name = host.to_string();
-    std::thread::Builder::new()
-        .name("resolve".into())
-        .spawn(move || {
-            let _ = tx.send(resolver(&name, port));
-        })
-        .map_err(|e| {
-            NetError::new(
-                ErrorKind::Address,
-                format!("cannot resolve host '{host}': no thread for the lookup: {e}"),
-            )
-        })?;
+    crate::threads::start("resolve", None, move || {
+        let _ = tx.send(resolver(&name, port));
+    })
+    .map_err(|e| {
+        NetError::new(
+            ErrorKind::Thread,
+            format!("cannot resolve host '{host}': {e}"),
+        )
+    })?;
     let addrs = loop {
         match rx.recv_timeout(SLICE) {
             Ok(answer) => break answer,

@@ -99,7 +99,16 @@ impl Child {
         super::orphans::started(child.id());
         let output = Arc::new(Mutex::new(Vec::new()));
         let output_done = Arc::new(AtomicBool::new(false));
-        keep_output(read, output.clone(), output_done.clone());
+        if let Err(e) = keep_output(read, output.clone(), output_done.clone()) {
+            // Nobody would read its output (it would block on a full pipe): not started.
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ProcessError::new(
+                ErrorKind::Thread,
+                format!("cannot start '{program}': {e}"),
+            ));
+        }
         Ok(Child {
             program: program.to_string(),
             pid: child.id(),
@@ -118,10 +127,15 @@ impl Child {
         &self.program
     }
 
-    /// Stdout and stderr so far, as text (invalid UTF-8 shown as �).
+    /// Stdout and stderr so far, the last [`KEPT`] bytes of them, as text (invalid UTF-8
+    /// shown as �; a character cut at the start is left out).
     pub fn output(&self) -> String {
         let kept = self.output.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&kept).into_owned()
+        let mut start = kept.len().saturating_sub(KEPT);
+        while start > 0 && kept.get(start).is_some_and(|b| b & 0xc0 == 0x80) {
+            start += 1;
+        }
+        String::from_utf8_lossy(&kept[start.min(kept.len())..]).into_owned()
     }
 
     /// The exit status if it has ended (reaping it). Once it has, what it wrote is read to
@@ -263,28 +277,32 @@ fn pipe() -> io::Result<(std::fs::File, OwnedFd)> {
 /// How long an ended child's output may take to reach us.
 const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
 
-fn keep_output(mut pipe: std::fs::File, into: Arc<Mutex<Vec<u8>>>, done: Arc<AtomicBool>) {
-    let _ = std::thread::Builder::new()
-        .name("child output".into())
-        .spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                match pipe.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        let mut kept = into.lock().unwrap_or_else(|p| p.into_inner());
-                        kept.extend_from_slice(&buf[..n]);
-                        if kept.len() > 2 * KEPT {
-                            let cut = kept.len() - KEPT;
-                            kept.drain(..cut);
-                        }
+fn keep_output(
+    mut pipe: std::fs::File,
+    into: Arc<Mutex<Vec<u8>>>,
+    done: Arc<AtomicBool>,
+) -> Result<(), crate::threads::NoThread> {
+    crate::threads::start("child output", None, move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let mut kept = into.lock().unwrap_or_else(|p| p.into_inner());
+                    kept.extend_from_slice(&buf[..n]);
+                    // Cut now and then, not at every read: `output()` shows the last KEPT.
+                    if kept.len() > 2 * KEPT {
+                        let cut = kept.len() - KEPT;
+                        kept.drain(..cut);
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
-            done.store(true, Ordering::Release);
-        });
+        }
+        done.store(true, Ordering::Release);
+    })
+    .map(drop)
 }
 
 type Job = (Command, Sender<io::Result<std::process::Child>>);
@@ -295,16 +313,12 @@ fn spawn_from_keeper(cmd: Command) -> io::Result<std::process::Child> {
     static KEEPER: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
     let keeper = KEEPER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
-        let started = std::thread::Builder::new()
-            .name("child starter".into())
-            .spawn(move || {
-                for (mut cmd, reply) in rx {
-                    let _ = reply.send(cmd.spawn());
-                }
-            });
-        if started.is_err() {
-            // No thread to fork from: the caller's own spawn below is the fallback.
-        }
+        // Without this thread, the send below fails and the caller forks itself.
+        let _ = crate::threads::start("child starter", None, move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+        });
         Mutex::new(tx)
     });
     let (reply, answer) = mpsc::channel();

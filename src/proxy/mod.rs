@@ -121,9 +121,7 @@ impl Proxy {
         let settings = opts.settings;
         let upstream = opts.upstream;
         let worker = worker::Worker::new(listen, addr, opts, rx, wakee, capture_error.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("proxy {addr}"))
-            .spawn(move || worker.run())?;
+        let thread = crate::threads::start(&format!("proxy {addr}"), None, move || worker.run())?;
         Ok(Proxy {
             addr,
             upstream,

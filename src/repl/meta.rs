@@ -217,7 +217,11 @@ fn watch(session: &mut Session, line: &str, arg: &str) -> Result<String, String>
     let s = socket_named(session, name)?;
     // Its own input: what the watch records is in the name of the line that asked.
     let ctx = session.command(line, &call);
-    if session.watches.watch(&ctx, &s, how) {
+    if session
+        .watches
+        .watch(&ctx, &s, how)
+        .map_err(|e| e.to_string())?
+    {
         Ok(format!(
             "watching {}{shown} (:unwatch {name} to stop){}",
             show::socket(&s),

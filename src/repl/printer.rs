@@ -22,16 +22,19 @@ enum Message {
 pub struct Printer {
     main: ThreadId,
     tx: Mutex<Sender<Message>>,
+    /// No printer thread could be started: each thread prints its own lines.
+    direct: bool,
 }
 
 impl Printer {
     /// A printer whose main thread is the calling one.
     pub fn start() -> Arc<Printer> {
         let (tx, rx) = channel();
-        std::thread::spawn(move || background(rx));
+        let direct = crate::threads::start("udpsh-printer", None, move || background(rx)).is_err();
         Arc::new(Printer {
             main: std::thread::current().id(),
             tx: Mutex::new(tx),
+            direct,
         })
     }
 
@@ -42,7 +45,7 @@ impl Printer {
 
     /// Prints one line (already safe for the terminal).
     pub fn line(&self, text: &str) {
-        if std::thread::current().id() == self.main {
+        if std::thread::current().id() == self.main || self.direct {
             let mut out = std::io::stdout().lock();
             crate::display::note_stdout(writeln!(out, "{text}").and_then(|()| out.flush()));
         } else {
@@ -52,6 +55,9 @@ impl Printer {
 
     /// Waits (a little) until the lines of other threads are out.
     pub fn flush(&self) {
+        if self.direct {
+            return;
+        }
         let (tx, rx) = sync_channel(1);
         self.send(Message::Flush(tx));
         let _ = rx.recv_timeout(Duration::from_secs(1));

@@ -548,13 +548,21 @@ impl Session {
         let (done, limit_rx) = channel::<()>();
         let timer = self.timeout.map(|limit| {
             let fired = timed_out.clone();
-            std::thread::spawn(move || {
+            crate::threads::start("udpsh-input-timer", None, move || {
                 if let Err(RecvTimeoutError::Timeout) = limit_rx.recv_timeout(limit) {
                     fired.store(true, Ordering::SeqCst);
                     stop::interrupt();
                 }
             })
         });
+        let timer = match timer.transpose() {
+            Ok(timer) => timer,
+            // No thread to hold --timeout: the input does not run unbounded.
+            Err(e) => {
+                super::interrupt::EVALUATING.store(false, Ordering::SeqCst);
+                return Err((crate::api::error::no_thread(e), false));
+            }
+        };
         let result = work(&self.engine, &mut self.scope, &self.ast);
         drop(done);
         if let Some(t) = timer {
@@ -915,10 +923,10 @@ fn register_watch(
 ) {
     let start = {
         let (c, w, p) = (ctx.clone(), watches.clone(), printer.clone());
-        move |s: &Sock, mut how: watch::How| {
+        move |s: &Sock, mut how: watch::How| -> Result<(), Box<EvalAltResult>> {
             how.lib = Some(c.ast().shared_lib().clone());
             let shown = how.describe();
-            if w.watch(&c, s, how) {
+            if w.watch(&c, s, how).map_err(crate::api::error::no_thread)? {
                 p.line(&format!(
                     "watching {}{shown} (.unwatch() stops){}",
                     show::socket(s),
@@ -927,6 +935,7 @@ fn register_watch(
             } else {
                 p.line(&format!("now watching {}{shown}", show::socket(s)));
             }
+            Ok(())
         }
     };
     let at = |call: &NativeCallContext, mut how: watch::How| {
@@ -950,8 +959,7 @@ fn register_watch(
               s: &mut Sock,
               opts: rhai::Map|
               -> Result<(), Box<EvalAltResult>> {
-            start(s, at(&call, watch::How::from_map(&opts)?));
-            Ok(())
+            start(s, at(&call, watch::How::from_map(&opts)?))
         },
     );
     let (w, p) = (watches.clone(), printer.clone());

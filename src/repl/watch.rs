@@ -179,25 +179,31 @@ impl Watches {
     }
 
     /// Starts watching; false if it already was (then it is shown the new way from now on).
-    pub fn watch(&self, ctx: &Arc<ScriptCtx>, sock: &Sock, how: How) -> bool {
+    /// The OS may refuse the watch its thread.
+    pub fn watch(
+        &self,
+        ctx: &Arc<ScriptCtx>,
+        sock: &Sock,
+        how: How,
+    ) -> Result<bool, crate::threads::NoThread> {
         let mut list = self.lock();
         list.retain(|w| !w.stop.load(Ordering::Relaxed));
         if let Some(w) = list.iter().find(|w| same(&w.sock, sock)) {
             *w.how.write().unwrap_or_else(|p| p.into_inner()) = how;
             *w.ctx.write().unwrap_or_else(|p| p.into_inner()) = ctx.clone();
-            return false;
+            return Ok(false);
         }
         let stop = Arc::new(AtomicBool::new(false));
         let how = Arc::new(RwLock::new(how));
         let hidden = Arc::new(AtomicU64::new(0));
         let shared_ctx = Arc::new(RwLock::new(ctx.clone()));
-        list.push(Watch {
+        let watch = Watch {
             sock: sock.clone(),
             stop: stop.clone(),
             how: how.clone(),
             hidden: hidden.clone(),
             ctx: shared_ctx.clone(),
-        });
+        };
         let job = Job {
             sock: sock.clone(),
             stop,
@@ -210,8 +216,11 @@ impl Watches {
             orders: self.orders.clone(),
             modules: self.modules.clone(),
         };
-        std::thread::spawn(move || job.run());
-        true
+        crate::threads::start("udpsh-watch", Some(crate::api::SCRIPT_STACK), move || {
+            job.run()
+        })?;
+        list.push(watch);
+        Ok(true)
     }
 
     /// Stops watching; `None` if it was not, else how many datagrams its filter hid. Never
