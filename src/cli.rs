@@ -121,7 +121,8 @@ pub struct RunArgs {
     pub list: bool,
 
     /// Run a failed test again, up to N more times; one that then passes is flaky.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::api::suite::MAX_RETRIES)))]
     pub retry: u32,
 
     /// Run every script N times (soak, flakiness hunting); every run is counted.

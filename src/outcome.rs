@@ -172,8 +172,9 @@ impl CaseResult {
         self.attempts.last()
     }
 
+    /// Its last attempt's status; a case that never ran is an error, never a pass.
     pub fn status(&self) -> Status {
-        self.last().map_or(Status::Passed, |a| a.status)
+        self.last().map_or(Status::Error, |a| a.status)
     }
 
     pub fn failure(&self) -> Option<&Failure> {
@@ -225,6 +226,31 @@ impl FileResult {
             .map(CaseResult::status)
             .max_by_key(|s| s.severity())
             .unwrap_or(Status::Passed)
+    }
+
+    /// About the bytes it holds on the heap: what the runner keeps of a finished run is
+    /// udpsh's, not the next script's, under `--max-memory`.
+    pub fn held_bytes(&self) -> usize {
+        let failure =
+            |f: &Failure| f.message.capacity() + f.rendered.capacity() + f.file.as_os_str().len();
+        let case = |c: &CaseResult| {
+            std::mem::size_of::<CaseResult>()
+                + c.name.as_ref().map_or(0, String::capacity)
+                + c.skip_reason.as_ref().map_or(0, String::capacity)
+                + c.own.as_ref().map_or(0, |o| o.output.capacity())
+                + c.attempts.capacity() * std::mem::size_of::<Attempt>()
+                + c.attempts
+                    .iter()
+                    .filter_map(|a| a.failure.as_ref())
+                    .map(failure)
+                    .sum::<usize>()
+        };
+        std::mem::size_of::<FileResult>()
+            + self.name.capacity()
+            + self.output.capacity()
+            + self.path.as_os_str().len()
+            + self.capture.as_ref().map_or(0, |c| c.as_os_str().len())
+            + self.cases.iter().map(case).sum::<usize>()
     }
 
     /// Whether it holds `test()` cases rather than being one test.

@@ -66,8 +66,13 @@ pub struct Stop {
 
 impl Stop {
     pub fn new(limit: Option<Duration>) -> Stop {
+        Stop::until(limit.and_then(deadline_after))
+    }
+
+    /// A stop state whose deadline is `deadline` (none: no deadline).
+    pub fn until(deadline: Option<Instant>) -> Stop {
         Stop {
-            deadline: limit.and_then(deadline_after),
+            deadline,
             ..Stop::default()
         }
     }
@@ -94,19 +99,17 @@ impl Stop {
     /// ones (a `pad` of millions, a `map` over a big array).
     pub fn watch(self: &std::sync::Arc<Self>) {
         let stop = std::sync::Arc::downgrade(self);
-        let _ = std::thread::Builder::new()
-            .name("udpsh-deadline".into())
-            .stack_size(64 << 10)
-            .spawn(move || {
-                while let Some(stop) = stop.upgrade() {
-                    if stop.state.load(Ordering::Relaxed) == 3 {
-                        break;
-                    }
-                    let _ = stop.check();
-                    drop(stop);
-                    std::thread::sleep(Duration::from_millis(5));
+        // Without this thread the interpreter still reads the clock every 1024 operations.
+        let _ = crate::threads::start("udpsh-deadline", Some(64 << 10), move || {
+            while let Some(stop) = stop.upgrade() {
+                if stop.state.load(Ordering::Relaxed) == 3 {
+                    break;
                 }
-            });
+                let _ = stop.check();
+                drop(stop);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
     }
 
     /// Full check, clock included; records a passed deadline so later cheap checks see it.

@@ -63,6 +63,10 @@ struct Options {
 
 const OPTIONS: &str = "tags, timeout, retries";
 
+/// The most tries after a failure (`--retry`, a test's `retries`): each try is kept for the
+/// reports, so the count is bounded.
+pub const MAX_RETRIES: u32 = 1000;
+
 /// What is wrong with a `test()` options map, if anything: for the check before a file runs.
 pub fn options_problem(opts: &Map) -> Option<String> {
     let e = options(opts).err()?;
@@ -91,10 +95,18 @@ fn options(opts: &Map) -> Fallible<Options> {
         None => None,
     };
     let retries = match opts.get("retries") {
-        Some(v) => Some(
-            u32::try_from(super::values::int(v, "retries")?)
-                .map_err(|_| script_error(ErrorKind::Value, "test(): retries must be 0 or more"))?,
-        ),
+        Some(v) => {
+            let n = super::values::int(v, "retries")?;
+            match u32::try_from(n) {
+                Ok(n) if n <= MAX_RETRIES => Some(n),
+                _ => {
+                    return Err(script_error(
+                        ErrorKind::Value,
+                        format!("test(): retries must be 0 to {MAX_RETRIES}, not {n}"),
+                    ));
+                }
+            }
+        }
         None => None,
     };
     let tags = tags_of(&Dynamic::from(opts.clone()));
@@ -122,13 +134,20 @@ fn run_test(
     {
         return Ok(());
     }
-    let tries = 1 + opts.retries.unwrap_or(suite.retries);
+    let retries = opts.retries.unwrap_or(suite.retries);
     let stop = &ctx.run.stop;
     let mut attempts = Vec::new();
     let mut run_stopped = None;
     let (sent_before, received_before) = ctx.run.counts();
     let mut output = String::new();
-    for _ in 0..tries {
+    for try_number in 0..=retries {
+        // A retry never starts past --timeout or after Ctrl-C / SIGTERM: the run stops.
+        if try_number > 0
+            && let Some(reason) = stop.check().filter(|r| *r != StopReason::TestTimeout)
+        {
+            run_stopped = Some(Dynamic::from(reason.as_str()));
+            break;
+        }
         ctx.run.start_test_output();
         stop.set_test_deadline(opts.timeout);
         let started = Instant::now();

@@ -55,7 +55,7 @@ pub fn declared(ast: &AST) -> Vec<Declared> {
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            let at = (pos.line().unwrap_or(0), pos.position().unwrap_or(0));
+            let at = crate::api::positions::real(ast.source(), pos);
             Some(Declared { name, tags, at })
         })
         .collect()
@@ -80,10 +80,7 @@ pub fn bad_options(ast: &AST) -> Option<((usize, usize), String)> {
         let opts = call.args[1].get_literal_value(None)?;
         let opts = opts.read_lock::<rhai::Map>()?;
         let problem = crate::api::suite::options_problem(&opts)?;
-        Some((
-            (pos.line().unwrap_or(0), pos.position().unwrap_or(0)),
-            problem,
-        ))
+        Some((crate::api::positions::real(ast.source(), pos), problem))
     })
 }
 

@@ -97,11 +97,8 @@ fn literal_imports(ast: &AST) -> Vec<(String, usize, usize)> {
             && let Some(value) = x.0.get_literal_value(None)
             && let Ok(text) = value.into_immutable_string()
         {
-            found.push((
-                text.to_string(),
-                pos.line().unwrap_or(0),
-                pos.position().unwrap_or(0),
-            ));
+            let (line, col) = crate::api::positions::real(ast.source(), *pos);
+            found.push((text.to_string(), line, col));
         }
         true
     });

@@ -5,13 +5,14 @@ pub mod cases;
 pub mod discover;
 pub mod imports;
 pub mod outputs;
+pub mod plan;
 pub mod script;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::api::source::ReadError;
@@ -20,6 +21,7 @@ use crate::capture::Recorder;
 use crate::outcome::{CaseResult, FileResult, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
+use plan::{Finished, Job, Plan};
 pub use script::{Compiled, RunSettings};
 
 pub struct SuiteOptions {
@@ -132,31 +134,6 @@ pub enum Captures {
     PerScript(PathBuf),
 }
 
-/// One run of one script: with `--repeat 3`, each script is three jobs.
-struct Job<'a> {
-    script: &'a Compiled,
-    /// `x.rhai`, or `x.rhai [2/3]` when repeated.
-    name: String,
-    /// Run k of N, when repeated.
-    run: Option<(u32, u32)>,
-}
-
-fn jobs(scripts: &[Compiled], repeat: u32) -> Vec<Job<'_>> {
-    (1..=repeat)
-        .flat_map(|k| {
-            scripts.iter().map(move |script| Job {
-                script,
-                name: if repeat > 1 {
-                    format!("{} [{k}/{repeat}]", script.name)
-                } else {
-                    script.name.clone()
-                },
-                run: (repeat > 1).then_some((k, repeat)),
-            })
-        })
-        .collect()
-}
-
 /// `--list`: what would run, one `file › test` (or `file`) a line.
 pub fn list(scripts: &[Compiled], selection: &crate::select::Selection) {
     let mut out = std::io::stdout().lock();
@@ -176,35 +153,24 @@ pub fn list(scripts: &[Compiled], selection: &crate::select::Selection) {
 
 /// Runs a compiled suite; returns the exit code.
 pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions) -> i32 {
-    let jobs = jobs(scripts, opts.repeat);
+    let plan = Plan::new(scripts, opts.repeat);
     let capture_paths = match captures {
         Captures::PerScript(dir) => {
-            // A repeated script's runs: `x-run2.pcapng`.
-            let names: Vec<String> = jobs
-                .iter()
-                .map(|j| match j.run {
-                    Some((k, _)) => {
-                        let name = &j.script.name;
-                        format!("{}-run{k}.rhai", name.strip_suffix(".rhai").unwrap_or(name))
-                    }
-                    None => j.script.name.clone(),
-                })
-                .collect();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            match outputs::capture_paths(dir, &names) {
-                Ok(paths) => paths,
+            let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+            match outputs::capture_paths(dir, &names, plan.repeat()) {
+                Ok(paths) => Some(paths),
                 Err(e) => {
                     crate::display::print_error(e);
                     return exit::USAGE;
                 }
             }
         }
-        _ => Vec::new(),
+        _ => None,
     };
     let tap_on_stdout = opts.reports.iter().any(|r| r.uses_stdout());
     let lines = Lines::new(tap_on_stdout);
     let started = Instant::now();
-    let outcomes = run_all(&jobs, opts, (captures, &capture_paths), &lines, started);
+    let (outcomes, not_started) = run_all(&plan, opts, (captures, &capture_paths), &lines, started);
     lines.finish();
     let total = started.elapsed();
     let mut text = String::new();
@@ -226,13 +192,30 @@ pub fn run_suite(scripts: &[Compiled], captures: &Captures, opts: &SuiteOptions)
         text.push('\n');
         text.push_str(&failures);
     }
+    if not_started > 0 {
+        let why = if crate::stop::interrupted() {
+            "the run was interrupted"
+        } else {
+            "an earlier test failed, and --fail-fast"
+        };
+        text.push_str(&format!(
+            "{not_started} more runs of --repeat {} were not started: {why}\n",
+            plan.repeat()
+        ));
+    }
     text.push_str(&terminal::summary_line(&outcomes, total, opts.color));
     lines.print(&text);
+    // SIGTERM or Ctrl-C between two jobs stopped the run: never a pass.
+    let stopped = if crate::stop::interrupted() {
+        exit::ERROR
+    } else {
+        exit::OK
+    };
     if let Err(e) = report::write_reports(&opts.reports, &outcomes, total) {
         crate::display::print_error(e);
         return exit::ERROR.max(exit_code(&outcomes));
     }
-    exit_code(&outcomes)
+    stopped.max(exit_code(&outcomes))
 }
 
 /// The runner's own lines: never interleaved, on stderr when TAP owns stdout; on a terminal,
@@ -285,14 +268,14 @@ impl Lines {
 #[derive(Default)]
 struct Progress {
     shown: bool,
-    total: usize,
-    done: usize,
-    failed: usize,
+    total: u64,
+    done: u64,
+    failed: u64,
     running: Vec<String>,
 }
 
 impl Progress {
-    fn wanted(total: usize) -> bool {
+    fn wanted(total: u64) -> bool {
         use std::io::IsTerminal;
         total > 1 && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
     }
@@ -338,31 +321,41 @@ fn terminal_width() -> usize {
         .unwrap_or(80)
 }
 
+/// Runs the plan's jobs on up to `-j` workers until they are done, a failure under
+/// `--fail-fast`, or Ctrl-C / SIGTERM. Returns every result in the plan's order (the first
+/// round's jobs that never started as skipped, so no test goes missing) and how many later
+/// runs of `--repeat` never started.
 fn run_all(
-    jobs: &[Job],
+    plan: &Plan,
     opts: &SuiteOptions,
-    captures: (&Captures, &[PathBuf]),
+    captures: (&Captures, &Option<outputs::CapturePaths>),
     lines: &Lines,
     started: Instant,
-) -> Vec<FileResult> {
-    let next = AtomicUsize::new(0);
+) -> (Vec<FileResult>, u64) {
+    let next = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; jobs.len()]);
-    let workers = opts.jobs.clamp(1, jobs.len().max(1));
+    let finished = Mutex::new(Finished::default());
+    let total = plan.len();
+    let workers = opts
+        .jobs
+        .clamp(1, usize::try_from(total).unwrap_or(usize::MAX).max(1));
     let live = streamed_live(opts, lines).then(Output::stdout);
-    let shown = live.is_none() && Progress::wanted(jobs.len());
+    let shown = live.is_none() && Progress::wanted(total);
     lines.progress(|p| {
         p.shown = shown;
-        p.total = jobs.len();
+        p.total = total;
     });
     let work = || {
         loop {
             if opts.settings.suite.fail_fast && failed.load(Ordering::Relaxed) {
                 break;
             }
+            if crate::stop::interrupted() {
+                break;
+            }
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(job) = jobs.get(i) else { break };
-            let recorder = match recorder_for(i, captures) {
+            let Some(job) = plan.job(i) else { break };
+            let recorder = match recorder_for(&job, captures) {
                 Ok(r) => r,
                 Err(e) => {
                     lines.print(&format!("error: {}", crate::display::one_line(&e)));
@@ -370,32 +363,31 @@ fn run_all(
                 }
             };
             lines.progress(|p| p.running.push(job.name.clone()));
-            let outcome = run_job(job, &opts.settings, recorder, live.clone());
+            let outcome = run_job(&job, &opts.settings, recorder, live.clone());
             let ok = outcome.status().is_ok();
             if !ok {
                 failed.store(true, Ordering::Relaxed);
             }
             lines.progress(|p| {
                 p.done += 1;
-                p.failed += usize::from(!ok);
+                p.failed += u64::from(!ok);
                 p.running.retain(|n| *n != job.name);
             });
             report_one(&outcome, opts, workers, lines);
-            let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
-            all[i] = Some(outcome);
+            let mut done = finished.lock().unwrap_or_else(|p| p.into_inner());
+            done.push(i, outcome);
             // As hyperfine does: a run killed later still leaves reports of what ended.
-            let done: Vec<FileResult> = all.iter().flatten().cloned().collect();
-            drop(all);
-            let _ = report::write_report_files(&opts.reports, &done, started.elapsed());
+            let now = Instant::now();
+            if opts.reports.iter().any(|r| !r.uses_stdout()) && done.rewrite_due(now) {
+                let _ = report::write_report_files(&opts.reports, done.so_far(), started.elapsed());
+                done.rewritten(now.elapsed());
+            }
         }
     };
     std::thread::scope(|scope| {
         let started_workers = (0..workers)
             .filter(|_| {
-                std::thread::Builder::new()
-                    .name("udpsh-worker".into())
-                    .stack_size(api::SCRIPT_STACK)
-                    .spawn_scoped(scope, work)
+                crate::threads::start_scoped(scope, "udpsh-worker", Some(api::SCRIPT_STACK), work)
                     .is_ok()
             })
             .count();
@@ -404,29 +396,59 @@ fn run_all(
             work();
         }
     });
-    // What --fail-fast left unrun is reported as skipped, so no test goes missing.
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    results
-        .into_iter()
-        .zip(jobs)
-        .map(|(result, job)| {
-            result.unwrap_or_else(|| {
-                let skipped = not_run(job, &opts.settings);
-                report_one(&skipped, opts, workers, lines);
-                skipped
-            })
-        })
-        .collect()
+    let finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+    let first = plan.first_round();
+    let ran_first = finished.contains_first_round(first);
+    let ran = finished.so_far().len() as u64;
+    let mut results = finished.into_ordered();
+    // What --fail-fast or a stop left unrun of the first round is reported, skipped (or
+    // interrupted), so no test goes missing; later rounds of --repeat are only counted.
+    let why = if crate::stop::interrupted() {
+        NOT_RUN_INTERRUPTED
+    } else {
+        NOT_RUN
+    };
+    let mut unrun = 0;
+    for (i, ran) in (0..first).zip(ran_first) {
+        if ran {
+            continue;
+        }
+        let Some(job) = plan.job(i) else { continue };
+        let skipped = not_run(&job, &opts.settings, why);
+        report_one(&skipped, opts, workers, lines);
+        results.push((i, skipped));
+        unrun += 1;
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let not_started = total.saturating_sub(ran).saturating_sub(unrun);
+    (results.into_iter().map(|(_, r)| r).collect(), not_started)
 }
 
 const NOT_RUN: &str = "not run: an earlier test failed, and --fail-fast";
+const NOT_RUN_INTERRUPTED: &str = "not run: the run was interrupted";
 
-/// A job `--fail-fast` never started: its selected tests (or the file) skipped.
-fn not_run(job: &Job, settings: &RunSettings) -> FileResult {
+/// A job never started: its selected tests (or the file) skipped — or, after Ctrl-C or
+/// SIGTERM, interrupted, which is never a pass.
+fn not_run(job: &Job, settings: &RunSettings, why: &str) -> FileResult {
     let script = job.script;
+    let case = |name: Option<String>| {
+        if why == NOT_RUN_INTERRUPTED {
+            let attempt = crate::outcome::Attempt {
+                status: crate::outcome::Status::Interrupted,
+                duration: std::time::Duration::ZERO,
+                failure: None,
+            };
+            CaseResult {
+                skip_reason: Some(why.into()),
+                ..CaseResult::once(name, attempt)
+            }
+        } else {
+            CaseResult::skipped(name, why.into())
+        }
+    };
     let tests: Vec<CaseResult> = script
         .selected_tests(&settings.suite.selection)
-        .map(|d| CaseResult::skipped(Some(d.name.clone()), NOT_RUN.into()))
+        .map(|d| case(Some(d.name.clone())))
         .collect();
     FileResult {
         path: script.path.clone(),
@@ -437,7 +459,7 @@ fn not_run(job: &Job, settings: &RunSettings) -> FileResult {
         received: 0,
         capture: None,
         cases: if tests.is_empty() {
-            vec![CaseResult::skipped(None, NOT_RUN.into())]
+            vec![case(None)]
         } else {
             tests
         },
@@ -469,35 +491,49 @@ fn report_one(outcome: &FileResult, opts: &SuiteOptions, workers: usize, lines: 
 }
 
 fn recorder_for(
-    i: usize,
-    (captures, paths): (&Captures, &[PathBuf]),
+    job: &Job,
+    (captures, paths): (&Captures, &Option<outputs::CapturePaths>),
 ) -> Result<Option<Recorder>, String> {
-    match (captures, paths.get(i)) {
+    match (captures, paths) {
         (Captures::Shared(r), _) => Ok(Some(r.clone())),
-        (Captures::PerScript(_), Some(path)) => {
-            Recorder::create(path).map(Some).map_err(|e| e.to_string())
+        (Captures::PerScript(_), Some(paths)) => {
+            let path = paths.of(job.index, job.run.map_or(1, |(k, _)| k));
+            Recorder::create(&path).map(Some).map_err(|e| e.to_string())
         }
         _ => Ok(None),
     }
 }
 
 /// Runs one job; a file that is one test and fails is run again up to `--retry` times, its
-/// attempts kept (a test() file retries each test itself).
+/// attempts kept (a test() file retries each test itself). `--timeout` bounds the job with
+/// its retries: a retry gets what is left, and none starts past it or after Ctrl-C/SIGTERM.
 fn run_job(
     job: &Job,
     settings: &RunSettings,
     recorder: Option<Recorder>,
     live: Option<Output>,
 ) -> FileResult {
-    let mut result = script::run(job.script, settings, recorder.clone(), live.clone());
+    let deadline = settings.timeout.and_then(crate::stop::deadline_after);
+    let run = || {
+        script::run_until(
+            job.script,
+            settings,
+            recorder.clone(),
+            live.clone(),
+            deadline,
+        )
+    };
+    let mut result = run();
     let mut tries = 0;
     while tries < settings.suite.retries
         && !result.has_named_cases()
         && !result.status().is_ok()
         && result.status() != crate::outcome::Status::Interrupted
+        && !crate::stop::interrupted()
+        && deadline.is_none_or(|d| Instant::now() < d)
     {
         tries += 1;
-        let again = script::run(job.script, settings, recorder.clone(), live.clone());
+        let again = run();
         let mut attempts = std::mem::take(&mut result.cases[0].attempts);
         attempts.extend(again.cases[0].attempts.iter().cloned());
         result = again;

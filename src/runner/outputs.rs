@@ -21,37 +21,65 @@ pub fn capture_name(name: &str) -> String {
 
 /// One capture path per script name, all different: a name two scripts flatten to
 /// (`a/b_c.rhai`, `a_b/c.rhai`) gets `-2`, `-3`…; a name too long for the file system is
-/// shortened and given a hash of the whole. Each file is created once here (and removed), so
-/// a folder or name that cannot be written is a usage error before anything runs.
-pub fn capture_paths(dir: &Path, names: &[&str]) -> Result<Vec<PathBuf>, String> {
+/// shortened and given a hash of the whole. With `runs` > 1 each run k of a script gets
+/// `-runK` (`x-run2.pcapng`), made when the run starts, so a long `--repeat` plans nothing up
+/// front. Each file is created once here (and removed), so a folder or name that cannot be
+/// written is a usage error before anything runs.
+pub fn capture_paths(dir: &Path, names: &[&str], runs: u32) -> Result<CapturePaths, String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create capture folder {}: {e}", dir.display()))?;
+    // Room for the longest `-runK` this run adds.
+    let reserve = if runs > 1 { run_suffix(runs).len() } else { 0 };
     let mut taken = HashSet::new();
-    let mut paths = Vec::new();
+    let mut bases = Vec::new();
     for name in names {
-        let base = fit(&capture_name(name), name);
+        let base = fit(&capture_name(name), name, reserve);
         let mut file = base.clone();
         let mut n = 1;
         while !taken.insert(file.clone()) {
             n += 1;
             file = with_suffix(&base, &format!("-{n}"));
         }
-        let path = dir.join(&file);
-        probe(&path)?;
-        paths.push(path);
+        bases.push(dir.join(&file));
+    }
+    let paths = CapturePaths { bases, runs };
+    for i in 0..names.len() {
+        probe(&paths.of(i, 1))?;
     }
     Ok(paths)
 }
 
-/// `base` if its length is fine, else a prefix of it and a hash of the script's name.
-fn fit(base: &str, name: &str) -> String {
-    if base.len() <= NAME_MAX - 8 {
+/// The capture of each run of each script of a `--pcap-dir` run.
+pub struct CapturePaths {
+    bases: Vec<PathBuf>,
+    runs: u32,
+}
+
+impl CapturePaths {
+    /// Run `run` (1-based) of script `script`.
+    pub fn of(&self, script: usize, run: u32) -> PathBuf {
+        let base = &self.bases[script];
+        if self.runs <= 1 {
+            return base.clone();
+        }
+        let file = base.file_name().unwrap_or_default().to_string_lossy();
+        base.with_file_name(with_suffix(&file, &run_suffix(run)))
+    }
+}
+
+fn run_suffix(run: u32) -> String {
+    format!("-run{run}")
+}
+
+/// `base` if its length (and `reserve` bytes more) is fine, else a prefix of it and a hash of the script's name.
+fn fit(base: &str, name: &str, reserve: usize) -> String {
+    if base.len() + reserve <= NAME_MAX - 8 {
         return base.to_string();
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     name.hash(&mut hasher);
     let tag = format!("-{:016x}", hasher.finish());
-    let mut cut = NAME_MAX - 8 - tag.len() - ".pcapng".len();
+    let mut cut = NAME_MAX - 8 - reserve - tag.len() - ".pcapng".len();
     while !base.is_char_boundary(cut) {
         cut -= 1;
     }
@@ -80,17 +108,13 @@ fn probe(path: &Path) -> Result<(), String> {
 /// outputs are one file. `outputs` are (what, path): ("--pcap", "run.pcap"),
 /// ("--report junit", "j.xml").
 pub fn check_distinct(inputs: &[&Path], outputs: &[(String, &Path)]) -> Result<(), String> {
-    let mut all: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
-    for script in inputs {
-        all.extend(imported(script));
-    }
-    let inputs: Vec<Identity> = all.iter().map(|p| identity(p)).collect();
+    let inputs: Vec<Identity> = inputs_of(inputs).iter().map(|p| identity(p)).collect();
     let mut seen: Vec<(&str, Identity)> = Vec::new();
     for (what, path) in outputs {
         let id = identity(path);
         if inputs.iter().any(|i| i.same(&id)) {
             return Err(format!(
-                "{what} {} is also a script of this run (or a module one imports): refusing to overwrite it",
+                "{what} {} is also a script of this run (or a module one imports, or a capture one reads): refusing to overwrite it",
                 path.display()
             ));
         }
@@ -105,21 +129,42 @@ pub fn check_distinct(inputs: &[&Path], outputs: &[(String, &Path)]) -> Result<(
     Ok(())
 }
 
-/// The files a script names in `import "x"` (its folder, `.rhai` added), read from its text:
-/// only to keep them from being overwritten, so a mention in a comment does no harm.
-fn imported(script: &Path) -> Vec<PathBuf> {
-    let Ok(text) = std::fs::read_to_string(script) else {
-        return Vec::new();
-    };
-    let dir = script.parent().unwrap_or(Path::new(""));
-    text.split("import")
-        .skip(1)
-        .filter_map(|rest| {
-            let rest = rest.trim_start().strip_prefix('"')?;
-            let name = &rest[..rest.find('"')?];
-            (!name.starts_with("udpsh/")).then(|| crate::api::modules::module_file(dir, name))
-        })
-        .collect()
+/// The files a run reads: its scripts, the modules they name in `import "x"` (the script's
+/// folder, `.rhai` added) and the captures they name in `read_pcap("x")` or `replay("x")`
+/// (the current folder), read from their text: only to keep them from being overwritten,
+/// so a mention in a comment does no harm.
+pub fn inputs_of(scripts: &[&Path]) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = scripts.iter().map(|p| p.to_path_buf()).collect();
+    for script in scripts {
+        let Ok(text) = std::fs::read_to_string(script) else {
+            continue;
+        };
+        let dir = script.parent().unwrap_or(Path::new(""));
+        all.extend(
+            quoted_after(&text, "import")
+                .filter(|name| !name.starts_with("udpsh/"))
+                .map(|name| crate::api::modules::module_file(dir, name)),
+        );
+        for call in ["read_pcap(", "replay("] {
+            all.extend(quoted_after(&text, call).map(PathBuf::from));
+        }
+    }
+    all
+}
+
+/// The string literal right after each `word` in `text`: `import "x"` → `x`.
+fn quoted_after<'a>(text: &'a str, word: &str) -> impl Iterator<Item = &'a str> {
+    text.split(word).skip(1).filter_map(|rest| {
+        let rest = rest.trim_start().strip_prefix('"')?;
+        Some(&rest[..rest.find('"')?])
+    })
+}
+
+/// No capture of this run may replace one of its inputs (see [`inputs_of`]).
+pub fn protect_inputs(scripts: &[&Path]) {
+    for path in inputs_of(scripts) {
+        crate::capture::protect(&path);
+    }
 }
 
 /// The same file however it is named: the real path (of the file, or of its folder when the
@@ -163,10 +208,16 @@ mod tests {
     fn every_script_gets_its_own_capture() {
         let dir = tempfile::tempdir().unwrap();
         let names = ["a/b_c.rhai", "a_b/c.rhai", "a_b_c-2.rhai", "x.rhai"];
-        let paths = capture_paths(dir.path(), &names).unwrap();
-        let files: Vec<_> = paths
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        let paths = capture_paths(dir.path(), &names, 1).unwrap();
+        let files: Vec<_> = (0..names.len())
+            .map(|i| {
+                paths
+                    .of(i, 1)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(files[0], "a_b_c.pcapng");
         assert_eq!(files[3], "x.pcapng");
@@ -179,11 +230,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = format!("{}a.rhai", "d/".repeat(200));
         let b = format!("{}b.rhai", "d/".repeat(200));
-        let paths = capture_paths(dir.path(), &[&a, &b]).unwrap();
-        for p in &paths {
-            assert!(p.file_name().unwrap().len() <= NAME_MAX);
+        let paths = capture_paths(dir.path(), &[&a, &b], u32::MAX).unwrap();
+        let longest = [paths.of(0, u32::MAX), paths.of(1, u32::MAX)];
+        for p in &longest {
+            assert!(p.file_name().unwrap().len() <= NAME_MAX, "{p:?}");
         }
-        assert_ne!(paths[0], paths[1]);
+        assert_ne!(longest[0], longest[1]);
+        assert!(
+            longest[0]
+                .to_string_lossy()
+                .ends_with("-run4294967295.pcapng")
+        );
     }
 
     #[test]

@@ -98,6 +98,19 @@ pub fn run(
     recorder: Option<Recorder>,
     live: Option<Output>,
 ) -> FileResult {
+    let deadline = settings.timeout.and_then(crate::stop::deadline_after);
+    run_until(script, settings, recorder, live, deadline)
+}
+
+/// Runs one script that must end by `deadline` (its `--timeout`, counted from its first try
+/// when `--retry` runs it again).
+pub fn run_until(
+    script: &Compiled,
+    settings: &RunSettings,
+    recorder: Option<Recorder>,
+    live: Option<Output>,
+    deadline: Option<Instant>,
+) -> FileResult {
     let started = Instant::now();
     let printed = Arc::new(Mutex::new(String::new()));
     let sink = printed.clone();
@@ -110,7 +123,7 @@ pub fn run(
         all.push('\n');
         keep_tail(&mut all);
     });
-    let stop = Arc::new(Stop::new(settings.timeout));
+    let stop = Arc::new(Stop::until(deadline));
     // The deadline timer only where there is a deadline (a thread costs start-up time).
     if settings.timeout.is_some() || !script.declared.is_empty() || script.runtime_tests {
         stop.watch();
