@@ -20,8 +20,10 @@ pub mod repl;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod seconds;
 pub mod select;
 pub mod stop;
+pub mod threads;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -124,6 +126,8 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         crate::display::print_error(e);
         return exit::USAGE;
     }
+    let scripts: Vec<&std::path::Path> = files.iter().map(|f| f.path.as_path()).collect();
+    runner::outputs::protect_inputs(&scripts);
     let mut compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
         Err(failed) => {
@@ -154,6 +158,8 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
         crate::display::print_error("no tests match");
         return exit::USAGE;
     }
+    // The compiled scripts are udpsh's: --max-memory bounds what the scripts build.
+    memory::set_aside_all();
     let captures = match (&args.pcap_dir, open_capture(args.common.pcap.as_deref())) {
         (_, Err(code)) => return code,
         (_, Ok(Some(shared))) => runner::Captures::Shared(shared),
@@ -210,6 +216,7 @@ fn eval_one(source: String, common: &Common, color: bool) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
+    memory::set_aside_all();
     let outcome = runner::script::run(
         &script,
         &options::settings(common),

@@ -51,6 +51,32 @@ pub fn in_use() -> usize {
     IN_USE.load(Ordering::Relaxed)
 }
 
+/// Bytes held that are not scripts' data: the compiled scripts (a 10 MB script's syntax tree
+/// is hundreds of MB) and what the runner keeps of finished runs.
+static SET_ASIDE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts everything held now as udpsh's own, not a script's: called once the scripts are
+/// compiled and before any runs.
+pub fn set_aside_all() {
+    SET_ASIDE.store(in_use(), Ordering::Relaxed);
+}
+
+/// Counts `bytes` more as udpsh's own (results the runner keeps).
+pub fn set_aside(bytes: usize) {
+    SET_ASIDE.fetch_add(bytes, Ordering::Relaxed);
+}
+
+/// What scripts hold: everything allocated but what is set aside. `--max-memory` bounds this.
+pub fn script_data() -> usize {
+    in_use().saturating_sub(SET_ASIDE.load(Ordering::Relaxed))
+}
+
+/// Whether scripts hold more than `budget` bytes, and how much.
+pub fn over(budget: usize) -> Option<Over> {
+    let held = script_data();
+    (held > budget).then_some(Over { held, budget })
+}
+
 /// Why a script was stopped: it held more than the budget. The token of Rhai's termination.
 #[derive(Clone, Copy, Debug)]
 pub struct Over {

@@ -22,6 +22,7 @@ pub mod lint;
 mod load;
 pub mod modules;
 mod native_calls;
+pub mod positions;
 mod process;
 mod proxy;
 mod ranges;
@@ -114,9 +115,8 @@ pub fn progress(ctx: &ScriptCtx) -> impl Fn(u64) -> Option<Dynamic> + Send + Syn
         if ops % 16 != 0 {
             return None;
         }
-        let held = crate::memory::in_use();
-        if held > budget {
-            return Some(Dynamic::from(crate::memory::Over { held, budget }));
+        if let Some(over) = crate::memory::over(budget) {
+            return Some(Dynamic::from(over));
         }
         let reason = if ops % 1024 == 0 {
             stop.check()

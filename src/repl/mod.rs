@@ -74,6 +74,8 @@ pub fn run(options: ReplOptions) -> i32 {
         file: if terminal { "<repl>" } else { "<stdin>" },
     };
     interrupt::install_handler(terminal);
+    // What udpsh itself holds is not the session's data under --max-memory.
+    crate::memory::set_aside_all();
     if terminal {
         interactive::run(opts)
     } else {

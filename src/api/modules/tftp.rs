@@ -74,7 +74,18 @@ fn get(ask: &Ask, server: &str, file: &str) -> Fallible<Blob> {
             ask.send(&send, &t.to)?;
             return Ok(out);
         }
-        block = block.wrapping_add(1);
+        // A server that never ends the file is stopped here, or sooner by --max-memory.
+        block = block.checked_add(1).ok_or_else(|| {
+            script_error(
+                ErrorKind::Tftp,
+                format!(
+                    "the server sent more than {} blocks ({} MiB), the most TFTP numbers \
+                     without rollover: stopped reading",
+                    u16::MAX,
+                    (usize::from(u16::MAX) * tftp::BLOCK) >> 20
+                ),
+            )
+        })?;
     }
 }
 
