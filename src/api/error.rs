@@ -29,6 +29,31 @@ pub fn stopped(reason: StopReason) -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(reason.as_str().into(), Position::NONE).into()
 }
 
+/// Scripts hold more than `--max-memory`: the same uncatchable end as the interpreter's own
+/// check, for native calls that keep what a peer sends (`collect`, `tftp::get`).
+pub fn within_memory(budget: usize) -> Result<(), Box<EvalAltResult>> {
+    match crate::memory::over(budget) {
+        Some(over) => {
+            Err(EvalAltResult::ErrorTerminated(Dynamic::from(over), Position::NONE).into())
+        }
+        None => Ok(()),
+    }
+}
+
+/// A stop raised since the last look (`--timeout`, Ctrl-C, SIGTERM): for native loops that
+/// send, so a loop of sends with no wait in it still ends.
+pub fn unless_stopped(stop: &crate::stop::Stop) -> Result<(), Box<EvalAltResult>> {
+    match stop.flagged() {
+        Some(reason) => Err(stopped(reason)),
+        None => Ok(()),
+    }
+}
+
+/// The OS refused a thread: kind `thread`, wherever the thread was for.
+pub fn no_thread(e: crate::threads::NoThread) -> Box<EvalAltResult> {
+    script_error(ErrorKind::Thread, e.to_string())
+}
+
 pub fn from_net(err: NetError) -> Box<EvalAltResult> {
     match err {
         NetError::Stopped(reason) => stopped(reason),

@@ -149,7 +149,7 @@ fn run(
         let mut watch = Watch {
             sock: s,
             ctx,
-            line: nc.call_position().line().unwrap_or(0),
+            line: super::socket::line_of(nc),
             data: bytes,
             to: &to,
             sample: opts.sample,

@@ -93,6 +93,10 @@ impl Sock {
         let tries = opts.retries.saturating_add(1);
         let mut rejected = 0usize;
         for attempt in 1..=tries {
+            // A try with no wait (timeout 0) still looks at --timeout and Ctrl-C.
+            if let Some(reason) = ctx.run.stop.check() {
+                return Err(super::error::stopped(reason));
+            }
             let sent_at = SystemTime::now();
             self.send(ctx, line, data, to)?;
             let end = opts.timeout.and_then(|t| Instant::now().checked_add(t));

@@ -199,6 +199,7 @@ impl Sock {
         let _in_order = run
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        super::error::unless_stopped(&run.stop)?;
         let at = self.send_time();
         let sent = self
             .0
@@ -237,6 +238,7 @@ impl Sock {
         let _in_order = run
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        super::error::unless_stopped(&run.stop)?;
         let at = self.send_time();
         let sent = self.0.net.send_to(data, to).map_err(from_net)?;
         self.sent_one(ctx, line, "sendto", data, dst, at)?;
@@ -249,6 +251,7 @@ impl Sock {
         let _in_order = run
             .is_recording()
             .then(|| SEND_ORDER.lock().unwrap_or_else(|p| p.into_inner()));
+        super::error::unless_stopped(&run.stop)?;
         let at = self.send_time();
         let (sent, peer) = self.0.net.send(data).map_err(from_net)?;
         self.learn_local();
@@ -346,6 +349,9 @@ impl Sock {
         if run.is_recording() || run.verbose {
             self.observe_received(ctx, line, what, &got)?;
         }
+        // Whatever keeps what peers send (collect, tftp::get, a script's array) grows
+        // datagram by datagram: each one is a point where --max-memory is looked at.
+        super::error::within_memory(run.limits.memory)?;
         let port = self.learn_local().map_or(0, |a| a.port());
         let dst = got.to.map(|ip| SocketAddr::new(ip, port));
         let mut d = Datagram::from(got);
@@ -574,7 +580,7 @@ fn facing(local: SocketAddr, peer: SocketAddr) -> SocketAddr {
 }
 
 pub(super) fn line_of(ctx: &NativeCallContext) -> usize {
-    ctx.call_position().line().unwrap_or(0)
+    super::positions::real(ctx.call_source(), ctx.call_position()).0
 }
 
 /// Seconds or `()` (no limit) from a script value.
