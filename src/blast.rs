@@ -162,7 +162,7 @@ pub fn blast<O: Observer>(
 
 /// Sleeps until `start + at` seconds, or [`NAP`] at most.
 fn nap_until(start: Instant, at: f64, now: Instant) {
-    let wait = Duration::try_from_secs_f64(at)
+    let wait = crate::seconds::duration(at)
         .ok()
         .and_then(|at| start.checked_add(at))
         .map_or(NAP, |due| due.saturating_duration_since(now));

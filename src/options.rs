@@ -2,7 +2,6 @@
 //! below `lib.rs` sees clap.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use std::sync::Arc;
 
@@ -35,7 +34,9 @@ pub fn settings(common: &Common) -> RunSettings {
         vars: vars(common),
         suite: Default::default(),
         limits: limits(common),
-        timeout: common.timeout.map(Duration::from_secs_f64),
+        timeout: common
+            .timeout
+            .and_then(|s| crate::seconds::duration(s).ok()),
         verbose: common.verbose,
     }
 }
@@ -45,7 +46,9 @@ pub fn repl(common: &Common, color: bool) -> ReplOptions {
         vars: vars(common),
         limits: limits(common),
         pcap: common.pcap.clone(),
-        timeout: common.timeout.map(Duration::from_secs_f64),
+        timeout: common
+            .timeout
+            .and_then(|s| crate::seconds::duration(s).ok()),
         verbose: common.verbose,
         color,
     }

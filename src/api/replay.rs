@@ -128,7 +128,7 @@ fn run(ctx: &Arc<ScriptCtx>, path: &str, opts: &Map) -> Fallible<Map> {
         None => Duration::from_secs(1),
         Some(v) => {
             let s = super::values::float(v, "wait")?;
-            Duration::try_from_secs_f64(s).map_err(|_| {
+            crate::seconds::duration(s).map_err(|_| {
                 script_error(
                     ErrorKind::Value,
                     format!("replay wait: {s} is not a number of seconds"),
@@ -171,6 +171,7 @@ fn run(ctx: &Arc<ScriptCtx>, path: &str, opts: &Map) -> Fallible<Map> {
     let report = replay::replay(&plan, &opts, &|| stop.check().is_some()).map_err(|e| match e {
         Failure::Stopped => stopped(ctx.run.stop.check().unwrap_or(StopReason::Interrupted)),
         Failure::Network(m) => script_error(ErrorKind::Network, format!("replay of {path}: {m}")),
+        Failure::Invalid(m) => script_error(ErrorKind::Value, format!("replay of {path}: {m}")),
     })?;
     let result = result_map(&report);
     if !check {
@@ -247,20 +248,14 @@ fn ignore_of(v: &Dynamic) -> Fallible<Vec<ByteRange>> {
             if let Some(r) = item.read_lock::<std::ops::RangeInclusive<i64>>() {
                 let (start, last) = (offset(*r.start())?, offset(*r.end())?);
                 return if last >= start {
-                    Ok(ByteRange {
-                        start,
-                        end: Some(last + 1),
-                    })
+                    Ok(ByteRange::through(start, last))
                 } else {
                     Err(bad(format!("{}..={} is empty", r.start(), r.end())))
                 };
             }
             if let Ok(n) = item.as_int() {
                 let start = offset(n)?;
-                return Ok(ByteRange {
-                    start,
-                    end: Some(start + 1),
-                });
+                return Ok(ByteRange::through(start, start));
             }
             if let Some(s) = item.read_lock::<ImmutableString>() {
                 return replay::parse_ignore(&s).map_err(bad);

@@ -29,13 +29,17 @@ pub fn with_payload<R>(data: &Dynamic, f: impl FnOnce(&[u8]) -> Fallible<R>) -> 
 /// A number of seconds from a script: finite and not negative (kind `value` otherwise).
 /// Waits too long for the clock (`1e19`) are kept as "never".
 pub fn seconds(secs: f64, what: &str) -> Fallible<Duration> {
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(script_error(
-            ErrorKind::Value,
-            format!("{what}({secs:?}): not a number of seconds (0 or more)"),
-        ));
+    if secs.is_infinite() {
+        return Err(not_seconds(secs, what));
     }
-    Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
+    crate::seconds::wait(secs).map_err(|_| not_seconds(secs, what))
+}
+
+fn not_seconds(secs: f64, what: &str) -> Box<rhai::EvalAltResult> {
+    script_error(
+        ErrorKind::Value,
+        format!("{what}({secs:?}): not a number of seconds (0 or more)"),
+    )
 }
 
 pub fn int(value: &Dynamic, name: &str) -> Fallible<i64> {

@@ -388,8 +388,8 @@ fn delay_of(imp: &Impairment, u: f64) -> Duration {
     if imp.jitter.is_zero() {
         return imp.delay;
     }
-    let secs = imp.delay.as_secs_f64() + (2.0 * u - 1.0) * imp.jitter.as_secs_f64();
-    Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(imp.delay)
+    crate::seconds::offset(imp.delay, (2.0 * u - 1.0) * imp.jitter.as_secs_f64())
+        .unwrap_or(imp.delay)
 }
 
 #[cfg(test)]

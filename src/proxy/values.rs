@@ -48,7 +48,7 @@ pub fn duration(text: &str, bare_is_seconds: bool) -> Result<Duration, String> {
 /// A length of time of any size, with a unit (`--duration 90s`).
 pub fn span(text: &str) -> Result<Duration, String> {
     let secs = parse_seconds(text, false)?;
-    Ok(Duration::from_secs_f64(secs.min(1e9)))
+    crate::seconds::duration(secs.min(1e9)).map_err(|_| format!("'{text}' is not a duration"))
 }
 
 fn parse_seconds(text: &str, bare_is_seconds: bool) -> Result<f64, String> {
@@ -82,10 +82,11 @@ fn parse_seconds(text: &str, bare_is_seconds: bool) -> Result<f64, String> {
 
 /// Seconds (scripts give numbers) → a duration within [`MAX_DELAY`].
 pub fn seconds(secs: f64) -> Result<Duration, String> {
-    if !secs.is_finite() || secs < 0.0 {
+    if !secs.is_finite() {
         return Err("is not a duration of 0 seconds or more".into());
     }
-    let d = Duration::from_secs_f64(secs.min(1e9));
+    let d = crate::seconds::duration(secs.min(1e9))
+        .map_err(|_| "is not a duration of 0 seconds or more".to_string())?;
     if d > MAX_DELAY {
         return Err(format!(
             "is longer than the {}s the proxy can hold",

@@ -39,6 +39,10 @@ pub fn run(args: &ReplayCommand) -> i32 {
             return exit::USAGE;
         }
     };
+    if let Err(e) = plan.send_times(args.speed) {
+        print_error(format_args!("--speed: {e}"));
+        return exit::USAGE;
+    }
     let skipped = capture.skipped.describe();
     if !skipped.is_empty() {
         eprintln!(
@@ -72,6 +76,10 @@ pub fn run(args: &ReplayCommand) -> i32 {
         Err(Failure::Network(e)) => {
             print_error(e);
             return exit::ERROR;
+        }
+        Err(Failure::Invalid(e)) => {
+            print_error(e);
+            return exit::USAGE;
         }
     };
     for diff in &report.diffs {

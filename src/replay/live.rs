@@ -33,6 +33,8 @@ pub enum Failure {
     /// `should_stop` said so (a script's timeout, Ctrl-C).
     Stopped,
     Network(String),
+    /// An option that cannot work with this capture (a speed too slow for its spacing).
+    Invalid(String),
 }
 
 /// Resends the plan's requests to `opts.to` and pairs the replies.
@@ -71,7 +73,7 @@ fn run(
     socks: &[(UdpSocket, SocketAddr)],
     should_stop: &dyn Fn() -> bool,
 ) -> Result<Report, Failure> {
-    let times = plan.send_times(opts.speed);
+    let times = plan.send_times(opts.speed).map_err(Failure::Invalid)?;
     let client_index: Vec<usize> = plan
         .requests
         .iter()

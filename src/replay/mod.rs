@@ -43,6 +43,15 @@ pub struct ByteRange {
 }
 
 impl ByteRange {
+    /// Bytes `start` to `last`, both in: a last byte at the very end of the offsets
+    /// (`0-18446744073709551615`) means to the end, never a wrap to nothing.
+    pub fn through(start: usize, last: usize) -> ByteRange {
+        ByteRange {
+            start,
+            end: last.checked_add(1),
+        }
+    }
+
     pub fn contains(&self, i: usize) -> bool {
         i >= self.start && self.end.is_none_or(|e| i < e)
     }
@@ -66,10 +75,7 @@ pub fn parse_ignore(text: &str) -> Result<ByteRange, String> {
     match text.split_once('-') {
         None => {
             let start = num(text)?;
-            Ok(ByteRange {
-                start,
-                end: Some(start + 1),
-            })
+            Ok(ByteRange::through(start, start))
         }
         Some((a, b)) if b.trim().is_empty() => Ok(ByteRange {
             start: num(a)?,
@@ -80,10 +86,7 @@ pub fn parse_ignore(text: &str) -> Result<ByteRange, String> {
             if last < start {
                 return Err(bad());
             }
-            Ok(ByteRange {
-                start,
-                end: Some(last + 1),
-            })
+            Ok(ByteRange::through(start, last))
         }
     }
 }
@@ -154,6 +157,12 @@ mod tests {
     fn byte_ranges() {
         let r = parse_ignore("0-1").unwrap();
         assert!(r.contains(0) && r.contains(1) && !r.contains(2));
+        // The last offset there is: to the end, not a wrap to an empty range.
+        for text in ["0-18446744073709551615", "18446744073709551615"] {
+            let r = parse_ignore(text).unwrap();
+            assert!(r.contains(usize::MAX), "{text}");
+            assert_eq!(r.end, None, "{text}");
+        }
         assert_eq!(r.to_string(), "0-1");
         let r = parse_ignore("6").unwrap();
         assert!(r.contains(6) && !r.contains(7));

@@ -101,13 +101,21 @@ impl Plan {
         })
     }
 
-    /// When to send each request, from the start of the replay.
-    pub fn send_times(&self, speed: Speed) -> Vec<Duration> {
+    /// When to send each request, from the start of the replay; an error when a speed
+    /// makes the capture's spacing longer than a duration holds (`--speed 1e-300`).
+    pub fn send_times(&self, speed: Speed) -> Result<Vec<Duration>, String> {
         self.requests
             .iter()
             .map(|r| match speed {
-                Speed::Max => Duration::ZERO,
-                Speed::Times(x) => r.offset.div_f64(x),
+                Speed::Max => Ok(Duration::ZERO),
+                Speed::Times(x) => crate::seconds::divided(r.offset, x).ok_or_else(|| {
+                    format!(
+                        "at speed {x} the request of frame {} would wait {:.3e}s: more than \
+                         a clock counts (use a speed nearer 1, or max)",
+                        r.frame,
+                        r.offset.as_secs_f64() / x
+                    )
+                }),
             })
             .collect()
     }
@@ -172,9 +180,17 @@ mod tests {
     fn spacing_scales_with_speed() {
         let plan = Plan::new(&capture(), None).unwrap();
         let ms = Duration::from_millis;
-        assert_eq!(plan.send_times(Speed::Times(1.0)), [ms(0), ms(10), ms(20)]);
-        assert_eq!(plan.send_times(Speed::Times(2.0)), [ms(0), ms(5), ms(10)]);
-        assert_eq!(plan.send_times(Speed::Max), [ms(0); 3]);
+        assert_eq!(
+            plan.send_times(Speed::Times(1.0)).unwrap(),
+            [ms(0), ms(10), ms(20)]
+        );
+        assert_eq!(
+            plan.send_times(Speed::Times(2.0)).unwrap(),
+            [ms(0), ms(5), ms(10)]
+        );
+        assert_eq!(plan.send_times(Speed::Max).unwrap(), [ms(0); 3]);
+        let slow = plan.send_times(Speed::Times(1e-300)).unwrap_err();
+        assert!(slow.contains("more than a clock counts"), "{slow}");
     }
 
     #[test]
