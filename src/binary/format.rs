@@ -136,14 +136,27 @@ impl Format {
     }
 }
 
-/// Largest byte count a format may describe: more than any datagram, less than a crash.
-const MAX_SIZE: usize = 1 << 24;
+/// Largest byte count a format or a layout may describe: more than any datagram, less than
+/// a crash.
+pub const MAX_SIZE: usize = 1 << 24;
+
+/// The bytes `items` take together, or an error past [`MAX_SIZE`]: the one cap of every
+/// size a format gives (`calcsize`, a layout's `.size` and `.pack`).
+pub fn total_size<'a>(items: impl IntoIterator<Item = &'a Item>) -> Result<usize> {
+    let mut total = 0usize;
+    for item in items {
+        total = total.saturating_add(item.size());
+        if total > MAX_SIZE {
+            return err(format!("it describes more than {MAX_SIZE} bytes"));
+        }
+    }
+    Ok(total)
+}
 
 /// `3H 4s x` → items; whitespace may separate items, not a count from its code.
 pub fn parse_items(body: &str) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let mut chars = body.char_indices().peekable();
-    let mut total = 0usize;
     while let Some(&(at, c)) = chars.peek() {
         if c.is_whitespace() {
             chars.next();
@@ -188,11 +201,8 @@ pub fn parse_items(body: &str) -> Result<Vec<Item>> {
             count: count.unwrap_or(1),
             letter,
         };
-        total = total.saturating_add(item.size());
-        if total > MAX_SIZE {
-            return err(format!("it describes more than {MAX_SIZE} bytes"));
-        }
         items.push(item);
     }
+    total_size(&items)?;
     Ok(items)
 }

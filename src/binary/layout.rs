@@ -1,7 +1,7 @@
 //! Named layouts: `layout("!H type, I seq, 2x, 8s tag")`, a `struct` format whose
 //! fields have names, packed from and unpacked to name → value.
 
-use super::format::{Item, order_prefix, parse_items};
+use super::format::{Item, order_prefix, parse_items, total_size};
 use super::pack::{pack_one, unpack_item};
 use super::{Code, Order, Result, Value, err};
 
@@ -67,6 +67,7 @@ impl Layout {
                 item,
             });
         }
+        total_size(fields.iter().map(|f| &f.item)).map_err(|e| bad(e.0))?;
         Ok(Layout {
             text: text.to_string(),
             order,

@@ -181,3 +181,19 @@ fn layout_syntax_errors_name_the_field() {
     assert!(many.fields[0].many && !many.fields[1].many);
     assert_eq!(many.size(), 7);
 }
+
+#[test]
+fn formats_and_layouts_share_one_size_cap() {
+    let fields: Vec<String> = (0..200).map(|i| format!("16777216s f{i}")).collect();
+    let e = Layout::parse(&fields.join(", ")).unwrap_err();
+    assert!(e.0.contains("more than 16777216 bytes"), "{}", e.0);
+    let e = Format::parse(&"16777216s".repeat(200)).unwrap_err();
+    assert!(e.0.contains("more than 16777216 bytes"), "{}", e.0);
+    // Each part alone fits; the cap is on the whole.
+    assert!(Layout::parse("16777216s a").is_ok());
+    assert!(Layout::parse("8388608s a, 8388609s b").is_err());
+    assert_eq!(
+        Layout::parse("8388608s a, 8388608s b").unwrap().size(),
+        1 << 24
+    );
+}

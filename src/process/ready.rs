@@ -80,6 +80,15 @@ pub fn is_bound(target: Target) -> bool {
 
 /// Waits until something is bound at `target`, up to `timeout`, stoppably.
 pub fn wait_bound(target: Target, timeout: Duration, stop: &Stop) -> Result<(), ProcessError> {
+    if target.port == 0 {
+        // A socket bound to port 0 gets another port: nothing is ever bound to 0.
+        return Err(ProcessError::Failed {
+            kind: ErrorKind::Value,
+            message: "wait_udp: port 0 is never bound (binding to 0 picks another port): \
+                      give the port the service listens on"
+                .into(),
+        });
+    }
     let deadline = Instant::now().checked_add(timeout);
     loop {
         if is_bound(target) {
