@@ -54,6 +54,11 @@ impl Output {
         })
     }
 
+    /// The regular file written (device and inode), `None` for a pipe or a device.
+    pub(super) fn identity(&self) -> Option<(u64, u64)> {
+        super::claim::identity_of(&self.file)
+    }
+
     /// Room for a record of `len` bytes at the end; fill it, then [`Output::commit`] it.
     /// Returns the offset where it goes.
     pub(super) fn reserve(&mut self, len: usize) -> (u64, &mut [u8]) {

@@ -7,6 +7,7 @@
 //! moment and after any kill of udpsh holds every datagram recorded before it. `.pcapng` files
 //! also carry each packet's direction and comments.
 
+mod claim;
 mod file;
 mod frame;
 mod guard;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use claim::protect;
 pub use frame::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6, frame};
 pub use read::{Capture, Datagram, Endpoint, Filter, ReadError, Skipped, parse_pcap, read_pcap};
 
@@ -113,7 +115,9 @@ struct State {
 impl Recorder {
     /// `.pcapng` extension → pcapng, anything else → classic pcap. Creates or truncates the file
     /// and writes its header(s) at once. On Linux this forks the watchdog (`udpsh-capture`),
-    /// which ends with the last clone of the recorder, or after the process.
+    /// which ends with the last clone of the recorder, or after the process. Refuses a file
+    /// that holds something else, an input of the run, and one another capture writes
+    /// (see `claim.rs`).
     pub fn create(path: &Path) -> Result<Recorder, CaptureError> {
         let error = |detail: String| CaptureError::new(path, detail);
         let is_pcapng = path
@@ -125,18 +129,23 @@ impl Recorder {
             pcap::header()
         }
         .map_err(error)?;
+        let mut claims = claim::lock();
+        if let Some(why) = claims.refusal(path) {
+            return Err(error(why));
+        }
         let out = Output::create(path, &header).map_err(|e| error(e.to_string()))?;
-        Ok(Recorder {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                pcapng: is_pcapng,
-                state: Mutex::new(State {
-                    out,
-                    recent: is_pcapng.then(Recent::default),
-                    packets: 0,
-                }),
+        let id = out.identity();
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            pcapng: is_pcapng,
+            state: Mutex::new(State {
+                out,
+                recent: is_pcapng.then(Recent::default),
+                packets: 0,
             }),
-        })
+        });
+        claims.register(id, Arc::downgrade(&inner));
+        Ok(Recorder { inner })
     }
 
     /// Records one datagram and returns the packet's id. The record is whole in the file

@@ -217,6 +217,8 @@ pub fn read_pcap(path: &Path, filter: &Filter) -> Result<Capture, ReadError> {
         )));
     }
     let bytes = crate::fifo::read_regular(path).map_err(|e| fail(e.to_string()))?;
+    // An input of the run from now on: no capture of it may replace it.
+    super::claim::protect(path);
     parse_pcap(&bytes, filter).map_err(fail)
 }
 
@@ -252,13 +254,11 @@ struct Raw<'a> {
 
 impl Reader<'_> {
     fn pcap(&mut self, bytes: &[u8]) -> Result<(), String> {
-        const MAGICS: [[u8; 4]; 4] = [
-            [0xa1, 0xb2, 0xc3, 0xd4],
-            [0xd4, 0xc3, 0xb2, 0xa1],
-            [0xa1, 0xb2, 0x3c, 0x4d],
-            [0x4d, 0x3c, 0xb2, 0xa1],
-        ];
-        if !MAGICS.iter().any(|m| bytes.starts_with(m)) {
+        // The pcapng magic is read before this.
+        if !super::claim::MAGICS[..4]
+            .iter()
+            .any(|m| bytes.starts_with(m))
+        {
             return Err("not a pcap or pcapng file (unknown magic number)".into());
         }
         let mut reader = PcapReader::new(bytes).map_err(|e| e.to_string())?;
