@@ -24,8 +24,28 @@ impl Reporter for JunitReport {
         suite.add_test_cases(all_cases(files).map(|c| test_case(&c)));
         let mut report = Report::new(SUITE);
         report.set_time(total).add_test_suite(suite);
-        report.serialize(out).map_err(io::Error::other)
+        let xml = report.to_string().map_err(io::Error::other)?;
+        out.write_all(xml_safe(&xml).as_bytes())
     }
+}
+
+/// XML 1.0 has no way to hold some code points, not even as `&#…;`: C0 controls but tab, line
+/// feed and carriage return, and U+FFFE / U+FFFF (surrogates never occur in Rust text). Each
+/// is written as its escape (`\u{fffe}`), whatever field it is in, so the file stays XML.
+pub fn xml_safe(xml: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    if !xml.contains(forbidden) {
+        return xml.into();
+    }
+    let mut out = String::with_capacity(xml.len() + 16);
+    for c in xml.chars() {
+        if forbidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// A file that is one test is named by its path, grouped by its folder (`scripts.scenarios`);
