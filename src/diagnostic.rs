@@ -68,8 +68,8 @@ impl Diagnostic {
         );
         let file = one_line(&self.file);
         // Rhai counts lines and columns in 16 bits: past that it says 65535 for any of them.
-        let line_known = self.line > 0 && self.line < SATURATED;
-        let col_known = self.col > 0 && self.col < SATURATED;
+        let line_known = known(self.line).is_some();
+        let col_known = known(self.col).is_some();
         let source_line = line_known
             .then(|| source.lines().nth(self.line - 1))
             .flatten();
@@ -83,7 +83,7 @@ impl Diagnostic {
         let _ = match (self.line, line_known, col_known) {
             (0, _, _) => writeln!(out, "{gutter}{arrow} {file}"),
             (_, false, _) => writeln!(out, "{gutter}{arrow} {file}:line ≥ {SATURATED}"),
-            (_, true, false) if self.col >= SATURATED => writeln!(
+            (_, true, false) if saturated(self.col) => writeln!(
                 out,
                 "{gutter}{arrow} {file}:{}:column ≥ {SATURATED}",
                 self.line
@@ -129,18 +129,19 @@ impl Diagnostic {
     }
 }
 
-/// Positions Rhai reports as this are "this or more".
+/// Positions Rhai reports as this are "this or more". A long script's positions are mapped
+/// to their real lines (`api::positions`), which may be past it: those are real.
 const SATURATED: usize = u16::MAX as usize;
 
-/// A line or column as Rhai gave it, when it is a real one: not 0 (none), not 65535 (Rhai's
-/// 16 bits are full, so it is 65535 or more).
+/// A line or column, when it is a real one: not 0 (none), not 65535 (Rhai's 16 bits are full,
+/// so it is 65535 or more).
 pub fn known(n: usize) -> Option<usize> {
-    (n > 0 && n < SATURATED).then_some(n)
+    (n > 0 && n != SATURATED).then_some(n)
 }
 
 /// Whether Rhai's 16-bit count was full: the true line or column is 65535 or more.
 pub fn saturated(n: usize) -> bool {
-    n >= SATURATED
+    n == SATURATED
 }
 
 /// Width of the identifier (or single character) that starts `rest`.

@@ -3,17 +3,18 @@
 use rhai::{EvalAltResult, ParseError, Position};
 
 use crate::diagnostic::Diagnostic;
+use crate::display::one_line;
 use crate::kind::ErrorKind;
 use crate::stop::StopReason;
 
 use super::error;
 
 pub fn from_parse(err: &ParseError, file: &str) -> Diagnostic {
-    let (line, col) = line_col(err.position());
+    let (line, col) = super::positions::real(Some(file), err.position());
     Diagnostic {
         kind: ErrorKind::Compile,
         stop: None,
-        message: format!("syntax error: {}", err.err_type()),
+        message: one_line(&format!("syntax error: {}", err.err_type())).into_owned(),
         file: file.into(),
         line,
         col,
@@ -28,25 +29,27 @@ pub fn from_eval(err: &EvalAltResult, file: &str) -> Diagnostic {
     let mut inner = err;
     // A function of an imported module runs in the module's file: its errors point there.
     let mut in_file = None;
+    // Positions are read in the file they are in (a long script's are folded: `positions`).
+    let mut caller = file.to_string();
     while let EvalAltResult::ErrorInFunctionCall(name, source, next, pos) = inner {
         if outer.is_none() {
             outer = *pos;
         }
+        if !name.starts_with("anon$") {
+            let (l, c) = super::positions::real(Some(&caller), *pos);
+            notes.push(format!("in call to function '{name}' at {file}:{l}:{c}"));
+        }
         if !source.is_empty() {
             in_file = Some(source.clone());
-        }
-        if !name.starts_with("anon$") {
-            let (l, c) = line_col(*pos);
-            notes.push(format!("in call to function '{name}' at {file}:{l}:{c}"));
+            caller = source.to_string();
         }
         inner = next;
     }
-    let pos = if inner.position().is_none() {
-        outer
+    let (line, col) = if inner.position().is_none() {
+        super::positions::real(Some(file), outer)
     } else {
-        inner.position()
+        super::positions::real(Some(&caller), inner.position())
     };
-    let (line, col) = line_col(pos);
     let described = describe(inner);
     notes.extend(described.notes);
     let file = match in_file {
@@ -56,7 +59,9 @@ pub fn from_eval(err: &EvalAltResult, file: &str) -> Diagnostic {
     Diagnostic {
         kind: described.kind,
         stop: described.stop,
-        message: described.message,
+        // Error texts quote what peers sent (`parse_int(d.text)`, `assert(false, d.text)`):
+        // escaped here, once, so no printer of a message can show it raw.
+        message: one_line(&described.message).into_owned(),
         file,
         line,
         col,
@@ -83,10 +88,6 @@ pub fn nested(d: &Diagnostic, source: &str, what: &str) -> Box<EvalAltResult> {
     fields.insert("line".into(), (d.line as i64).into());
     fields.insert("col".into(), (d.col as i64).into());
     error::with_fields(d.kind, format!("{what} {}: {}", d.file, d.message), fields)
-}
-
-fn line_col(pos: Position) -> (usize, usize) {
-    (pos.line().unwrap_or(0), pos.position().unwrap_or(0))
 }
 
 struct Described {

@@ -27,9 +27,10 @@ pub fn warnings(ast: &AST) -> Vec<Warning> {
             let blob_and_text = (is_blob(a) && is_text(b)) || (is_text(a) && is_blob(b));
             if blob_and_text {
                 let always = if call.name == "==" { "false" } else { "true" };
+                let (line, col) = super::positions::real(ast.source(), *pos);
                 found.push(Warning {
-                    line: pos.line().unwrap_or(0),
-                    col: pos.position().unwrap_or(0),
+                    line,
+                    col,
                     message: format!(
                         "a blob {} a string is always {always} in Rhai: compare text with text \
                          (d.text == \"PONG\") or bytes with bytes (d.data == \"PONG\".to_blob())",

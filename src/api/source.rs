@@ -49,14 +49,25 @@ pub fn read_script(path: &Path, name: &str) -> Result<String, ReadError> {
 /// Compiles a script (range indexes rewritten, see `ranges`), refusing what Rhai lets
 /// through: a block comment never closed.
 pub fn compile(engine: &Engine, source: &str, name: &str) -> Result<rhai::AST, Box<Diagnostic>> {
-    let ast = super::prepared(source, |source| engine.compile(source)).map_err(|e| {
+    // Past 65535 lines, the text Rhai compiles is folded (see `positions`).
+    let mut folded = None;
+    let ast = super::prepared(source, |source| {
+        folded = super::positions::fold(engine, name, source);
+        engine.compile(folded.as_deref().unwrap_or(source))
+    })
+    .map_err(|e| {
         let mut d = super::diagnose::from_parse(&e, name);
         super::diagnose::explain_incomplete(&mut d, &e, engine, source);
         Box::new(d)
     })?;
-    match unterminated_comment(engine, source, name) {
+    match unterminated_comment(engine, folded.as_deref().unwrap_or(source), name) {
         Some(d) => Err(Box::new(d)),
-        None => Ok(super::native_calls::mark(ast)),
+        None => {
+            let mut ast = super::native_calls::mark(ast);
+            // Errors and call sites name their script by it, to find their real positions.
+            ast.set_source(name);
+            Ok(ast)
+        }
     }
 }
 
@@ -76,6 +87,7 @@ pub fn unterminated_comment(engine: &Engine, source: &str, name: &str) -> Option
     }
     // The comment opens after the last token: find its `/*`.
     let (line, col) = opening_after(source, last_end)?;
+    let (line, col) = super::positions::map(Some(name), line, col);
     Some(compile_error(
         name,
         line,

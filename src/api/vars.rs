@@ -48,13 +48,14 @@ pub fn check(ast: &AST, vars: &BTreeMap<String, VarValue>, file: &str) -> Option
                     rhai::EvalAltResult::ErrorRuntime(v, _) => error::fields(&v).map(|f| f.1),
                     _ => None,
                 };
+                let (line, col) = super::positions::real(Some(file), *pos);
                 found = Some(Diagnostic {
                     kind: ErrorKind::Usage,
                     stop: None,
                     message: message.unwrap_or_else(|| format!("bad --var {name}")),
                     file: file.into(),
-                    line: pos.line().unwrap_or(0),
-                    col: pos.position().unwrap_or(0),
+                    line,
+                    col,
                     detail: None,
                     notes: Vec::new(),
                 });
