@@ -322,7 +322,8 @@ mod tests {
         // Every token's position in the folded text names its real line and column.
         let real_lines: Vec<&str> = source.lines().collect();
         let inputs = [text.as_str()];
-        let (tokens, _) = engine().lex(&inputs);
+        let engine = engine();
+        let (tokens, _) = engine.lex(&inputs);
         let mut checked = 0;
         for (token, pos) in tokens {
             if token == rhai::Token::EOF {

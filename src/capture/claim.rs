@@ -97,17 +97,16 @@ impl Claims {
 fn holds_a_capture(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 4];
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(mut file) = std::fs::File::open(path) else {
         // Unreadable: creating it fails the same way, and says so.
         return true;
     };
     let mut read = 0;
-    for byte in file.bytes().take(4) {
-        match byte {
-            Ok(b) => {
-                head[read] = b;
-                read += 1;
-            }
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return true,
         }
     }

@@ -335,7 +335,7 @@ fn run_all(
     let next = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let finished = Mutex::new(Finished::default());
-    let total = plan.len();
+    let total = plan.jobs();
     let workers = opts
         .jobs
         .clamp(1, usize::try_from(total).unwrap_or(usize::MAX).max(1));

@@ -33,7 +33,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    pub fn len(&self) -> u64 {
+    pub fn jobs(&self) -> u64 {
         self.scripts.len() as u64 * u64::from(self.repeat)
     }
 
@@ -47,7 +47,7 @@ impl<'a> Plan<'a> {
     }
 
     pub fn job(&self, i: u64) -> Option<Job<'a>> {
-        if i >= self.len() {
+        if i >= self.jobs() {
             return None;
         }
         let n = self.scripts.len() as u64;
