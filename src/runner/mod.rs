@@ -45,12 +45,18 @@ pub fn compile_all(
     let mut compiled = Vec::new();
     let mut failed = Vec::new();
     for file in files {
+        // The tests a file declares, when it compiled: a --var its set-up reads that does
+        // not fit fails each of them by name.
+        let mut tests = Vec::new();
         let (diagnostic, source) = match api::source::read_script(&file.path, &file.name) {
             Ok(source) => {
                 let checked =
                     script::compile(&engine, file.path.clone(), file.name.clone(), &source)
                         .and_then(|c| match api::vars::check(&c.ast, vars, &c.name) {
-                            Some(d) => Err(Box::new(d)),
+                            Some(d) => {
+                                tests = c.declared.iter().map(|t| t.name.clone()).collect();
+                                Err(Box::new(d))
+                            }
                             None => Ok(c),
                         });
                 match checked {
@@ -71,7 +77,18 @@ pub fn compile_all(
         };
         if let Some(d) = diagnostic {
             eprint!("{}", d.render(&source, color));
-            failed.push(not_compiled(file, &d.message, Some((&d, &source))));
+            let mut result = not_compiled(file, &d.message, Some((&d, &source)));
+            if !tests.is_empty() {
+                let case = result.cases.remove(0);
+                result.cases = tests
+                    .into_iter()
+                    .map(|name| CaseResult {
+                        name: Some(name),
+                        ..case.clone()
+                    })
+                    .collect();
+            }
+            failed.push(result);
         }
     }
     if failed.is_empty() {
