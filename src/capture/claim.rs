@@ -1,7 +1,7 @@
 //! The one rule for every file a capture is written to (`--pcap`, `--pcap-dir`,
 //! `proxy(#{pcap})`, `udpsh proxy --pcap`, `:pcap`): a capture never replaces a file that
-//! holds something else, nor an input of the run (a script, a module, a capture it reads), and
-//! two captures of one process never write one file (each would write over the other).
+//! holds something else, nor an input of the run (a script, a module it imports), and two
+//! captures of one process never write one file (each would write over the other).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -25,7 +25,7 @@ pub(super) const MAGICS: [[u8; 4]; 5] = [
 pub(super) struct Claims {
     /// Captures being written now.
     open: Vec<(Identity, Weak<Inner>)>,
-    /// Files the run reads.
+    /// The run's scripts and the modules they import.
     inputs: Vec<Identity>,
 }
 
@@ -63,8 +63,8 @@ impl Claims {
         let id = identity(path)?;
         if self.inputs.contains(&id) {
             return Some(
-                "it is an input of this run (a script, a module it imports, or a capture it \
-                 reads): refusing to overwrite it"
+                "it is an input of this run (a script, or a module one imports): refusing to \
+                 overwrite it"
                     .into(),
             );
         }

@@ -160,10 +160,18 @@ fn quoted_after<'a>(text: &'a str, word: &str) -> impl Iterator<Item = &'a str> 
     })
 }
 
-/// No capture of this run may replace one of its inputs (see [`inputs_of`]).
+/// No capture of this run may replace one of its scripts or the modules they import. (A
+/// capture a script reads may be recorded again by it: record, read back, record anew.)
 pub fn protect_inputs(scripts: &[&Path]) {
-    for path in inputs_of(scripts) {
-        crate::capture::protect(&path);
+    for script in scripts {
+        crate::capture::protect(script);
+        let Ok(text) = std::fs::read_to_string(script) else {
+            continue;
+        };
+        let dir = script.parent().unwrap_or(Path::new(""));
+        for name in quoted_after(&text, "import").filter(|n| !n.starts_with("udpsh/")) {
+            crate::capture::protect(&crate::api::modules::module_file(dir, name));
+        }
     }
 }
 
