@@ -735,7 +735,7 @@ pub const ENTRIES: &[Entry] = &[
         "wait_udp",
         Function,
         "wait_udp(\"host:port\", seconds) / wait_udp(port, seconds)",
-        "Waits until a UDP socket is bound there (read from /proc/net/udp and udp6; the any-address counts). Kind timeout if none is in time.",
+        "Waits until a UDP socket is bound there (read from /proc/net/udp and udp6; the any-address counts). Kind timeout if none is in time; port 0, which nothing is ever bound to, is kind value at once.",
         "wait_udp(\"127.0.0.1:5353\", 5.0);",
     ),
     entry(
