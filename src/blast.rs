@@ -154,7 +154,7 @@ pub fn blast<O: Observer>(
     }
     Ok(Report {
         sent,
-        bytes: sent * data.len() as u64,
+        bytes: sent.saturating_mul(data.len() as u64),
         elapsed: start.elapsed(),
         icmp_error: sender.icmp_error,
     })

@@ -224,7 +224,7 @@ fn a_bad_test_option_is_refused_before_anything_runs() {
         .output()
         .code(2);
     assert!(
-        out.stderr.contains("retries must be 0 or more"),
+        out.stderr.contains("retries must be 0 to 1000, not -1"),
         "{}",
         out.stderr
     );

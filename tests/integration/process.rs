@@ -256,6 +256,29 @@ fn wait_and_output_of_a_short_program() {
         .stdout_has("nothing was bound to UDP port 1 after 0.1s");
 }
 
+#[test]
+fn output_keeps_the_last_mib_and_port_zero_is_refused_at_once() {
+    // 3 MiB out, numbered lines: what output() gives is 1 MiB at most, and the end.
+    let script = r#"
+        let p = start("sh", ["-c", "seq 1 400000"]);
+        p.wait(20.0);
+        let out = p.output();
+        assert(out.len() <= 1048576, `${out.len()} bytes`);
+        assert(out.len() > 1000000, `${out.len()} bytes`);
+        assert(out.ends_with("399999\n400000\n"));
+        for port in [0, "127.0.0.1:0", "[::1]:0"] {
+            let started = now();
+            try { wait_udp(port, 5.0); assert(false) } catch (e) {
+                assert_eq(e.kind, "value");
+                assert(now() - started < 1.0);
+            }
+        }
+    "#;
+    Udpsh::new(&["--timeout", SCRIPT_TIMEOUT, "-e", script])
+        .output()
+        .success();
+}
+
 /// Kills `pid` if it still runs (so a failing test leaves nothing), and says whether it did.
 fn outlived(pid: i32) -> bool {
     let left = !gone_soon(pid);

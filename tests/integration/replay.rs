@@ -327,6 +327,19 @@ fn replay_check_passes_against_the_server_and_shows_a_diff_against_a_changed_one
             .output()
             .success()
             .stdout_has("matched: 3");
+        // Ranges up to the last offset there is: to the end, never wrapped to nothing.
+        Udpsh::new(&["replay", &lo, "--to", &to, "--check"])
+            .args(["--ignore-bytes", "0-18446744073709551615"])
+            .output()
+            .success()
+            .stdout_has("matched: 3");
+        let script = format!(
+            "let r = replay({lo:?}, #{{to: {to:?}, check: true, ignore: [0..=9223372036854775807]}});\n\
+             assert_eq(r.matched, 3);\n\
+             let r = replay({lo:?}, #{{to: {to:?}, ignore: [\"18446744073709551615\", 9223372036854775807]}});\n\
+             assert_eq(r.replies, 3);"
+        );
+        Udpsh::eval(&script).output().success();
         // Without --check the replies are only counted.
         Udpsh::new(&["replay", &lo, "--to", &to])
             .output()

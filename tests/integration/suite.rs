@@ -247,3 +247,39 @@ fn pcap_dir_names_one_capture_per_script_and_reports_point_to_it() {
         serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     assert_eq!(v["scripts"][0]["capture"], chat.display().to_string());
 }
+
+#[test]
+fn a_set_up_that_cannot_start_fails_each_declared_test_by_name_in_every_report() {
+    // A --var that does not fit the set-up's var(): nothing runs (exit 2), and each test is
+    // named failing, as JUnit dashboards track tests by name.
+    let script = "let port = var(\"port\", 5);\n\
+                  test(\"first\", || assert(true));\n\
+                  test(\"second\", #{tags: [\"x\"]}, || assert(true));\n";
+    let out = Udpsh::script("setup.rhai", script)
+        .var("port", "abc")
+        .args([
+            "--report",
+            "junit=j.xml",
+            "--report",
+            "json=j.json",
+            "--report",
+            "tap=t.tap",
+        ])
+        .output()
+        .code(2);
+    let (tests, _, errors, _) = junit_counts(&std::fs::read_to_string(out.path("j.xml")).unwrap());
+    assert_eq!((tests, errors), (2, 2));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path("j.json")).unwrap()).unwrap();
+    let names: Vec<&str> = json["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["test"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["first", "second"], "{json}");
+    let tap = std::fs::read_to_string(out.path("t.tap")).unwrap();
+    assert!(tap.contains("not ok 1 - setup.rhai › first"), "{tap}");
+    assert!(tap.contains("not ok 2 - setup.rhai › second"), "{tap}");
+    assert!(tap.contains("'abc' is not an integer"), "{tap}");
+}
