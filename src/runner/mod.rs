@@ -21,7 +21,7 @@ use crate::capture::Recorder;
 use crate::outcome::{CaseResult, FileResult, exit, exit_code};
 use crate::report::{self, ReportSpec, terminal};
 
-use plan::{Finished, Job, Plan};
+use plan::{Finished, Job, NOT_RUN, NOT_RUN_INTERRUPTED, Plan, not_run};
 pub use script::{Compiled, RunSettings};
 
 pub struct SuiteOptions {
@@ -439,49 +439,6 @@ fn run_all(
     results.sort_by_key(|(i, _)| *i);
     let not_started = total.saturating_sub(ran).saturating_sub(unrun);
     (results.into_iter().map(|(_, r)| r).collect(), not_started)
-}
-
-const NOT_RUN: &str = "not run: an earlier test failed, and --fail-fast";
-const NOT_RUN_INTERRUPTED: &str = "not run: the run was interrupted";
-
-/// A job never started: its selected tests (or the file) skipped — or, after Ctrl-C or
-/// SIGTERM, interrupted, which is never a pass.
-fn not_run(job: &Job, settings: &RunSettings, why: &str) -> FileResult {
-    let script = job.script;
-    let case = |name: Option<String>| {
-        if why == NOT_RUN_INTERRUPTED {
-            let attempt = crate::outcome::Attempt {
-                status: crate::outcome::Status::Interrupted,
-                duration: std::time::Duration::ZERO,
-                failure: None,
-            };
-            CaseResult {
-                skip_reason: Some(why.into()),
-                ..CaseResult::once(name, attempt)
-            }
-        } else {
-            CaseResult::skipped(name, why.into())
-        }
-    };
-    let tests: Vec<CaseResult> = script
-        .selected_tests(&settings.suite.selection)
-        .map(|d| case(Some(d.name.clone())))
-        .collect();
-    FileResult {
-        path: script.path.clone(),
-        name: job.name.clone(),
-        duration: std::time::Duration::ZERO,
-        output: String::new(),
-        sent: 0,
-        received: 0,
-        capture: None,
-        cases: if tests.is_empty() {
-            vec![case(None)]
-        } else {
-            tests
-        },
-        run: job.run,
-    }
 }
 
 /// With one job, output streams as it is printed; with more, it is kept with the result.

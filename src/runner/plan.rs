@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::outcome::FileResult;
+use crate::outcome::{Attempt, CaseResult, FileResult, Status};
 
-use super::script::Compiled;
+use super::script::{Compiled, RunSettings};
 
 /// Every job of a run, by number: job `i` is run `i / scripts + 1` of script `i % scripts`.
 pub struct Plan<'a> {
@@ -117,5 +117,48 @@ impl Finished {
         let mut all: Vec<(u64, FileResult)> = self.order.into_iter().zip(self.results).collect();
         all.sort_by_key(|(i, _)| *i);
         all
+    }
+}
+
+pub const NOT_RUN: &str = "not run: an earlier test failed, and --fail-fast";
+pub const NOT_RUN_INTERRUPTED: &str = "not run: the run was interrupted";
+
+/// A job never started: its selected tests (or the file) skipped — or, after Ctrl-C or
+/// SIGTERM, interrupted, which is never a pass.
+pub fn not_run(job: &Job, settings: &RunSettings, why: &str) -> FileResult {
+    let script = job.script;
+    let case = |name: Option<String>| {
+        if why == NOT_RUN_INTERRUPTED {
+            let attempt = Attempt {
+                status: Status::Interrupted,
+                duration: Duration::ZERO,
+                failure: None,
+            };
+            CaseResult {
+                skip_reason: Some(why.into()),
+                ..CaseResult::once(name, attempt)
+            }
+        } else {
+            CaseResult::skipped(name, why.into())
+        }
+    };
+    let tests: Vec<CaseResult> = script
+        .selected_tests(&settings.suite.selection)
+        .map(|d| case(Some(d.name.clone())))
+        .collect();
+    FileResult {
+        path: script.path.clone(),
+        name: job.name.clone(),
+        duration: Duration::ZERO,
+        output: String::new(),
+        sent: 0,
+        received: 0,
+        capture: None,
+        cases: if tests.is_empty() {
+            vec![case(None)]
+        } else {
+            tests
+        },
+        run: job.run,
     }
 }

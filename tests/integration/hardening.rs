@@ -514,56 +514,6 @@ fn an_unclosed_comment_does_not_pass_silently() {
 }
 
 #[test]
-fn positions_past_65535_are_exact() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = "let x = 1;\n".repeat(70_000) + "assert(false, \"late\");\n";
-    write(dir.path(), "long.rhai", &script);
-    Udpsh::new(&[
-        "run",
-        "long.rhai",
-        "--report",
-        "json=r.json",
-        "--report",
-        "tap=r.tap",
-    ])
-    .current_dir(dir.path())
-    .output()
-    .code(1)
-    .output_has("long.rhai:70001:1");
-    // The reports name the real line too (see positions.rs for a million lines).
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
-    assert_eq!(json["scripts"][0]["error"]["line"], 70_001, "{json}");
-    let tap = std::fs::read_to_string(dir.path().join("r.tap")).unwrap();
-    assert!(tap.contains("  line: 70001"), "{tap}");
-}
-
-#[test]
-fn a_watch_the_os_refuses_a_thread_is_an_error_of_kind_thread() {
-    // As for spawn: the REPL's own thread (256 MiB of stack) fits, a watch's does not.
-    let out = Command::new("prlimit")
-        .arg(format!("--as={}", 512u64 << 20))
-        .arg(env!("CARGO_BIN_EXE_udpsh"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(
-                b"let s = udp(\"127.0.0.1:0\");\n\
-                  try { s.watch(); print(\"watching\") } catch (e) { print(`kind ${e.kind}`) }\n",
-            )?;
-            child.wait_with_output()
-        })
-        .expect("prlimit (util-linux) runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + String::from_utf8_lossy(&out.stderr).as_ref();
-    assert!(text.contains("kind thread"), "{text}");
-    assert!(!text.contains("panicked"), "{text}");
-}
-
-#[test]
 fn scripts_that_are_not_text_or_not_files_are_named_so() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

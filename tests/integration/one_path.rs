@@ -6,7 +6,9 @@
 //! - Every float becomes a duration in `seconds.rs` (`Duration::from_secs_f64`, `div_f64`
 //!   and friends panic on a negative, NaN or too large value).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use crate::support::repo;
 
@@ -81,4 +83,29 @@ fn every_float_becomes_a_duration_in_seconds_rs() {
         "floats made durations around seconds.rs:\n{}",
         found.join("\n")
     );
+}
+
+#[test]
+fn a_watch_the_os_refuses_a_thread_is_an_error_of_kind_thread() {
+    // As for spawn: the REPL's own thread (256 MiB of stack) fits, a watch's does not.
+    let out = Command::new("prlimit")
+        .arg(format!("--as={}", 512u64 << 20))
+        .arg(env!("CARGO_BIN_EXE_udpsh"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(
+                b"let s = udp(\"127.0.0.1:0\");\n\
+                  try { s.watch(); print(\"watching\") } catch (e) { print(`kind ${e.kind}`) }\n",
+            )?;
+            child.wait_with_output()
+        })
+        .expect("prlimit (util-linux) runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned()
+        + String::from_utf8_lossy(&out.stderr).as_ref();
+    assert!(text.contains("kind thread"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
 }

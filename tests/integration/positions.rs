@@ -101,3 +101,18 @@ fn a_column_past_65535_is_said_honestly() {
         .code(1)
         .stdout_has("wide.rhai:1:column ≥ 65535");
 }
+
+#[test]
+fn a_script_just_past_65535_lines_reports_the_real_line() {
+    let script = "let x = 1;\n".repeat(70_000) + "assert(false, \"late\");\n";
+    let out = Udpsh::script("long.rhai", &script)
+        .args(["--report", "json=r.json", "--report", "tap=r.tap"])
+        .output()
+        .code(1)
+        .stdout_has("long.rhai:70001:1");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path("r.json")).unwrap()).unwrap();
+    assert_eq!(json["scripts"][0]["error"]["line"], 70_001, "{json}");
+    let tap = std::fs::read_to_string(out.path("r.tap")).unwrap();
+    assert!(tap.contains("  line: 70001"), "{tap}");
+}

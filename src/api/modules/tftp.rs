@@ -79,10 +79,9 @@ fn get(ask: &Ask, server: &str, file: &str) -> Fallible<Blob> {
             script_error(
                 ErrorKind::Tftp,
                 format!(
-                    "the server sent more than {} blocks ({} MiB), the most TFTP numbers \
+                    "the server sent more than {} blocks (32 MiB), the most TFTP numbers \
                      without rollover: stopped reading",
-                    u16::MAX,
-                    (usize::from(u16::MAX) * tftp::BLOCK) >> 20
+                    u16::MAX
                 ),
             )
         })?;
