@@ -131,6 +131,10 @@ fn run_command(args: cli::RunArgs, color: bool) -> i32 {
     let mut compiled = match runner::compile_all(&files, &options::vars(&args.common), color) {
         Ok(c) => c,
         Err(failed) => {
+            // A file whose tests are known (its set-up's --var did not fit): each by name.
+            for case in outcome::all_cases(&failed).filter(|c| c.case.name.is_some()) {
+                eprintln!("{}", report::terminal::result_line(&case, color));
+            }
             // Nothing runs; the reports say why, so CI does not show "no test report".
             if let Err(e) = report::write_reports(&args.reports, &failed, Duration::ZERO) {
                 crate::display::print_error(e);

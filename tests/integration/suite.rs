@@ -266,7 +266,9 @@ fn a_set_up_that_cannot_start_fails_each_declared_test_by_name_in_every_report()
             "tap=t.tap",
         ])
         .output()
-        .code(2);
+        .code(2)
+        .stderr_has("ERROR   setup.rhai › first")
+        .stderr_has("ERROR   setup.rhai › second");
     let (tests, _, errors, _) = junit_counts(&std::fs::read_to_string(out.path("j.xml")).unwrap());
     assert_eq!((tests, errors), (2, 2));
     let json: serde_json::Value =
