@@ -28,3 +28,4 @@ mod send_receive;
 mod sockets;
 mod suite;
 mod upload;
+mod wireshark;
