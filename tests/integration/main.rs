@@ -18,6 +18,7 @@ mod modules;
 mod multicast;
 mod netns;
 mod process;
+mod protocol_options;
 mod protocols;
 mod proxy;
 mod readme;

@@ -1,0 +1,77 @@
+//! The modules' options that real servers need, against the real daemons started here on
+//! loopback (as tests/integration/protocols.rs starts them): DNS EDNS0 and TC against dnsmasq,
+//! STUN MESSAGE-INTEGRITY and FINGERPRINT against coturn with long-term credentials.
+
+use crate::protocols::{Server, installed, start, strings};
+use crate::support::{Udpsh, free_port};
+
+/// dnsmasq with a TXT record of 750 bytes: more than 512, so a reply without EDNS is cut.
+fn dnsmasq_big() -> Option<Server> {
+    if !installed("dnsmasq") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let big = ["a", "b", "c"].map(|c| c.repeat(250)).join(",");
+    let mut args = strings(&[
+        "-d",
+        "-p",
+        &port.to_string(),
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--no-resolv",
+        "--no-hosts",
+        "--address=/example.test/10.1.2.3",
+        &format!("--txt-record=big.test,{big}"),
+    ]);
+    args.push(format!("--pid-file={}/dnsmasq.pid", dir.path().display()));
+    Some(start(
+        "dnsmasq",
+        &args,
+        port,
+        dir,
+        format!("127.0.0.1:{port}"),
+    ))
+}
+
+#[test]
+fn dns_edns_against_dnsmasq() {
+    let Some(server) = dnsmasq_big() else {
+        return;
+    };
+    Udpsh::script(
+        "edns.rhai",
+        r#"
+import "udpsh/dns" as dns;
+let s = udp();
+let srv = var("server", "");
+// Without EDNS the 750-byte answer does not fit in 512 bytes: cut, and TC says so.
+let cut = dns::ask(s, srv, "big.test", "TXT");
+assert(cut.tc, "tc");
+assert_contains(cut.flags, "tc");
+assert_eq(cut.answers.len(), 0);
+assert_eq(cut.edns, ());
+// With it, the whole answer, and the server's OPT record.
+let r = dns::ask(s, srv, "big.test", "TXT", #{edns: #{size: 1232, dnssec: true}, timeout: 2.0});
+assert(!r.tc, "no tc");
+assert_eq(r.rcode, "NOERROR");
+assert_eq(r.answers[0].data.len(), 3 * 252 + 2);
+assert(r.edns.size >= 512, `size ${r.edns.size}`);
+assert_eq(r.edns.dnssec, true);
+assert_eq(r.edns.rcode, 0);
+assert_eq(type_of(r.edns.options), "array");
+// The query itself: an OPT record with the size and the DO bit.
+let q = dns::parse(dns::query("example.test", "A", #{edns: #{size: 4096, dnssec: true}}));
+assert_eq(q.edns.size, 4096);
+assert(q.edns.dnssec);
+assert_eq(q.additional, []);
+assert_eq(dns::parse(dns::query("example.test", "A", #{edns: true})).edns.size, 1232);
+assert_eq(dns::ask(s, srv, "example.test", "A", #{edns: true}).answers[0].data, "10.1.2.3");
+try { dns::query("x.test", "A", #{edns: #{dnssec: true, bogus: 1}}); assert(false, "no error"); }
+catch (e) { assert_contains(e.message, "dns::query edns has no option 'bogus' (it has size, dnssec)"); }
+"#,
+    )
+    .var("server", &server.addr)
+    .output()
+    .success();
+}
