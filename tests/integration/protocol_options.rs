@@ -75,3 +75,78 @@ catch (e) { assert_contains(e.message, "dns::query edns has no option 'bogus' (i
     .output()
     .success();
 }
+
+/// turnserver with long-term credentials u:p in realm r, and Binding requests authenticated
+/// (`--secure-stun`; by default coturn answers them anonymously).
+fn turnserver_long_term() -> Option<Server> {
+    if !installed("turnserver") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let args = strings(&[
+        "-n",
+        "--listening-ip=127.0.0.1",
+        &format!("--listening-port={port}"),
+        "--no-tls",
+        "--no-dtls",
+        "--no-cli",
+        "--no-tcp",
+        "-a",
+        "--user=u:p",
+        "--realm=r",
+        "--secure-stun",
+        &format!("--pidfile={}/turnserver.pid", dir.path().display()),
+    ]);
+    Some(start(
+        "turnserver",
+        &args,
+        port,
+        dir,
+        format!("127.0.0.1:{port}"),
+    ))
+}
+
+#[test]
+fn stun_integrity_and_fingerprint_against_coturn_with_long_term_credentials() {
+    let Some(server) = turnserver_long_term() else {
+        return;
+    };
+    Udpsh::script(
+        "stun_auth.rhai",
+        r#"
+import "udpsh/stun" as stun;
+let s = udp("127.0.0.1:0");
+let srv = var("server", "");
+// Anonymous: refused, with the realm and a nonce to come back with.
+let anon = stun::ask(s, srv);
+assert_eq(anon.error, "401 Unauthorized");
+assert_eq(anon.realm, "r");
+assert(anon.nonce != (), "a nonce");
+// Signed: the 401 is answered with the nonce, and coturn's response is signed with the same key.
+let r = stun::ask(s, srv, #{username: "u", realm: "r", password: "p", timeout: 2.0});
+assert_eq(r.type, "Binding Success Response");
+assert_eq(r.mapped, s.local_addr);
+assert_eq(r.integrity, true);
+assert_eq(r.fingerprint, true);
+// A wrong password: still refused after the nonce.
+let bad = stun::ask(s, srv, #{username: "u", realm: "r", password: "nope"});
+assert_eq(bad.error, "401 Unauthorized");
+// The same checks on a request made by hand, sent by sendto.
+let q = stun::binding(#{username: "u", realm: "r", password: "p", nonce: anon.nonce});
+let mine = stun::parse(q, #{username: "u", realm: "r", password: "p"});
+assert_eq(mine.integrity, true);
+assert_eq(mine.fingerprint, true);
+assert_eq(stun::parse(q, #{username: "u", realm: "r", password: "x"}).integrity, false);
+assert_eq(stun::parse(q).integrity, ());
+// Short-term (ICE): the password is the key.
+let ice = stun::binding(#{username: "evtj:h6vY", password: "VOkJxbRl1RmTxUk/WvJxBt"});
+assert_eq(stun::parse(ice, #{password: "VOkJxbRl1RmTxUk/WvJxBt"}).integrity, true);
+try { stun::binding(#{username: "u"}); assert(false, "no error"); }
+catch (e) { assert_contains(e.message, "needs a password"); }
+"#,
+    )
+    .var("server", &server.addr)
+    .output()
+    .success();
+}
