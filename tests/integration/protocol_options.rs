@@ -150,3 +150,42 @@ catch (e) { assert_contains(e.message, "needs a password"); }
     .output()
     .success();
 }
+
+/// CoAP as libcoap's coap-server and coap-client spoke it on loopback (cut from a tcpdump
+/// capture by bench/wireshark_agreement.py's run): block-wise transfers both ways, Observe,
+/// a separate response's empty ACK, a ping and its reset. The expected fields are tshark's.
+#[test]
+fn coap_block_observe_ack_and_reset_read_as_wireshark_reads_them() {
+    Udpsh::eval(
+        r#"import "udpsh/coap" as coap;
+           fn read(name) { coap::parse(read_file(`fixtures/protocols/coap/${name}.bin`)) }
+           let r = read("block1_request");
+           assert_eq([r.type, r.code, r.mid, to_hex(r.token)], ["CON", "0.03", 270, "01"]);
+           // Block1 10: block 0, more to come, 64 bytes (SZX 2); Size1 the whole 300.
+           assert_eq([r.options["Block1"], r.options["Size1"], r.payload.len()], [10, 300, 64]);
+           assert_eq(r.options["Uri-Path"], ["example_data"]);
+           let r = read("block1_continue");
+           assert_eq([r.type, r.code, r.mid, r.options["Block1"]], ["ACK", "2.31", 270, 10]);
+           let r = read("block2_response");
+           assert_eq([r.type, r.code, r.mid], ["ACK", "2.05", 58371]);
+           assert_eq([r.options["Block2"], r.options["Size2"], r.payload.len()], [9, 300, 32]);
+           assert_eq(r.options["ETag"], [hex("01")]);
+           let q = read("observe_request");
+           assert_eq([q.type, q.code, q.options["Observe"]], ["CON", "0.01", 0]);
+           let r = read("observe_first");
+           assert_eq([r.type, r.code, r.mid, r.options["Observe"]], ["ACK", "2.05", 64052, 2]);
+           let n = read("observe_notification");
+           assert_eq([n.type, n.code, n.mid, n.options["Observe"]], ["CON", "2.05", 64366, 3]);
+           assert_eq(n.token, r.token);
+           let a = read("empty_ack");
+           assert_eq([a.type, a.code, a.mid, a.token.len(), a.payload.len()], ["ACK", "0.00", 64366, 0, 0]);
+           assert_eq([read("ping").type, read("ping").code], ["CON", "0.00"]);
+           let rst = read("reset");
+           assert_eq([rst.type, rst.code, rst.mid], ["RST", "0.00", read("ping").mid]);
+           let s = read("separate_response");
+           assert_eq([s.type, s.code, to_hex(s.token), s.payload], ["CON", "2.05", "51aeb411", hex("646f6e65")]);"#,
+    )
+    .current_dir(crate::support::repo())
+    .output()
+    .success();
+}
