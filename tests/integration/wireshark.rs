@@ -238,3 +238,28 @@ fn a_damaged_file_warns_once_and_the_script_can_tell() {
         .output()
         .success();
 }
+
+/// `udpsh replay` of a file cut mid-record replays its complete records and warns once.
+#[test]
+fn replay_of_a_damaged_file_warns_and_sends_what_is_whole() {
+    let peer = crate::support::Peer::new();
+    let file = repo().join("fixtures/capture/links/cut_mid_record.pcap");
+    let out = Udpsh::new(&[
+        "replay",
+        &file.display().to_string(),
+        "--to",
+        &peer.addr().to_string(),
+        "--speed",
+        "max",
+        "--wait",
+        "100ms",
+    ])
+    .output();
+    // The one request (the DNS query of frame 1) reached the peer; its reply never came.
+    let (data, _) = peer.recv();
+    assert_eq!(data.len(), 30, "{}", out.dump());
+    assert_eq!(out.stderr.matches("warning: ").count(), 1, "{}", out.dump());
+    out.code(3).stderr_has(
+        "cut short in the middle of frame 3 (at byte 184 of 245); read the 2 datagrams",
+    );
+}
