@@ -848,7 +848,7 @@ pub const ENTRIES: &[Entry] = &[
         "read_pcap",
         Function,
         "read_pcap(path) / read_pcap(path, #{src, dst, sport, dport, port, details}) → array",
-        "The UDP datagrams of a pcap or pcapng file (udpsh, tcpdump, Wireshark; Ethernet with VLAN, PPPoE, MPLS, NSH; Linux SLL/SLL2, raw IP, BSD loopback, PPP, 802.11 with radiotap/PPI, NFLOG, PKTAP; IPv4 and IPv6), each #{frame, time, src, dst, data, len, comment}. Fragments, cut packets and other protocols are skipped; a file cut mid-record gives its complete records and a warning; with details: true the result is #{datagrams, damaged, skipped} (damaged: where the file is cut, or ()). A file of an unknown link type only is an error naming it.",
+        "The UDP datagrams of a pcap or pcapng file (udpsh, tcpdump, Wireshark; Ethernet with VLAN, PPPoE, MPLS, NSH; Linux SLL/SLL2, raw IP, BSD loopback, PPP, 802.11 with radiotap/PPI, NFLOG, PKTAP; IPv4 and IPv6), each #{frame, time, src, dst, data, len, comment}. IP fragments are reassembled; cut packets and other protocols are skipped; a file cut mid-record gives its complete records and a warning; with details: true the result is #{datagrams, damaged, skipped} (damaged: where the file is cut, or ()). A file of an unknown link type only is an error naming it.",
         "let qs = read_pcap(\"golden.pcapng\", #{dport: 53});\nqs[0].data",
     ),
     entry(

@@ -4,8 +4,9 @@
 //! Link types: Ethernet (tcpdump `-i lo`; VLAN, QinQ, MACsec, PPPoE, MPLS, NSH, LLC/SNAP
 //! inside), Linux SLL and SLL2 (`-i any`), raw IPv4/IPv6, BSD loopback, PPP, 802.11 data
 //! frames (bare, radiotap, PPI, Prism, AVS), NFLOG and PKTAP. Packets that are not UDP (ARP,
-//! TCP, ICMP, also ICMP errors quoting a UDP header), IP fragments (no reassembly) and packets
-//! the capture cut short are skipped and counted in [`Skipped`]; a file whose every packet is
+//! TCP, ICMP, also ICMP errors quoting a UDP header) and packets the capture cut short are
+//! skipped and counted in [`Skipped`]; IP fragments are reassembled (etherparse's defrag pool),
+//! the datagram read at its last fragment's frame, as Wireshark shows it; a file whose every packet is
 //! of a link type not listed is an error naming it. Nothing is ever guessed at: a packet either
 //! slices cleanly as IP + UDP within what was captured, or it is skipped.
 
@@ -14,7 +15,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use etherparse::defrag::IpDefragPool;
+use etherparse::{IpNumber, NetSlice, SlicedPacket, TransportSlice, UdpSlice};
 
 use super::container::{self, Record, Step};
 use super::filter::Filter;
@@ -22,6 +24,9 @@ use super::link::{self, Link};
 
 /// Largest capture file read whole into memory.
 const MAX_FILE: u64 = 1 << 30;
+/// Frames a reassembly waits for its next fragment: at most this many are pending, at most
+/// 64 KiB each, whatever the file holds.
+const FRAGMENT_WINDOW: u64 = 256;
 
 /// One UDP datagram of a capture.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +48,8 @@ pub struct Datagram {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Skipped {
     pub not_udp: u64,
+    /// IP fragments that did not complete a datagram themselves (the others of a reassembled
+    /// one, and those of a datagram never completed).
     pub fragments: u64,
     /// Cut by the capture's snapshot length.
     pub truncated: u64,
@@ -67,8 +74,8 @@ impl Skipped {
         };
         say(
             self.fragments,
-            "IP fragment (not reassembled)",
-            "IP fragments (not reassembled)",
+            "IP fragment (not the last of its datagram)",
+            "IP fragments (not the last of their datagrams)",
         );
         say(
             self.truncated,
@@ -146,6 +153,7 @@ pub fn parse_pcap(bytes: &[u8], filter: &Filter) -> Result<Capture, String> {
         frame: 0,
         unsupported: None,
         read_links: 0,
+        fragments: IpDefragPool::new(),
     };
     let damaged = container::walk(bytes, &mut |step| reader.step(step))?;
     if let (0, Some(link)) = (reader.read_links, reader.unsupported) {
@@ -168,6 +176,8 @@ struct Reader<'f> {
     unsupported: Option<u32>,
     /// Packets of the link types it reads.
     read_links: u64,
+    /// Reassemblies under way, by the frame of their latest fragment.
+    fragments: IpDefragPool<u64>,
 }
 
 impl Reader<'_> {
@@ -238,7 +248,27 @@ impl Reader<'_> {
             }
         };
         if fragment {
-            skipped.fragments += 1;
+            let frame = self.frame;
+            self.fragments
+                .retain(|latest| frame.saturating_sub(*latest) <= FRAGMENT_WINDOW);
+            match self.fragments.process_sliced_packet(&sliced, frame, ()) {
+                Ok(Some(whole)) if whole.ip_number == IpNumber::UDP => {
+                    match UdpSlice::from_slice(&whole.payload) {
+                        Ok(udp) if udp.length() != 0 => {
+                            let ports = (udp.source_port(), udp.destination_port());
+                            self.push(&raw, (src_ip, dst_ip), ports, udp.payload());
+                        }
+                        _ => skipped.malformed += 1,
+                    }
+                    self.fragments.return_buf(whole);
+                }
+                Ok(Some(whole)) => {
+                    skipped.not_udp += 1;
+                    self.fragments.return_buf(whole);
+                }
+                // Not complete yet, or one that cannot fit (overlapping, misaligned).
+                Ok(None) | Err(_) => skipped.fragments += 1,
+            }
             return;
         }
         let Some(TransportSlice::Udp(udp)) = &sliced.transport else {
@@ -251,13 +281,19 @@ impl Reader<'_> {
             skipped.truncated += 1;
             return;
         }
-        let src = SocketAddr::new(src_ip, udp.source_port());
-        let dst = SocketAddr::new(dst_ip, udp.destination_port());
+        let ports = (udp.source_port(), udp.destination_port());
+        self.push(&raw, (src_ip, dst_ip), ports, udp.payload());
+    }
+
+    /// Keeps the datagram if the filter does.
+    fn push(&mut self, raw: &Record, ips: (IpAddr, IpAddr), ports: (u16, u16), payload: &[u8]) {
+        let src = SocketAddr::new(ips.0, ports.0);
+        let dst = SocketAddr::new(ips.1, ports.1);
         if !self.filter.matches(src, dst) {
-            skipped.filtered += 1;
+            self.capture.skipped.filtered += 1;
             return;
         }
-        let data = udp.payload().to_vec();
+        let data = payload.to_vec();
         self.capture.datagrams.push(Datagram {
             frame: self.frame,
             time: raw.time,
@@ -265,7 +301,7 @@ impl Reader<'_> {
             dst,
             len: data.len(),
             data,
-            comment: raw.comment,
+            comment: raw.comment.clone(),
         });
     }
 }

@@ -247,6 +247,18 @@ fn encapsulations_and_link_types() {
 }
 
 #[test]
+fn ip_fragments_are_reassembled_at_the_last_fragment() {
+    // IPv4 in three fragments out of order, IPv6 in three, one datagram never completed.
+    let c = fixture("fragments.pcap");
+    assert_eq!(frames(&c), [6, 7, 8]);
+    assert_eq!(c.datagrams[0].len, 3072);
+    assert_eq!(c.datagrams[0].data[..4], [0, 1, 2, 3]);
+    assert_eq!(c.datagrams[1].src, addr("[2001:db8::a]:6000"));
+    assert_eq!(c.datagrams[1].len, 3000);
+    assert_eq!(c.skipped.fragments, 5);
+}
+
+#[test]
 fn pcapng_interfaces_keep_their_resolution_and_offset() {
     let c = fixture("interfaces.pcapng");
     assert_eq!(frames(&c), [1, 2, 3]);
