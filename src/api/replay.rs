@@ -2,7 +2,7 @@
 //!
 //! | name | signature | summary | example |
 //! | --- | --- | --- | --- |
-//! | `read_pcap` | `read_pcap(path) / read_pcap(path, #{src, dst, sport, dport, port}) → array` | the UDP datagrams of a pcap/pcapng file, each `#{frame, time, src, dst, data, len, comment}` | `read_pcap("golden.pcapng", #{dport: 53})` |
+//! | `read_pcap` | `read_pcap(path) / read_pcap(path, #{src, dst, sport, dport, port, details}) → array` | the UDP datagrams of a pcap/pcapng file, each `#{frame, time, src, dst, data, len, comment}`; with `details: true` `#{datagrams, damaged, skipped}` | `read_pcap("golden.pcapng", #{dport: 53})` |
 //! | `replay` | `replay(path, #{to, speed, check, ignore, filter, wait}) → map` | resends the capture's client side to `to`; `#{sent, replies, matched, mismatched, missing, extra}` | `replay("golden.pcapng", #{to: srv, check: true, ignore: [0..2]})` |
 //!
 //! With `check: true`, a reply that differs from the recorded one fails the script with kind
@@ -36,12 +36,58 @@ pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     engine.register_fn("replay", move |path: &str, opts: Map| run(&c, path, &opts));
 }
 
-fn read(path: &str, filter: &Map) -> Fallible<Array> {
-    let filter = filter_of(filter, "read_pcap")?;
-    let capture = read_pcap(Path::new(path), &filter)
+/// The datagrams, or with `details: true` `#{datagrams, damaged, skipped}`.
+fn read(path: &str, filter: &Map) -> Fallible<Dynamic> {
+    let mut filter = filter.clone();
+    let details = match filter.remove("details") {
+        None => false,
+        Some(v) => v.as_bool().map_err(|t| {
+            script_error(
+                ErrorKind::Value,
+                format!("read_pcap details must be true or false, not {t}"),
+            )
+        })?,
+    };
+    let capture = read_capture(path, &filter_of(&filter, "read_pcap")?)?;
+    let datagrams = datagram_maps(capture.datagrams);
+    if !details {
+        return Ok(datagrams.into());
+    }
+    let s = &capture.skipped;
+    let mut skipped = Map::new();
+    for (k, v) in [
+        ("not_udp", s.not_udp),
+        ("fragments", s.fragments),
+        ("truncated", s.truncated),
+        ("malformed", s.malformed),
+        ("filtered", s.filtered),
+        ("bad_records", s.bad_records),
+        ("unsupported", s.unsupported),
+    ] {
+        skipped.insert(k.into(), (v as i64).into());
+    }
+    let mut m = Map::new();
+    m.insert("datagrams".into(), datagrams.into());
+    m.insert(
+        "damaged".into(),
+        capture.damaged.map_or(Dynamic::UNIT, Dynamic::from),
+    );
+    m.insert("skipped".into(), skipped.into());
+    Ok(m.into())
+}
+
+/// The capture, with a warning on stderr when the file is damaged.
+fn read_capture(path: &str, filter: &Filter) -> Fallible<crate::capture::Capture> {
+    let capture = read_pcap(Path::new(path), filter)
         .map_err(|e| script_error(ErrorKind::File, e.to_string()))?;
-    Ok(capture
-        .datagrams
+    if let Some(warning) = capture.damage_warning(Path::new(path)) {
+        crate::display::print_warning(warning);
+    }
+    Ok(capture)
+}
+
+fn datagram_maps(datagrams: Vec<crate::capture::Datagram>) -> Array {
+    datagrams
         .into_iter()
         .map(|d| {
             let mut m = Map::new();
@@ -57,7 +103,7 @@ fn read(path: &str, filter: &Map) -> Fallible<Array> {
             );
             m.into()
         })
-        .collect())
+        .collect()
 }
 
 /// `#{dport: 53, src: "127.0.0.1"}` → a filter; ports may be numbers or text.
@@ -152,8 +198,7 @@ fn run(ctx: &Arc<ScriptCtx>, path: &str, opts: &Map) -> Fallible<Map> {
         }
     };
 
-    let capture = read_pcap(Path::new(path), &Filter::default())
-        .map_err(|e| script_error(ErrorKind::File, e.to_string()))?;
+    let capture = read_capture(path, &Filter::default())?;
     let plan = Plan::new(&capture, filter.as_ref())
         .map_err(|e| script_error(ErrorKind::Value, format!("replay of {path}: {e}")))?;
     let opts = Options {

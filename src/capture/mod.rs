@@ -8,9 +8,12 @@
 //! also carry each packet's direction and comments.
 
 mod claim;
+mod container;
 mod file;
+mod filter;
 mod frame;
 mod guard;
+mod link;
 mod pcap;
 mod pcapng;
 mod read;
@@ -27,8 +30,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use claim::protect;
+pub use filter::{Endpoint, Filter};
 pub use frame::{MAX_PAYLOAD_V4, MAX_PAYLOAD_V6, frame};
-pub use read::{Capture, Datagram, Endpoint, Filter, ReadError, Skipped, parse_pcap, read_pcap};
+pub use read::{Capture, Datagram, ReadError, Skipped, parse_pcap, read_pcap};
 
 use file::Output;
 use pcapng::Recent;

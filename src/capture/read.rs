@@ -1,35 +1,32 @@
-//! Reading captures back: pcap and pcapng (pcap-file) from udpsh, tcpdump and Wireshark; the
-//! link, IP and UDP headers sliced by etherparse.
+//! Reading captures back: pcap and pcapng ([`super::container`]) from udpsh, tcpdump, Wireshark
+//! and the rest; the link layer by [`super::link`], the IP and UDP headers by etherparse.
 //!
-//! Link types: Ethernet (tcpdump `-i lo`), Linux SLL and SLL2 (`-i any`), raw IPv4/IPv6, and
-//! BSD loopback (NULL/LOOP, macOS `lo0`). Packets that are not UDP (ARP, TCP, ICMP, also ICMP
-//! errors quoting a UDP header), IP fragments (no reassembly) and packets the capture cut short
-//! are skipped and counted in [`Skipped`]; a link type not listed is an error naming it.
-//! Nothing is ever guessed at: a packet either slices cleanly as IP + UDP or it is skipped.
+//! Link types: Ethernet (tcpdump `-i lo`; VLAN, QinQ, MACsec, PPPoE, MPLS, NSH, LLC/SNAP
+//! inside), Linux SLL and SLL2 (`-i any`), raw IPv4/IPv6, BSD loopback, PPP, 802.11 data
+//! frames (bare, radiotap, PPI, Prism, AVS), NFLOG and PKTAP. Packets that are not UDP (ARP,
+//! TCP, ICMP, also ICMP errors quoting a UDP header) and packets the capture cut short are
+//! skipped and counted in [`Skipped`]; IP fragments are reassembled (etherparse's defrag pool),
+//! the datagram read at its last fragment's frame, as Wireshark shows it; a file whose every packet is
+//! of a link type not listed is an error naming it. Nothing is ever guessed at: a packet either
+//! slices cleanly as IP + UDP within what was captured, or it is skipped.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use etherparse::{EtherType, NetSlice, SlicedPacket, TransportSlice};
-use pcap_file::DataLink;
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
-use pcap_file::pcapng::blocks::opt_common::CommonOption;
-use pcap_file::pcapng::{Block, PcapNgReader};
+use etherparse::defrag::IpDefragPool;
+use etherparse::{IpNumber, NetSlice, SlicedPacket, TransportSlice, UdpSlice};
 
-/// Bytes of a Linux "cooked" header, v1 and v2, and where its protocol (an EtherType) is.
-const SLL_HEADER: usize = 16;
-const SLL_PROTOCOL: usize = 14;
-const SLL2_HEADER: usize = 20;
-const SLL2_PROTOCOL: usize = 0;
-/// ARPHRD_NETLINK: the protocol field is a netlink family, not an EtherType.
-const ARPHRD_NETLINK: u16 = 824;
-/// BSD loopback: a 4-byte address family before the IP header.
-const NULL_HEADER: usize = 4;
+use super::container::{self, Record, Step};
+use super::filter::Filter;
+use super::link::{self, Link};
+
 /// Largest capture file read whole into memory.
 const MAX_FILE: u64 = 1 << 30;
+/// Frames a reassembly waits for its next fragment: at most this many are pending, at most
+/// 64 KiB each, whatever the file holds.
+const FRAGMENT_WINDOW: u64 = 256;
 
 /// One UDP datagram of a capture.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +48,8 @@ pub struct Datagram {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Skipped {
     pub not_udp: u64,
+    /// IP fragments that did not complete a datagram themselves (the others of a reassembled
+    /// one, and those of a datagram never completed).
     pub fragments: u64,
     /// Cut by the capture's snapshot length.
     pub truncated: u64,
@@ -58,6 +57,10 @@ pub struct Skipped {
     pub malformed: u64,
     /// Left out by the filter.
     pub filtered: u64,
+    /// Records the file itself could not give (no interface, lengths that contradict).
+    pub bad_records: u64,
+    /// Of a link type udpsh does not read.
+    pub unsupported: u64,
 }
 
 impl Skipped {
@@ -71,8 +74,8 @@ impl Skipped {
         };
         say(
             self.fragments,
-            "IP fragment (not reassembled)",
-            "IP fragments (not reassembled)",
+            "IP fragment (not the last of its datagram)",
+            "IP fragments (not the last of their datagrams)",
         );
         say(
             self.truncated,
@@ -80,6 +83,12 @@ impl Skipped {
             "packets cut short by the snapshot length",
         );
         say(self.malformed, "malformed packet", "malformed packets");
+        say(self.bad_records, "unreadable record", "unreadable records");
+        say(
+            self.unsupported,
+            "packet of a link type udpsh does not read",
+            "packets of a link type udpsh does not read",
+        );
         parts.join(", ")
     }
 }
@@ -89,106 +98,22 @@ impl Skipped {
 pub struct Capture {
     pub datagrams: Vec<Datagram>,
     pub skipped: Skipped,
+    /// Where the file is cut or damaged ("cut short in the middle of frame 3 (at byte 180 of
+    /// 200)"): the datagrams are those of the complete records before it.
+    pub damaged: Option<String>,
 }
 
-/// Which datagrams to keep. `src`/`dst` match an IP, or an IP and port.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub src: Option<Endpoint>,
-    pub dst: Option<Endpoint>,
-    pub sport: Option<u16>,
-    pub dport: Option<u16>,
-    /// Either port.
-    pub port: Option<u16>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    Ip(IpAddr),
-    Addr(SocketAddr),
-}
-
-impl Endpoint {
-    /// `127.0.0.1`, `::1`, `127.0.0.1:53` or `[::1]:53`.
-    pub fn parse(text: &str) -> Result<Endpoint, String> {
-        let t = text.trim();
-        if let Ok(a) = t.parse::<SocketAddr>() {
-            return Ok(Endpoint::Addr(a));
-        }
-        let bare = t.trim_start_matches('[').trim_end_matches(']');
-        bare.parse::<IpAddr>()
-            .map(Endpoint::Ip)
-            .map_err(|_| format!("'{text}' is not an IP address or ip:port"))
-    }
-
-    fn matches(&self, addr: SocketAddr) -> bool {
-        match self {
-            Endpoint::Ip(ip) => ip.to_canonical() == addr.ip().to_canonical(),
-            Endpoint::Addr(a) => {
-                a.port() == addr.port() && a.ip().to_canonical() == addr.ip().to_canonical()
-            }
-        }
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Endpoint::Ip(ip) => write!(f, "{ip}"),
-            Endpoint::Addr(a) => write!(f, "{a}"),
-        }
-    }
-}
-
-impl Filter {
-    pub const KEYS: &'static str = "src, dst, sport, dport, port";
-
-    /// `dport=53`, `src=127.0.0.1:5000,dport=53`: comma- or space-separated `key=value`
-    /// (`and` between them is allowed), keys as in [`Filter::KEYS`].
-    pub fn parse(text: &str) -> Result<Filter, String> {
-        let mut filter = Filter::default();
-        let words = text
-            .split([',', ' '])
-            .filter(|w| !w.is_empty() && *w != "and");
-        for word in words {
-            let (key, value) = word
-                .split_once('=')
-                .ok_or_else(|| format!("'{word}' is not key=value (keys: {})", Filter::KEYS))?;
-            filter.set(key.trim(), value.trim())?;
-        }
-        Ok(filter)
-    }
-
-    /// Sets one key from text.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let port = || {
-            value
-                .parse::<u16>()
-                .map_err(|_| format!("{key}: '{value}' is not a port (0 to 65535)"))
-        };
-        match key {
-            "src" => self.src = Some(Endpoint::parse(value).map_err(|e| format!("src: {e}"))?),
-            "dst" => self.dst = Some(Endpoint::parse(value).map_err(|e| format!("dst: {e}"))?),
-            "sport" => self.sport = Some(port()?),
-            "dport" => self.dport = Some(port()?),
-            "port" => self.port = Some(port()?),
-            other => {
-                return Err(format!("no filter key '{other}' (keys: {})", Filter::KEYS));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        *self == Filter::default()
-    }
-
-    pub fn matches(&self, src: SocketAddr, dst: SocketAddr) -> bool {
-        self.src.is_none_or(|e| e.matches(src))
-            && self.dst.is_none_or(|e| e.matches(dst))
-            && self.sport.is_none_or(|p| p == src.port())
-            && self.dport.is_none_or(|p| p == dst.port())
-            && self.port.is_none_or(|p| p == src.port() || p == dst.port())
+impl Capture {
+    /// What to warn of once when the file is damaged: "x.pcap: cut short in the middle of
+    /// frame 3 (at byte 180 of 200); read the 2 datagrams of the records before it".
+    pub fn damage_warning(&self, path: &Path) -> Option<String> {
+        self.damaged.as_ref().map(|why| {
+            format!(
+                "{}: {why}; read the {} of the records before it",
+                path.display(),
+                crate::display::plural(self.datagrams.len() as u64, "datagram", "datagrams")
+            )
+        })
     }
 }
 
@@ -226,12 +151,20 @@ pub fn parse_pcap(bytes: &[u8], filter: &Filter) -> Result<Capture, String> {
         capture: Capture::default(),
         filter,
         frame: 0,
+        unsupported: None,
+        read_links: 0,
+        fragments: IpDefragPool::new(),
     };
-    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        reader.pcapng(bytes)?;
-    } else {
-        reader.pcap(bytes)?;
+    let damaged = container::walk(bytes, &mut |step| reader.step(step))?;
+    if let (0, Some(link)) = (reader.read_links, reader.unsupported) {
+        return Err(format!(
+            "link type {} is not supported (udpsh reads Ethernet, Linux SLL and SLL2, raw IP, \
+             BSD loopback, PPP, PPPoE, 802.11 with radiotap, PPI, Prism or AVS, NFLOG and PKTAP \
+             captures)",
+            link::link_name(link)
+        ));
     }
+    reader.capture.damaged = damaged;
     Ok(reader.capture)
 }
 
@@ -239,145 +172,128 @@ struct Reader<'f> {
     capture: Capture,
     filter: &'f Filter,
     frame: u64,
-}
-
-/// One packet as the file holds it.
-struct Raw<'a> {
-    link: DataLink,
-    time: Duration,
-    data: &'a [u8],
-    original_len: u32,
-    comment: Option<String>,
+    /// The first link type met that udpsh does not read.
+    unsupported: Option<u32>,
+    /// Packets of the link types it reads.
+    read_links: u64,
+    /// Reassemblies under way, by the frame of their latest fragment.
+    fragments: IpDefragPool<u64>,
 }
 
 impl Reader<'_> {
-    fn pcap(&mut self, bytes: &[u8]) -> Result<(), String> {
-        // The pcapng magic is read before this.
-        if !super::claim::MAGICS[..4]
-            .iter()
-            .any(|m| bytes.starts_with(m))
-        {
-            return Err("not a pcap or pcapng file (unknown magic number)".into());
-        }
-        let mut reader = PcapReader::new(bytes).map_err(|e| e.to_string())?;
-        let link = reader.header().datalink;
-        while let Some(packet) = reader.next_packet() {
-            let packet = packet.map_err(|e| self.damaged(e))?;
-            self.packet(Raw {
-                link,
-                time: packet.timestamp(),
-                data: packet.data(),
-                original_len: packet.orig_len(),
-                comment: None,
-            })?;
-        }
-        Ok(())
-    }
-
-    fn pcapng(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut reader = PcapNgReader::new(bytes).map_err(|e| e.to_string())?;
-        while let Some(block) = reader.next_block() {
-            let (block, state) = block.map_err(|e| self.damaged(e))?;
-            let link_of = |id: u32| state.interfaces().get(id as usize).map(|i| i.linktype);
-            let raw = match &block {
-                Block::EnhancedPacket(p) => Raw {
-                    link: link_of(p.interface_id).ok_or("a packet names no interface")?,
-                    time: p.timestamp,
-                    data: &p.data,
-                    original_len: p.original_len,
-                    comment: join(p.options.iter().filter_map(|o| match o {
-                        EnhancedPacketOption::Common(CommonOption::Comment(c)) => Some(c.as_ref()),
-                        _ => None,
-                    })),
-                },
-                // No timestamp: only the order is known.
-                Block::SimplePacket(p) => Raw {
-                    link: link_of(0).ok_or("a packet names no interface")?,
-                    time: Duration::ZERO,
-                    data: &p.data,
-                    original_len: p.original_len,
-                    comment: None,
-                },
-                Block::Packet(p) => Raw {
-                    link: link_of(u32::from(p.interface_id))
-                        .ok_or("a packet names no interface")?,
-                    time: p.timestamp,
-                    data: &p.data,
-                    original_len: p.original_len,
-                    comment: None,
-                },
-                _ => continue,
-            };
-            self.packet(raw)?;
-        }
-        Ok(())
-    }
-
-    fn damaged(&self, e: impl fmt::Display) -> String {
-        format!("damaged after frame {}: {e}", self.frame)
-    }
-
-    fn packet(&mut self, raw: Raw) -> Result<(), String> {
+    fn step(&mut self, step: Step) {
         self.frame += 1;
-        let sliced = match slice(raw.link, raw.data) {
+        match step {
+            Step::Packet(record) => self.packet(record),
+            Step::Bad => self.capture.skipped.bad_records += 1,
+        }
+    }
+
+    fn packet(&mut self, raw: Record) {
+        let skipped = &mut self.capture.skipped;
+        let cut = (raw.original_len as usize) > raw.data.len();
+        let sliced = match link::slice(raw.link, raw.data) {
+            Link::Ip(ip) => SlicedPacket::from_ip(ip),
             Link::Sliced(s) => s,
             Link::NotIp => {
-                self.capture.skipped.not_udp += 1;
-                return Ok(());
+                self.read_links += 1;
+                skipped.not_udp += 1;
+                return;
+            }
+            Link::Short => {
+                self.read_links += 1;
+                *(if cut {
+                    &mut skipped.truncated
+                } else {
+                    &mut skipped.malformed
+                }) += 1;
+                return;
             }
             Link::Unsupported => {
-                return Err(format!(
-                    "frame {}: link type {} ({:?}) is not supported (udpsh reads Ethernet, \
-                     Linux SLL and SLL2, raw IP and BSD loopback captures)",
-                    self.frame,
-                    u32::from(raw.link),
-                    raw.link
-                ));
+                self.unsupported.get_or_insert(raw.link);
+                skipped.unsupported += 1;
+                return;
             }
         };
-        let skipped = &mut self.capture.skipped;
+        self.read_links += 1;
         let sliced = match sliced {
             Ok(s) => s,
-            Err(_) if (raw.original_len as usize) > raw.data.len() => {
+            Err(_) if cut => {
                 skipped.truncated += 1;
-                return Ok(());
+                return;
             }
             Err(_) => {
                 skipped.malformed += 1;
-                return Ok(());
+                return;
             }
         };
-        let (src_ip, dst_ip, fragment) = match &sliced.net {
+        let (src_ip, dst_ip, fragment, sized) = match &sliced.net {
             Some(NetSlice::Ipv4(ip)) => (
                 IpAddr::V4(ip.header().source_addr()),
                 IpAddr::V4(ip.header().destination_addr()),
                 ip.is_payload_fragmented(),
+                true,
             ),
             Some(NetSlice::Ipv6(ip)) => (
                 IpAddr::V6(ip.header().source_addr()),
                 IpAddr::V6(ip.header().destination_addr()),
                 ip.is_payload_fragmented(),
+                // 0: a jumbogram, or a length the capturing host left out (segmentation
+                // offload); etherparse then takes what was captured.
+                ip.header().payload_length() != 0,
             ),
             _ => {
                 skipped.not_udp += 1;
-                return Ok(());
+                return;
             }
         };
         if fragment {
-            skipped.fragments += 1;
-            return Ok(());
+            let frame = self.frame;
+            self.fragments
+                .retain(|latest| frame.saturating_sub(*latest) <= FRAGMENT_WINDOW);
+            match self.fragments.process_sliced_packet(&sliced, frame, ()) {
+                Ok(Some(whole)) if whole.ip_number == IpNumber::UDP => {
+                    match UdpSlice::from_slice(&whole.payload) {
+                        Ok(udp) if udp.length() != 0 => {
+                            let ports = (udp.source_port(), udp.destination_port());
+                            self.push(&raw, (src_ip, dst_ip), ports, udp.payload());
+                        }
+                        _ => skipped.malformed += 1,
+                    }
+                    self.fragments.return_buf(whole);
+                }
+                Ok(Some(whole)) => {
+                    skipped.not_udp += 1;
+                    self.fragments.return_buf(whole);
+                }
+                // Not complete yet, or one that cannot fit (overlapping, misaligned).
+                Ok(None) | Err(_) => skipped.fragments += 1,
+            }
+            return;
         }
         let Some(TransportSlice::Udp(udp)) = &sliced.transport else {
             skipped.not_udp += 1;
-            return Ok(());
+            return;
         };
-        let src = SocketAddr::new(src_ip, udp.source_port());
-        let dst = SocketAddr::new(dst_ip, udp.destination_port());
-        if !self.filter.matches(src, dst) {
-            skipped.filtered += 1;
-            return Ok(());
+        // A length taken from what was captured rather than from a header is only the
+        // datagram's when nothing was cut.
+        if cut && (!sized || udp.length() == 0) {
+            skipped.truncated += 1;
+            return;
         }
-        let data = udp.payload().to_vec();
+        let ports = (udp.source_port(), udp.destination_port());
+        self.push(&raw, (src_ip, dst_ip), ports, udp.payload());
+    }
+
+    /// Keeps the datagram if the filter does.
+    fn push(&mut self, raw: &Record, ips: (IpAddr, IpAddr), ports: (u16, u16), payload: &[u8]) {
+        let src = SocketAddr::new(ips.0, ports.0);
+        let dst = SocketAddr::new(ips.1, ports.1);
+        if !self.filter.matches(src, dst) {
+            self.capture.skipped.filtered += 1;
+            return;
+        }
+        let data = payload.to_vec();
         self.capture.datagrams.push(Datagram {
             frame: self.frame,
             time: raw.time,
@@ -385,70 +301,9 @@ impl Reader<'_> {
             dst,
             len: data.len(),
             data,
-            comment: raw.comment,
+            comment: raw.comment.clone(),
         });
-        Ok(())
     }
-}
-
-// Lives on the stack for one packet: boxing the big variant would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Link<'a> {
-    Sliced(Result<SlicedPacket<'a>, etherparse::err::packet::SliceError>),
-    NotIp,
-    Unsupported,
-}
-
-/// Slices a packet by its link type. etherparse has no SLL2 nor BSD loopback, and its SLL
-/// refuses the loopback device (ARPHRD_LOOPBACK, which `tcpdump -i any` writes for `lo`):
-/// for those the one field that matters (the protocol, the address family) is read here and
-/// the rest sliced by etherparse.
-fn slice(link: DataLink, data: &[u8]) -> Link<'_> {
-    match link {
-        DataLink::ETHERNET => Link::Sliced(SlicedPacket::from_ethernet(data)),
-        DataLink::LINUX_SLL => cooked(data, SLL_HEADER, SLL_PROTOCOL, 2),
-        DataLink::LINUX_SLL2 => cooked(data, SLL2_HEADER, SLL2_PROTOCOL, 8),
-        DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => {
-            Link::Sliced(SlicedPacket::from_ip(data))
-        }
-        DataLink::NULL | DataLink::LOOP => {
-            let Some(family) = data.get(..NULL_HEADER) else {
-                return Link::Sliced(SlicedPacket::from_ip(&[]));
-            };
-            // NULL is in the writer's byte order, LOOP in network order: AF_INET is 2 and
-            // AF_INET6 is 24, 28 or 30 (BSDs differ), so either order tells.
-            let f = [family[0], family[1], family[2], family[3]];
-            let ip = [u32::from_le_bytes(f), u32::from_be_bytes(f)]
-                .iter()
-                .any(|v| matches!(v, 2 | 24 | 28 | 30));
-            if ip {
-                Link::Sliced(SlicedPacket::from_ip(&data[NULL_HEADER..]))
-            } else {
-                Link::NotIp
-            }
-        }
-        _ => Link::Unsupported,
-    }
-}
-
-/// A Linux cooked header of `len` bytes with the protocol at `protocol` and the ARPHRD
-/// device type at `hatype`.
-fn cooked(data: &[u8], len: usize, protocol: usize, hatype: usize) -> Link<'_> {
-    let field = |at: usize| u16::from_be_bytes([data[at], data[at + 1]]);
-    if data.len() < len {
-        // Too short even for its header: sliced as nothing, so it counts as cut or damaged.
-        return Link::Sliced(SlicedPacket::from_ip(&[]));
-    }
-    if field(hatype) == ARPHRD_NETLINK {
-        return Link::NotIp;
-    }
-    let ether_type = EtherType(field(protocol));
-    Link::Sliced(SlicedPacket::from_ether_type(ether_type, &data[len..]))
-}
-
-fn join<'a>(comments: impl Iterator<Item = &'a str>) -> Option<String> {
-    let all: Vec<&str> = comments.collect();
-    (!all.is_empty()).then(|| all.join("; "))
 }
 
 #[cfg(test)]

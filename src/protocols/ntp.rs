@@ -1,4 +1,6 @@
-//! NTP (RFC 5905) client requests and server replies; times as float Unix seconds.
+//! NTP (RFC 5905) client requests and server replies; times as float Unix seconds. Control
+//! (mode 6, ntpq) and private (mode 7, ntpdc) messages are read as what they are, at any
+//! length, never as a time packet.
 
 /// Seconds from 1900 (NTP's era 0) to 1970.
 const UNIX_OFFSET: f64 = 2_208_988_800.0;
@@ -23,6 +25,126 @@ pub struct Packet {
     pub transmit_raw: u64,
     pub origin_raw: u64,
     pub receive_raw: u64,
+}
+
+/// A mode 6 control message (RFC 9327): a 12-byte header, then `count` bytes of data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Control {
+    pub leap: u8,
+    pub version: u8,
+    pub response: bool,
+    pub error: bool,
+    pub more: bool,
+    pub opcode: u8,
+    pub sequence: u16,
+    pub status: u16,
+    pub association: u16,
+    pub offset: u16,
+    pub count: u16,
+    /// The data the datagram holds, at most `count` bytes.
+    pub data: Vec<u8>,
+}
+
+/// A mode 7 private message (ntpd's ntpdc): an 8-byte header, then `items` × `item_size`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Private {
+    pub version: u8,
+    pub response: bool,
+    pub more: bool,
+    pub authenticated: bool,
+    pub sequence: u8,
+    pub implementation: u8,
+    pub request: u8,
+    pub error: u8,
+    pub items: u16,
+    pub item_size: u16,
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    Time(Packet),
+    Control(Control),
+    Private(Private),
+}
+
+/// Mode 6's opcodes by name (RFC 9327 and ntpd).
+pub fn opcode_name(opcode: u8) -> String {
+    let names = [
+        "",
+        "READSTAT",
+        "READVAR",
+        "WRITEVAR",
+        "READCLOCK",
+        "WRITECLOCK",
+        "SETTRAP",
+        "ASYNCMSG",
+        "CONFIGURE",
+        "SAVECONFIG",
+        "READ_MRU",
+        "READ_ORDLIST_A",
+        "REQ_NONCE",
+    ];
+    match (opcode, names.get(usize::from(opcode))) {
+        (31, _) => "UNSETTRAP".into(),
+        (1.., Some(name)) => name.to_string(),
+        _ => format!("OPCODE{opcode}"),
+    }
+}
+
+/// Any NTP message by its mode: a time packet (modes 1 to 5), control (6) or private (7).
+pub fn parse_message(b: &[u8]) -> Result<Message, String> {
+    let first = *b.first().ok_or("an empty datagram is not NTP")?;
+    let field = |at: usize| u16::from_be_bytes([b[at], b[at + 1]]);
+    match first & 7 {
+        6 => {
+            if b.len() < 12 {
+                return Err(format!(
+                    "an NTP control message is at least 12 bytes, got {}",
+                    b.len()
+                ));
+            }
+            let count = field(10);
+            Ok(Message::Control(Control {
+                leap: first >> 6,
+                version: (first >> 3) & 7,
+                response: b[1] & 0x80 != 0,
+                error: b[1] & 0x40 != 0,
+                more: b[1] & 0x20 != 0,
+                opcode: b[1] & 0x1f,
+                sequence: field(2),
+                status: field(4),
+                association: field(6),
+                offset: field(8),
+                count,
+                data: b[12..b.len().min(12 + usize::from(count))].to_vec(),
+            }))
+        }
+        7 => {
+            if b.len() < 8 {
+                return Err(format!(
+                    "an NTP private message is at least 8 bytes, got {}",
+                    b.len()
+                ));
+            }
+            let (items, item_size) = (field(4) & 0x0fff, field(6) & 0x0fff);
+            let len = usize::from(items) * usize::from(item_size);
+            Ok(Message::Private(Private {
+                version: (first >> 3) & 7,
+                response: first & 0x80 != 0,
+                more: first & 0x40 != 0,
+                authenticated: b[1] & 0x80 != 0,
+                sequence: b[1] & 0x7f,
+                implementation: b[2],
+                request: b[3],
+                error: b[4] >> 4,
+                items,
+                item_size,
+                data: b[8..b.len().min(8 + len)].to_vec(),
+            }))
+        }
+        _ => parse(b).map(Message::Time),
+    }
 }
 
 /// A Unix time as a 64-bit NTP timestamp (0.0 stays 0: "not set").
@@ -62,7 +184,14 @@ fn short_float(raw: u32) -> f64 {
     f64::from(raw >> 16) + f64::from(raw & 0xffff) / 65536.0
 }
 
+/// A time packet (modes 1 to 5); a control or private message is not one.
 pub fn parse(b: &[u8]) -> Result<Packet, String> {
+    if let Some(mode @ (6 | 7)) = b.first().map(|f| f & 7) {
+        let what = if mode == 6 { "control" } else { "private" };
+        return Err(format!(
+            "an NTP {what} message (mode {mode}), not a time packet"
+        ));
+    }
     if b.len() < 48 {
         return Err(format!(
             "an NTP packet is at least 48 bytes, got {}",
@@ -149,6 +278,49 @@ mod tests {
         assert!(p.transmit > 1.6e9, "{}", p.transmit);
         assert!(p.receive > 1.6e9 && p.receive <= p.transmit + 1.0);
         assert!(parse(&[0; 47]).is_err());
+    }
+
+    #[test]
+    fn control_and_private_messages_are_not_time_packets() {
+        // ntpq's READVAR of association 0, sequence 1 (12 bytes), and a reply with data.
+        let q = [0x16, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        let Message::Control(c) = parse_message(&q).unwrap() else {
+            panic!("not control");
+        };
+        assert_eq!(
+            (c.version, c.opcode, c.sequence, c.response),
+            (2, 2, 1, false)
+        );
+        assert_eq!(opcode_name(c.opcode), "READVAR");
+        let mut reply = vec![0x16, 0x82, 0, 1, 0x06, 0x18, 0, 0, 0, 0, 0, 9];
+        reply.extend_from_slice(b"version=4\0\0\0");
+        reply.resize(48, 0);
+        assert!(
+            parse(&reply)
+                .unwrap_err()
+                .contains("control message (mode 6)")
+        );
+        let Message::Control(c) = parse_message(&reply).unwrap() else {
+            panic!("not control");
+        };
+        assert_eq!((c.response, c.status, c.count), (true, 0x0618, 9));
+        assert_eq!(c.data, b"version=4");
+        // ntpdc's MON_GETLIST_1 (request 42, implementation 3).
+        let monlist = [0x17, 0x00, 0x03, 0x2a, 0, 0, 0, 0];
+        let Message::Private(p) = parse_message(&monlist).unwrap() else {
+            panic!("not private");
+        };
+        assert_eq!(
+            (p.version, p.implementation, p.request, p.items),
+            (2, 3, 42, 0)
+        );
+        assert!(
+            parse(&[0x17; 48])
+                .unwrap_err()
+                .contains("private message (mode 7)")
+        );
+        assert!(parse_message(&[0x16; 11]).is_err());
+        assert!(matches!(parse_message(&request(1.0)), Ok(Message::Time(_))));
     }
 
     #[test]

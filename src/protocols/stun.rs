@@ -1,19 +1,66 @@
-//! STUN (RFC 5389) Binding requests and responses; XOR-MAPPED-ADDRESS as "ip:port".
+//! STUN (RFC 5389/8489) messages, RFC 3489's classic ones (no magic cookie, a 16-byte
+//! transaction id) and TURN ChannelData (RFC 8656 §12.4); XOR-MAPPED-ADDRESS as "ip:port";
+//! MESSAGE-INTEGRITY (HMAC-SHA1, short- or long-term credentials) and FINGERPRINT (CRC-32
+//! XOR 0x5354554e), made and checked with RustCrypto's hmac, sha1 and md-5.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub const MAGIC: u32 = 0x2112_A442;
+use hmac::{KeyInit, Mac};
+use md5::Digest;
 
-#[derive(Clone, Debug, PartialEq)]
+pub const MAGIC: u32 = 0x2112_A442;
+const FINGERPRINT_XOR: u32 = 0x5354_554e;
+const USERNAME: u16 = 0x0006;
+const MESSAGE_INTEGRITY: u16 = 0x0008;
+const REALM: u16 = 0x0014;
+const NONCE: u16 = 0x0015;
+const FINGERPRINT: u16 = 0x8028;
+
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Message {
+    /// "Binding Request", "Allocate Error Response", "ChannelData", ...
     pub kind: String,
-    pub transaction: [u8; 12],
+    /// 12 bytes; 16 for an RFC 3489 message; empty for ChannelData.
+    pub transaction: Vec<u8>,
+    /// RFC 3489: no magic cookie.
+    pub classic: bool,
     /// XOR-MAPPED-ADDRESS (else MAPPED-ADDRESS), "ip:port".
     pub mapped: Option<String>,
     pub software: Option<String>,
     /// ERROR-CODE as "code reason".
     pub error: Option<String>,
+    pub username: Option<String>,
+    pub realm: Option<String>,
+    pub nonce: Option<String>,
+    /// MESSAGE-INTEGRITY checked with the key given: None without a key or the attribute.
+    pub integrity: Option<bool>,
+    /// FINGERPRINT present and right.
+    pub fingerprint: bool,
+    /// ChannelData: the channel number and its data.
+    pub channel: Option<u16>,
+    pub data: Vec<u8>,
     pub attributes: Vec<(u16, Vec<u8>)>,
+}
+
+/// Who signs: a short-term password (ICE), or a long-term username, realm and password.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Credentials {
+    pub username: Option<String>,
+    pub realm: Option<String>,
+    pub password: String,
+}
+
+impl Credentials {
+    /// RFC 8489 §9.2: the password itself (short-term), or MD5(username:realm:password).
+    /// Passwords are taken as given (already SASLprep'd).
+    pub fn key(&self) -> Vec<u8> {
+        match (&self.username, &self.realm) {
+            (Some(user), Some(realm)) => {
+                md5::Md5::digest(format!("{user}:{realm}:{}", self.password)).to_vec()
+            }
+            _ => self.password.as_bytes().to_vec(),
+        }
+    }
 }
 
 /// A Binding Request with this transaction id.
@@ -26,13 +73,91 @@ pub fn binding(transaction: [u8; 12]) -> Vec<u8> {
     out
 }
 
+/// A Binding Request with USERNAME (REALM and NONCE when given), MESSAGE-INTEGRITY and
+/// FINGERPRINT.
+pub fn signed_binding(transaction: [u8; 12], creds: &Credentials, nonce: Option<&str>) -> Vec<u8> {
+    let mut out = binding(transaction);
+    if let Some(user) = &creds.username {
+        attribute(&mut out, USERNAME, user.as_bytes());
+    }
+    if let (Some(realm), Some(nonce)) = (&creds.realm, nonce) {
+        attribute(&mut out, REALM, realm.as_bytes());
+        attribute(&mut out, NONCE, nonce.as_bytes());
+    }
+    sign(&mut out, Some(&creds.key()), true);
+    out
+}
+
+/// Appends an attribute (padded to 4 bytes with zeros) and updates the header's length.
+pub fn attribute(msg: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    msg.extend_from_slice(&kind.to_be_bytes());
+    msg.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    msg.extend_from_slice(value);
+    msg.resize(msg.len().div_ceil(4) * 4, 0);
+    let end = msg.len();
+    set_length(msg, end);
+}
+
+fn set_length(msg: &mut [u8], end: usize) {
+    let len = (end.saturating_sub(20) as u16).to_be_bytes();
+    msg[2..4].copy_from_slice(&len);
+}
+
+/// HMAC-SHA1 of the message before the attribute at `at`, its length field counting up to the
+/// end of a 24-byte MESSAGE-INTEGRITY there.
+fn integrity(msg: &[u8], at: usize, key: &[u8]) -> [u8; 20] {
+    let mut head = msg[..at].to_vec();
+    set_length(&mut head, at + 24);
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(&head);
+    mac.finalize().into_bytes().into()
+}
+
+fn fingerprint(msg: &[u8], at: usize) -> u32 {
+    let mut head = msg[..at].to_vec();
+    set_length(&mut head, at + 8);
+    crc32fast::hash(&head) ^ FINGERPRINT_XOR
+}
+
+/// Appends MESSAGE-INTEGRITY (with `key`) and FINGERPRINT, as asked.
+pub fn sign(msg: &mut Vec<u8>, key: Option<&[u8]>, with_fingerprint: bool) {
+    if let Some(key) = key {
+        let mac = integrity(msg, msg.len(), key);
+        attribute(msg, MESSAGE_INTEGRITY, &mac);
+    }
+    if with_fingerprint {
+        let crc = fingerprint(msg, msg.len());
+        attribute(msg, FINGERPRINT, &crc.to_be_bytes());
+    }
+}
+
+const METHODS: [(u16, &str); 11] = [
+    (0x001, "Binding"),
+    (0x002, "Shared Secret"),
+    (0x003, "Allocate"),
+    (0x004, "Refresh"),
+    (0x006, "Send"),
+    (0x007, "Data"),
+    (0x008, "CreatePermission"),
+    (0x009, "ChannelBind"),
+    (0x00a, "Connect"),
+    (0x00b, "ConnectionBind"),
+    (0x00c, "ConnectionAttempt"),
+];
+
+/// The method and class packed in the type (RFC 8489 §5): "Binding Success Response".
 fn kind_name(t: u16) -> String {
-    match t {
-        0x0001 => "Binding Request".into(),
-        0x0101 => "Binding Success Response".into(),
-        0x0111 => "Binding Error Response".into(),
-        0x0011 => "Binding Indication".into(),
-        t => format!("0x{t:04x}"),
+    const CLASSES: [&str; 4] = [
+        "Request",
+        "Indication",
+        "Success Response",
+        "Error Response",
+    ];
+    let method = (t & 0x000f) | ((t >> 1) & 0x0070) | ((t >> 2) & 0x0f80);
+    let class = usize::from(((t >> 4) & 1) | ((t >> 7) & 2));
+    match METHODS.iter().find(|(m, _)| *m == method) {
+        Some((_, name)) => format!("{name} {}", CLASSES[class]),
+        None => format!("0x{t:04x}"),
     }
 }
 
@@ -55,16 +180,35 @@ fn address(value: &[u8], xor: Option<&[u8; 16]>) -> Option<String> {
 }
 
 pub fn parse(b: &[u8]) -> Result<Message, String> {
+    parse_with(b, None)
+}
+
+/// Parses, checking MESSAGE-INTEGRITY with `creds`' key when given.
+pub fn parse_with(b: &[u8], creds: Option<&Credentials>) -> Result<Message, String> {
+    if b.len() >= 4 && b[0] >> 6 == 1 {
+        return channel_data(b);
+    }
     if b.len() < 20 {
         return Err(format!(
             "a STUN message is at least 20 bytes, got {}",
             b.len()
         ));
     }
+    if b[0] >> 6 != 0 {
+        return Err("not a STUN message (the first two bits are not 0)".into());
+    }
     let kind = u16::from_be_bytes([b[0], b[1]]);
     let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
-    if u32::from_be_bytes([b[4], b[5], b[6], b[7]]) != MAGIC {
-        return Err("not a STUN message (no magic cookie 2112a442)".into());
+    let classic = u32::from_be_bytes([b[4], b[5], b[6], b[7]]) != MAGIC;
+    if classic && kind_name(kind).starts_with("0x") {
+        return Err(format!(
+            "not a STUN message (no magic cookie 2112a442, and 0x{kind:04x} is no RFC 3489 type)"
+        ));
+    }
+    if len % 4 != 0 {
+        return Err(format!(
+            "not a STUN message (its length {len} is not a multiple of 4)"
+        ));
     }
     if b.len() < 20 + len {
         return Err(format!(
@@ -72,21 +216,17 @@ pub fn parse(b: &[u8]) -> Result<Message, String> {
             b.len() - 20
         ));
     }
-    let mut transaction = [0u8; 12];
-    transaction.copy_from_slice(&b[8..20]);
     // The XOR key: the magic cookie, then the transaction id (for IPv6).
     let mut key = [0u8; 16];
-    key[..4].copy_from_slice(&MAGIC.to_be_bytes());
-    key[4..].copy_from_slice(&transaction);
+    key.copy_from_slice(&b[4..20]);
     let mut msg = Message {
         kind: kind_name(kind),
-        transaction,
-        mapped: None,
-        software: None,
-        error: None,
-        attributes: Vec::new(),
+        transaction: b[if classic { 4 } else { 8 }..20].to_vec(),
+        classic,
+        ..Message::default()
     };
     let (mut xor_mapped, mut plain) = (None, None);
+    let text = |v: &[u8]| Some(String::from_utf8_lossy(v).into_owned());
     let mut at = 20;
     while at + 4 <= 20 + len {
         let t = u16::from_be_bytes([b[at], b[at + 1]]);
@@ -95,12 +235,22 @@ pub fn parse(b: &[u8]) -> Result<Message, String> {
             return Err(format!("attribute 0x{t:04x} runs past the end"));
         };
         match t {
-            0x0020 => xor_mapped = address(value, Some(&key)),
+            0x0020 | 0x8020 => xor_mapped = address(value, Some(&key)),
             0x0001 => plain = address(value, None),
-            0x8022 => msg.software = Some(String::from_utf8_lossy(value).into_owned()),
+            0x8022 => msg.software = text(value),
+            USERNAME => msg.username = text(value),
+            REALM => msg.realm = text(value),
+            NONCE => msg.nonce = text(value),
             0x0009 if l >= 4 => {
                 let code = u16::from(value[2] & 7) * 100 + u16::from(value[3]);
-                msg.error = Some(format!("{code} {}", String::from_utf8_lossy(&value[4..])));
+                let reason = String::from_utf8_lossy(&value[4..]);
+                msg.error = Some(format!("{code} {}", reason.trim_end_matches('\0')));
+            }
+            MESSAGE_INTEGRITY if msg.integrity.is_none() => {
+                msg.integrity = creds.map(|c| l == 20 && integrity(b, at, &c.key())[..] == *value);
+            }
+            FINGERPRINT if l == 4 => {
+                msg.fingerprint = fingerprint(b, at).to_be_bytes() == *value;
             }
             _ => {}
         }
@@ -111,53 +261,23 @@ pub fn parse(b: &[u8]) -> Result<Message, String> {
     Ok(msg)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binding_request_bytes() {
-        let t: [u8; 12] = std::array::from_fn(|i| i as u8 + 1);
-        let b = binding(t);
-        assert_eq!(&b[..8], &[0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42]);
-        assert_eq!(&b[8..], &t);
-    }
-
-    #[test]
-    fn coturn_response_parses() {
-        // turnserver --stun-only answering a request from 127.0.0.1 (transaction 01..0c).
-        let m = parse(include_bytes!("../../fixtures/protocols/stun_reply.bin")).unwrap();
-        assert_eq!(m.kind, "Binding Success Response");
-        assert_eq!(m.transaction, std::array::from_fn(|i| i as u8 + 1));
-        assert!(
-            m.mapped.as_deref().unwrap().starts_with("127.0.0.1:"),
-            "{m:?}"
-        );
-        assert!(parse(&[0; 19]).is_err());
-        assert!(parse(&[0; 20]).is_err());
-    }
-
-    #[test]
-    fn coturn_ipv6_response_is_unmasked_with_the_transaction_id() {
-        // turnserver --stun-only on ::1 answering [::1]:58843 (transaction 01..0c).
-        let reply = include_bytes!("../../fixtures/protocols/stun_reply_v6.bin");
-        assert_eq!(parse(reply).unwrap().mapped.as_deref(), Some("[::1]:58843"));
-        // XOR-MAPPED-ADDRESS alone (the first attribute, 4 + 20 bytes), without the plain
-        // MAPPED-ADDRESS that coturn adds.
-        let mut only_xor = reply[..20].to_vec();
-        only_xor[2..4].copy_from_slice(&24u16.to_be_bytes());
-        only_xor.extend_from_slice(&reply[20..44]);
-        assert_eq!(&only_xor[20..22], &[0x00, 0x20]);
-        assert_eq!(
-            parse(&only_xor).unwrap().mapped.as_deref(),
-            Some("[::1]:58843")
-        );
-        // An IPv6 address is masked with the cookie and the transaction id: change the id
-        // and the same bytes mean another address.
-        only_xor[19] ^= 0xff;
-        assert_eq!(
-            parse(&only_xor).unwrap().mapped.as_deref(),
-            Some("[::fe]:58843")
-        );
-    }
+/// TURN ChannelData: a channel number (0x4000 to 0x7fff), a length, the data.
+fn channel_data(b: &[u8]) -> Result<Message, String> {
+    let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
+    let data = b.get(4..4 + len).ok_or_else(|| {
+        format!(
+            "the ChannelData header says {len} bytes, the datagram has {}",
+            b.len() - 4
+        )
+    })?;
+    Ok(Message {
+        kind: "ChannelData".into(),
+        channel: Some(u16::from_be_bytes([b[0], b[1]])),
+        data: data.to_vec(),
+        ..Message::default()
+    })
 }
+
+#[cfg(test)]
+#[path = "stun_tests.rs"]
+mod tests;

@@ -32,6 +32,9 @@ pub fn run(args: &ReplayCommand) -> i32 {
             return exit::USAGE;
         }
     };
+    if let Some(warning) = capture.damage_warning(&args.file) {
+        crate::display::print_warning(warning);
+    }
     let plan = match Plan::new(&capture, args.filter.as_ref()) {
         Ok(p) => p,
         Err(e) => {

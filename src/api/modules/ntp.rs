@@ -31,6 +31,44 @@ fn packet(p: &ntp::Packet) -> Map {
     ])
 }
 
+/// A mode 6 or 7 message's fields; a time packet's as [`packet`].
+fn message(m: &ntp::Message) -> Map {
+    let blob = |d: &[u8]| Dynamic::from_blob(d.to_vec());
+    match m {
+        ntp::Message::Time(p) => packet(p),
+        ntp::Message::Control(c) => map(vec![
+            ("leap", i64::from(c.leap).into()),
+            ("version", i64::from(c.version).into()),
+            ("mode", 6i64.into()),
+            ("response", c.response.into()),
+            ("error", c.error.into()),
+            ("more", c.more.into()),
+            ("opcode", i64::from(c.opcode).into()),
+            ("op", ntp::opcode_name(c.opcode).into()),
+            ("sequence", i64::from(c.sequence).into()),
+            ("status", i64::from(c.status).into()),
+            ("association", i64::from(c.association).into()),
+            ("offset", i64::from(c.offset).into()),
+            ("count", i64::from(c.count).into()),
+            ("data", blob(&c.data)),
+        ]),
+        ntp::Message::Private(p) => map(vec![
+            ("version", i64::from(p.version).into()),
+            ("mode", 7i64.into()),
+            ("response", p.response.into()),
+            ("more", p.more.into()),
+            ("authenticated", p.authenticated.into()),
+            ("sequence", i64::from(p.sequence).into()),
+            ("implementation", i64::from(p.implementation).into()),
+            ("request", i64::from(p.request).into()),
+            ("error", i64::from(p.error).into()),
+            ("items", i64::from(p.items).into()),
+            ("item_size", i64::from(p.item_size).into()),
+            ("data", blob(&p.data)),
+        ]),
+    }
+}
+
 fn nanos(t: SystemTime) -> i128 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0))
@@ -65,8 +103,8 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
         ntp::request(unix_seconds(SystemTime::now()))
     });
     FuncRegistration::new("parse").set_into_module(m, |nc: NativeCallContext, b: Blob| {
-        let parsed = ntp::parse(&b).map_err(|e| value_error(format!("ntp::parse: {e}")));
-        at(&nc, parsed.map(|p| packet(&p)))
+        let parsed = ntp::parse_message(&b).map_err(|e| value_error(format!("ntp::parse: {e}")));
+        at(&nc, parsed.map(|m| message(&m)))
     });
     let c = ctx.clone();
     FuncRegistration::new("ask").set_into_module(
