@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod display;
 pub mod fifo;
 pub mod kind;
+pub mod load;
 pub mod memory;
 pub mod net;
 pub mod options;
