@@ -81,6 +81,11 @@ fn dispatch(cli: Cli, color: bool) -> i32 {
         Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
         Some(Command::Proxy(args)) => proxy::command::run(&options::proxy(&args)),
         Some(Command::Replay(args)) => replay::command::run(&options::replay(&args)),
+        Some(Command::Load(args)) => match (options::load_merge(&args), options::load(&args)) {
+            (Some(merge), _) => load::command::merge(merge),
+            (None, Some(run)) => load::command::run(run),
+            (None, None) => exit::USAGE,
+        },
         None => repl::run(options::repl(&cli.common, color)),
     }
 }

@@ -37,7 +37,7 @@ pub enum Fate {
     /// In time, for request `j` (its `check` still to be asked): see [`Books::answered`].
     InTime { j: u64, sampled: bool },
     /// Recorded with its request, counted already (late, duplicate).
-    Counted { sampled: bool },
+    Counted { j: u64, sampled: bool },
     /// Answers no request, or is no reply at all.
     Stray,
 }
@@ -97,7 +97,7 @@ impl Books {
         let Some(slot) = self.table.get(j) else {
             // So old the ring has come round: it was settled long ago.
             self.counts.late += u64::from(counted);
-            return Fate::Counted { sampled: false };
+            return Fate::Counted { j, sampled: false };
         };
         let (state, sent, sampled) = (slot.state, slot.sent, slot.sampled);
         match state {
@@ -118,7 +118,7 @@ impl Books {
                 return Fate::Stray;
             }
         }
-        Fate::Counted { sampled }
+        Fate::Counted { j, sampled }
     }
 
     /// Request `j`'s reply came in time at `time`; `good` is what `check` said.
@@ -223,8 +223,8 @@ mod tests {
         for j in 0..6 {
             assert!(matches!(answer(&mut b, j, 2 * MS), Fate::InTime { .. }));
         }
-        assert_eq!(answer(&mut b, 5, 3 * MS), Fate::Counted { sampled: false });
-        assert_eq!(answer(&mut b, 6, 150 * MS), Fate::Counted { sampled: false });
+        assert_eq!(answer(&mut b, 5, 3 * MS), Fate::Counted { j: 5, sampled: false });
+        assert_eq!(answer(&mut b, 6, 150 * MS), Fate::Counted { j: 6, sampled: false });
         b.refused(&dns_reply(7), 1);
         b.expire(b.due(9) + 101 * MS);
         // a reply to 8 after it was given up: late

@@ -21,6 +21,7 @@ use super::io::{self, Client, RecvBatch, SendBatch};
 use super::pairing::{Pairing, Stamp};
 use super::result::{Counts, Report};
 use super::schedule::Schedule;
+use super::settings::{Invalid, invalid};
 use super::table::Table;
 use super::timeline::Timeline;
 use crate::net::{MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD};
@@ -97,6 +98,9 @@ pub struct Progress {
 pub trait Hooks {
     type Error;
 
+    /// The client sockets are bound, at these addresses (the any-address and a port each).
+    fn bound(&mut self, _clients: &[SocketAddr]) {}
+
     /// Appends request `i` (index in the whole run) to `out` ([`Requests::Made`] only).
     fn request(&mut self, _i: u64, _out: &mut Vec<u8>) -> Result<(), Self::Error> {
         Ok(())
@@ -121,7 +125,7 @@ pub trait Hooks {
 pub enum Failure<E> {
     /// The plan cannot run (a request the pairing cannot stamp, too many in flight): before
     /// anything was sent.
-    Setup(String),
+    Setup(Invalid),
     /// A request made during the run was wrong.
     Request(String),
     Network(String),
@@ -133,10 +137,12 @@ pub fn run<H: Hooks>(plan: &Plan, hooks: &mut H) -> Result<Report, Failure<H::Er
     check(plan, constant).map_err(Failure::Setup)?;
     let clients = io::clients(plan.clients, plan.target)
         .map_err(|e| Failure::Network(format!("cannot open the client sockets: {e}")))?;
+    hooks.bound(&clients.iter().map(|c| c.local).collect::<Vec<_>>());
     let per_process = plan.schedule.rate() / plan.schedule.segment().of as f64;
     let in_flight = (per_process * plan.timeout.as_secs_f64()).ceil() as u64 + 2 * SEND_CHUNK;
     let keyed = matches!(plan.pairing, Pairing::Bytes { .. }) && !constant;
-    let table = Table::new(in_flight, plan.clients as u64, keyed).map_err(Failure::Setup)?;
+    let table = Table::new(in_flight, plan.clients as u64, keyed)
+        .map_err(|e| Failure::Setup(invalid("rate", format!("× timeout: {e}"))))?;
     let timeout = i64::try_from(plan.timeout.as_nanos()).unwrap_or(i64::MAX / 4);
     let _timers = io::TightTimers::new();
     let mut run = Run {
@@ -169,7 +175,7 @@ pub fn run<H: Hooks>(plan: &Plan, hooks: &mut H) -> Result<Report, Failure<H::Er
 }
 
 /// What can be known before the first send.
-fn check(plan: &Plan, constant: bool) -> Result<(), String> {
+fn check(plan: &Plan, constant: bool) -> Result<(), Invalid> {
     let limit = if plan.target.is_ipv6() {
         MAX_IPV6_PAYLOAD
     } else {
@@ -182,36 +188,44 @@ fn check(plan: &Plan, constant: bool) -> Result<(), String> {
     };
     for t in templates {
         if t.len() > limit {
-            return Err(format!(
-                "a request of {} bytes is over the UDP limit of {limit}",
-                t.len()
+            return Err(invalid(
+                "request",
+                format!("of {} bytes is over the UDP limit of {limit}", t.len()),
             ));
         }
         let stamp = Stamp { k: 0, i: 0, tag: 0 };
-        plan.pairing.stamp(&mut t.clone(), stamp, constant)?;
+        plan.pairing
+            .stamp(&mut t.clone(), stamp, constant)
+            .map_err(|e| invalid("pair", e.trim_start_matches("pair ").to_string()))?;
     }
     let secs = plan.timeout.as_secs_f64();
     let per_process = plan.schedule.rate() / plan.schedule.segment().of as f64;
     if plan.pairing.per_client_ids() {
         let per_socket = per_process * secs / plan.clients as f64;
         if per_socket >= 32_768.0 {
-            return Err(format!(
-                "pair {}: {per_socket:.0} requests per client socket could be in flight at once \
-                 (rate × timeout / clients), more than its 16-bit ids tell apart (32,768): \
-                 use more clients or a shorter timeout",
-                plan.pairing
+            return Err(invalid(
+                "clients",
+                format!(
+                    "are too few for pair {}: {per_socket:.0} requests per socket could be in \
+                     flight at once (rate × timeout / clients), more than its 16-bit ids tell \
+                     apart (32,768): use more clients or a shorter timeout",
+                    plan.pairing
+                ),
             ));
         }
     }
     if let Some(span) = plan.pairing.global_span(constant)
         && plan.schedule.rate() * secs >= span as f64 / 2.0
     {
-        return Err(format!(
-            "pair {}: {:.0} requests could be in flight at once (rate × timeout), more than \
-             its bytes tell apart ({}): widen the range or shorten the timeout",
-            plan.pairing,
-            plan.schedule.rate() * secs,
-            span / 2
+        return Err(invalid(
+            "pair",
+            format!(
+                "{}: {:.0} requests could be in flight at once (rate × timeout), more than its \
+                 bytes tell apart ({}): widen the range or shorten the timeout",
+                plan.pairing,
+                plan.schedule.rate() * secs,
+                span / 2
+            ),
         ));
     }
     Ok(())
@@ -428,12 +442,12 @@ impl<H: Hooks> Run<'_, H> {
         let time = got.time.unwrap_or_else(io::now);
         let fate = self.books.reply(got.data, c, time);
         let from = got.from.unwrap_or(self.plan.target);
-        let (sampled, check) = match fate {
-            Fate::InTime { j, sampled } => (sampled, Some(j)),
-            Fate::Counted { sampled } => (sampled, None),
-            Fate::Stray => (false, None),
+        let (sampled, check, j) = match fate {
+            Fate::InTime { j, sampled } => (sampled, true, j),
+            Fate::Counted { j, sampled } => (sampled, false, j),
+            Fate::Stray => (false, false, 0),
         };
-        if let Some(j) = check {
+        if check {
             let good = if self.plan.check {
                 let reply = Reply {
                     data: got.data,
@@ -451,7 +465,7 @@ impl<H: Hooks> Run<'_, H> {
         if sampled {
             self.hooks.sampled(&Sampled {
                 way: Way::Reply,
-                i: 0,
+                i: self.books.schedule.global(j),
                 src: from,
                 dst: self.clients[c].local,
                 data: got.data,

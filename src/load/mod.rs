@@ -11,15 +11,20 @@
 //! - [`books`]: what each send, reply, error and timeout does to the counts (no clock).
 //! - [`histogram`], [`timeline`], [`result`]: the figures, `--json`, and the merge.
 //! - [`io`], [`engine`]: the sockets and the loop around the rest.
+//! - [`settings`]: options as asked, defaults, checks; [`record`]: the sample into a capture.
 //! - [`render`], [`command`]: what a person reads, and `udpsh load`.
 
 pub mod books;
+pub mod command;
 pub mod engine;
 pub mod histogram;
 pub mod io;
 pub mod pairing;
+pub mod record;
+pub mod render;
 pub mod result;
 pub mod schedule;
+pub mod settings;
 pub mod table;
 pub mod timeline;
 
