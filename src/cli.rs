@@ -291,7 +291,7 @@ pub struct LoadArgs {
 pub struct LoadRequest {
     /// The request in hex: "00 01 ab".
     #[arg(long, value_name = "HEX", value_parser = crate::load::command::parse_hex)]
-    pub payload: Option<Vec<u8>>,
+    pub payload: Option<crate::load::command::Hex>,
 
     /// The request is this file's bytes.
     #[arg(long, value_name = "FILE")]

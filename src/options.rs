@@ -139,7 +139,7 @@ pub fn load_merge(a: &LoadArgs) -> Option<MergeCommand> {
 pub fn load(a: &LoadArgs) -> Option<LoadCommand> {
     let r = &a.request;
     let payload = if let Some(hex) = &r.payload {
-        Payload::Bytes(hex.clone())
+        Payload::Bytes(hex.0.clone())
     } else if let Some(text) = &r.text {
         Payload::Bytes(text.as_bytes().to_vec())
     } else if let Some(file) = &r.payload_file {

@@ -38,16 +38,19 @@ pub struct LoadHistogram(ImmutableString);
 
 pub fn register(engine: &mut Engine, ctx: &Arc<ScriptCtx>) {
     let c = ctx.clone();
-    engine.register_fn("load", move |nc: NativeCallContext, target: &str, opts: Map| {
-        run(&c, &nc, target, &opts)
-    });
+    engine.register_fn(
+        "load",
+        move |nc: NativeCallContext, target: &str, opts: Map| run(&c, &nc, target, &opts),
+    );
     engine
         .register_type_with_name::<LoadHistogram>("histogram")
-        .register_fn("save", |h: &mut LoadHistogram, path: &str| -> Fallible<()> {
-            std::fs::write(path, h.0.as_bytes()).map_err(|e| {
-                script_error(ErrorKind::File, format!("cannot write {path}: {e}"))
-            })
-        })
+        .register_fn(
+            "save",
+            |h: &mut LoadHistogram, path: &str| -> Fallible<()> {
+                std::fs::write(path, h.0.as_bytes())
+                    .map_err(|e| script_error(ErrorKind::File, format!("cannot write {path}: {e}")))
+            },
+        )
         .register_fn("to_string", |h: &mut LoadHistogram| h.0.to_string())
         .register_fn("to_debug", |h: &mut LoadHistogram| h.0.to_string());
 }
@@ -105,10 +108,16 @@ fn options(opts: &Map) -> Fallible<Options> {
             }
             (Requests::Turns(turns), None)
         }
-        Some(v) => (Requests::One(values::with_payload(v, |b| Ok(b.to_vec()))?), None),
+        Some(v) => (
+            Requests::One(values::with_payload(v, |b| Ok(b.to_vec()))?),
+            None,
+        ),
     };
     let asked = Asked {
-        rate: opts.get("rate").map(|v| values::float(v, "rate")).transpose()?,
+        rate: opts
+            .get("rate")
+            .map(|v| values::float(v, "rate"))
+            .transpose()?,
         duration: secs("duration")?,
         count: count("count")?,
         clients: count("clients")?.map(|n| n.min(usize::MAX as u64) as usize),
@@ -139,15 +148,20 @@ fn pairing(v: &Dynamic) -> Fallible<Pairing> {
     };
     let bytes = range.and_then(|r| {
         let r2 = r.clone();
-        r.try_cast::<std::ops::Range<i64>>()
-            .or_else(|| r2.try_cast::<std::ops::RangeInclusive<i64>>().map(|r| *r.start()..*r.end() + 1))
+        r.try_cast::<std::ops::Range<i64>>().or_else(|| {
+            r2.try_cast::<std::ops::RangeInclusive<i64>>()
+                .map(|r| *r.start()..*r.end() + 1)
+        })
     });
     match bytes {
         Some(r) if r.start >= 0 && r.end > r.start => Ok(Pairing::Bytes {
             start: r.start as usize,
             end: r.end as usize,
         }),
-        Some(r) => Err(value_error(format!("load: pair [{}..{}] is an empty range", r.start, r.end))),
+        Some(r) => Err(value_error(format!(
+            "load: pair [{}..{}] is an empty range",
+            r.start, r.end
+        ))),
         None => Pairing::parse(&v.to_string()).map_err(|e| value_error(format!("load: pair {e}"))),
     }
 }
@@ -175,10 +189,13 @@ fn run(ctx: &Arc<ScriptCtx>, nc: &NativeCallContext, target: &str, opts: &Map) -
         Failure::Hook(e) => e,
     })?;
     let c = &report.counts;
-    ctx.run.sent.fetch_add(c.sent, std::sync::atomic::Ordering::Relaxed);
     ctx.run
-        .received
-        .fetch_add(c.received + c.late + c.duplicate, std::sync::atomic::Ordering::Relaxed);
+        .sent
+        .fetch_add(c.sent, std::sync::atomic::Ordering::Relaxed);
+    ctx.run.received.fetch_add(
+        c.received + c.late + c.duplicate,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     Ok(result_map(&report))
 }
 
@@ -389,8 +406,11 @@ impl Scripted {
         let ctx = ScriptCtx::new(run, name.clone(), dir.unwrap_or(Path::new(".")), vars);
         ctx.set_ast(compiled.ast.clone());
         let engine = super::engine(&ctx);
-        let render = |e: &EvalAltResult| super::diagnose::from_eval(e, &name).render(&source, false);
-        let value = engine.eval_ast::<Dynamic>(&compiled.ast).map_err(|e| render(&e))?;
+        let render =
+            |e: &EvalAltResult| super::diagnose::from_eval(e, &name).render(&source, false);
+        let value = engine
+            .eval_ast::<Dynamic>(&compiled.ast)
+            .map_err(|e| render(&e))?;
         let map = value.clone().try_cast::<Map>().ok_or_else(|| {
             format!(
                 "--script {shown}: its value must be the options map of load(), #{{request: ..., ...}}, not {}",
@@ -398,8 +418,8 @@ impl Scripted {
             )
         })?;
         let options = options(&map).map_err(|e| format!("--script {shown}: {}", render(&e)))?;
-        let global = super::modules::closure_state(&engine, &compiled.ast, &ctx)
-            .map_err(|e| render(&e))?;
+        let global =
+            super::modules::closure_state(&engine, &compiled.ast, &ctx).map_err(|e| render(&e))?;
         Ok(Scripted {
             engine,
             global,
@@ -462,8 +482,9 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     super::helpers::parse_hex(text).map_err(|e| {
         let err = *e;
         match &err {
-            EvalAltResult::ErrorRuntime(v, _) => super::error::fields(v)
-                .map_or_else(|| err.to_string(), |(_, message)| message),
+            EvalAltResult::ErrorRuntime(v, _) => {
+                super::error::fields(v).map_or_else(|| err.to_string(), |(_, message)| message)
+            }
             _ => err.to_string(),
         }
     })

@@ -132,8 +132,7 @@ impl Books {
         self.counts.bad += u64::from(!good);
         histogram::record(&mut self.latency, latency);
         histogram::record(&mut self.service, time - sent);
-        self.timeline
-            .received(self.schedule.second(j), latency);
+        self.timeline.received(self.schedule.second(j), latency);
     }
 
     /// An ICMP error (port unreachable) came back for `request` from client socket `client`.
@@ -223,8 +222,20 @@ mod tests {
         for j in 0..6 {
             assert!(matches!(answer(&mut b, j, 2 * MS), Fate::InTime { .. }));
         }
-        assert_eq!(answer(&mut b, 5, 3 * MS), Fate::Counted { j: 5, sampled: false });
-        assert_eq!(answer(&mut b, 6, 150 * MS), Fate::Counted { j: 6, sampled: false });
+        assert_eq!(
+            answer(&mut b, 5, 3 * MS),
+            Fate::Counted {
+                j: 5,
+                sampled: false
+            }
+        );
+        assert_eq!(
+            answer(&mut b, 6, 150 * MS),
+            Fate::Counted {
+                j: 6,
+                sampled: false
+            }
+        );
         b.refused(&dns_reply(7), 1);
         b.expire(b.due(9) + 101 * MS);
         // a reply to 8 after it was given up: late
@@ -278,7 +289,10 @@ mod tests {
             }
             b.expire(b.due(j) + MS);
         }
-        assert!(b.timeline.open() <= 2, "settled seconds are closed as it goes");
+        assert!(
+            b.timeline.open() <= 2,
+            "settled seconds are closed as it goes"
+        );
         b.expire(b.due(2499) + 200 * MS);
         let seconds = std::mem::take(&mut b.timeline).finish();
         let figures: Vec<_> = seconds

@@ -106,7 +106,9 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     };
     match number.parse::<f64>().map(|n| n * scale) {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(format!("'{text}' is not a rate: write 500, 20k or 1.5M (per second)")),
+        _ => Err(format!(
+            "'{text}' is not a rate: write 500, 20k or 1.5M (per second)"
+        )),
     }
 }
 
@@ -114,12 +116,18 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 pub fn parse_count(text: &str) -> Result<u64, String> {
     let bad = || format!("'{text}' is not a count: write 1000, 100k or 10M");
     let n = parse_rate(text).map_err(|_| bad())?;
-    (n.fract() == 0.0 && n < 1e15).then_some(n as u64).ok_or_else(bad)
+    (n.fract() == 0.0 && n < 1e15)
+        .then_some(n as u64)
+        .ok_or_else(bad)
 }
 
+/// The bytes of `--payload` (clap would take a bare `Vec<u8>` for many values).
+#[derive(Clone, Debug)]
+pub struct Hex(pub Vec<u8>);
+
 /// `--payload "00 01 ab"`, read as `hex()` reads it.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    crate::api::loadtest::parse_hex(text)
+pub fn parse_hex(text: &str) -> Result<Hex, String> {
+    crate::api::loadtest::parse_hex(text).map(Hex)
 }
 
 fn usage(message: impl std::fmt::Display) -> i32 {
@@ -193,7 +201,10 @@ fn finish(report: &Report, notes: &[String], json: Option<&Path>, limits: &Thres
     if let Some(path) = json
         && let Err(e) = std::fs::write(path, report.to_json())
     {
-        print_error(format_args!("cannot write {}: {e}", one_line(&path.to_string_lossy())));
+        print_error(format_args!(
+            "cannot write {}: {e}",
+            one_line(&path.to_string_lossy())
+        ));
         return exit::ERROR;
     }
     let crossed = limits.crossed(report);
@@ -237,7 +248,12 @@ fn requests(cmd: &LoadCommand) -> Result<Prepared, String> {
         Payload::Script(path) => {
             let mut scripted = Scripted::from_file(path, &cmd.vars)?;
             let asked = asked.over(scripted.asked());
-            (scripted.take_requests(), Some(scripted), asked, Pairing::Order)
+            (
+                scripted.take_requests(),
+                Some(scripted),
+                asked,
+                Pairing::Order,
+            )
         }
     })
 }
@@ -256,7 +272,10 @@ fn header(plan: &engine::Plan) -> String {
         render::duration(plan.timeout.as_secs_f64())
     );
     if s.measured_from() > 0 {
-        text += &format!(", warm-up {}", render::duration(s.measured_from() as f64 / 1e9));
+        text += &format!(
+            ", warm-up {}",
+            render::duration(s.measured_from() as f64 / 1e9)
+        );
     }
     if !s.segment().is_whole() {
         text += &format!(
@@ -361,7 +380,7 @@ mod tests {
         assert!(parse_rate("fast").is_err());
         assert_eq!(parse_count("10M"), Ok(10_000_000));
         assert!(parse_count("1.5").is_err());
-        assert_eq!(parse_hex("00 01 ab"), Ok(vec![0, 1, 0xab]));
+        assert_eq!(parse_hex("00 01 ab").unwrap().0, [0, 1, 0xab]);
         assert!(parse_hex("0g").unwrap_err().contains("hex"));
     }
 

@@ -498,7 +498,13 @@ impl<H: Hooks> Run<'_, H> {
         let start = b.start + b.schedule.measured_from() as i64;
         let end = (b.start + b.schedule.end() as i64).max(self.last_send);
         let seconds = (end - start).max(0) as f64 / 1e9;
-        let per_second = |n: u64| if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+        let per_second = |n: u64| {
+            if seconds > 0.0 {
+                n as f64 / seconds
+            } else {
+                0.0
+            }
+        };
         let segment = b.schedule.segment();
         Report {
             target: self.plan.target.to_string(),

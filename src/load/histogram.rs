@@ -107,7 +107,9 @@ impl Summary {
 
     /// The ladder's values, in [`LADDER`] order, then the max.
     pub fn ladder(&self) -> [f64; 6] {
-        [self.p50, self.p90, self.p99, self.p999, self.p9999, self.max]
+        [
+            self.p50, self.p90, self.p99, self.p999, self.p9999, self.max,
+        ]
     }
 }
 

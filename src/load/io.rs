@@ -34,7 +34,11 @@ pub struct Client {
 pub fn clients(n: usize, target: SocketAddr) -> io::Result<Vec<Client>> {
     (0..n)
         .map(|_| {
-            let socket = Socket::new(Domain::for_address(target), Type::DGRAM, Some(Protocol::UDP))?;
+            let socket = Socket::new(
+                Domain::for_address(target),
+                Type::DGRAM,
+                Some(Protocol::UDP),
+            )?;
             let any: SocketAddr = if target.is_ipv6() {
                 "[::]:0".parse().expect("constant address")
             } else {
@@ -231,7 +235,9 @@ impl RecvBatch {
         let control = unsafe {
             std::slice::from_raw_parts(
                 self.controls[m].as_ptr().cast::<u8>(),
-                (header.msg_hdr.msg_controllen as usize)
+                header
+                    .msg_hdr
+                    .msg_controllen
                     .min(std::mem::size_of::<[u64; CONTROL_WORDS]>()),
             )
         };

@@ -18,7 +18,7 @@ pub mod books;
 pub mod command;
 pub mod engine;
 pub mod histogram;
-pub mod io;
+mod io;
 pub mod pairing;
 pub mod record;
 pub mod render;

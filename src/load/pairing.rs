@@ -19,7 +19,10 @@ pub enum Pairing {
     Coap,
     Stun,
     /// These bytes (`start..end`) of request and reply are equal.
-    Bytes { start: usize, end: usize },
+    Bytes {
+        start: usize,
+        end: usize,
+    },
 }
 
 /// What a request is numbered with.
@@ -251,9 +254,20 @@ mod tests {
             Pairing::parse("bytes:6"),
             Ok(Pairing::Bytes { start: 6, end: 7 })
         );
-        assert_eq!(Pairing::parse("bytes:0-3").unwrap().to_string(), "bytes:0-3");
-        assert!(Pairing::parse("bytes:8-").unwrap_err().contains("both ends"));
-        assert!(Pairing::parse("match").unwrap_err().contains("not a pairing"));
+        assert_eq!(
+            Pairing::parse("bytes:0-3").unwrap().to_string(),
+            "bytes:0-3"
+        );
+        assert!(
+            Pairing::parse("bytes:8-")
+                .unwrap_err()
+                .contains("both ends")
+        );
+        assert!(
+            Pairing::parse("match")
+                .unwrap_err()
+                .contains("not a pairing")
+        );
     }
 
     #[test]

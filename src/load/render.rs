@@ -111,10 +111,7 @@ pub fn report(r: &Report, latency: &Hist) -> String {
 pub fn ladder(r: &Report) -> String {
     let names = LADDER.iter().map(|(n, _)| *n).chain(["max"]);
     let mut out = format!("  {:<8}{:>10}{:>10}\n", "", "latency", "service");
-    for ((name, l), s) in names
-        .zip(r.latency.ladder())
-        .zip(r.service.ladder())
-    {
+    for ((name, l), s) in names.zip(r.latency.ladder()).zip(r.service.ladder()) {
         out += &format!("  {name:<8}{:>10}{:>10}\n", duration(l), duration(s));
     }
     out
@@ -135,7 +132,10 @@ pub fn histogram(h: &Hist) -> String {
     let mut counts = vec![0u64; rows];
     for v in h.iter_recorded() {
         let value = v.value_iterated_to() as f64;
-        let row = edges.iter().position(|e| value <= *e * 1.000_001).unwrap_or(rows - 1);
+        let row = edges
+            .iter()
+            .position(|e| value <= *e * 1.000_001)
+            .unwrap_or(rows - 1);
         counts[row] += v.count_at_value();
     }
     let most = counts.iter().copied().max().unwrap_or(1).max(1);
@@ -203,7 +203,12 @@ mod tests {
         let total: u64 = rows
             .iter()
             .map(|r| {
-                r.split_whitespace().nth(2).unwrap().replace(',', "").parse::<u64>().unwrap()
+                r.split_whitespace()
+                    .nth(2)
+                    .unwrap()
+                    .replace(',', "")
+                    .parse::<u64>()
+                    .unwrap()
             })
             .sum();
         assert_eq!(total, 1001);

@@ -175,7 +175,13 @@ pub fn merge(reports: &[Report]) -> Result<(Report, Vec<String>), String> {
             ));
         }
     }
-    let per_second = |n: u64| if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+    let per_second = |n: u64| {
+        if seconds > 0.0 {
+            n as f64 / seconds
+        } else {
+            0.0
+        }
+    };
     let merged = Report {
         target: first.target.clone(),
         requested_rate: first.requested_rate,
@@ -279,7 +285,9 @@ mod tests {
     #[test]
     fn merged_segments_are_exactly_one_run() {
         // One run's latencies, dealt out to three segments as the schedule deals requests.
-        let all: Vec<i64> = (0..3000).map(|i| 1_000 + (i * i * 7_919) % 50_000_000).collect();
+        let all: Vec<i64> = (0..3000)
+            .map(|i| 1_000 + (i * i * 7_919) % 50_000_000)
+            .collect();
         let one = report(None, &all, counts(3000, 2990));
         let parts: Vec<Report> = (0..3)
             .map(|s| {
@@ -310,7 +318,13 @@ mod tests {
     fn json_round_trips_with_the_field_names_of_the_script() {
         let r = report(Some("1/2"), &[7_000, 9_000], counts(2, 2));
         let json = r.to_json();
-        for key in ["\"sent\"", "\"p999\"", "\"timeline\"", "\"histogram\"", "\"behind\""] {
+        for key in [
+            "\"sent\"",
+            "\"p999\"",
+            "\"timeline\"",
+            "\"histogram\"",
+            "\"behind\"",
+        ] {
             assert!(json.contains(key), "{key} in {json}");
         }
         assert_eq!(Report::from_json(&json).unwrap(), r);

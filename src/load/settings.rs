@@ -69,7 +69,11 @@ impl Asked {
         let length_here = self.duration.is_some() || self.count.is_some();
         Asked {
             rate: self.rate.or(under.rate),
-            duration: if length_here { self.duration } else { under.duration },
+            duration: if length_here {
+                self.duration
+            } else {
+                under.duration
+            },
             count: if length_here { self.count } else { under.count },
             clients: self.clients.or(under.clients),
             pair: self.pair.or(under.pair),
@@ -97,14 +101,21 @@ impl Asked {
         }
         let total = match (self.duration, self.count) {
             (Some(_), Some(_)) => {
-                return Err(invalid("count", "cannot go with a duration: give one of them"));
+                return Err(invalid(
+                    "count",
+                    "cannot go with a duration: give one of them",
+                ));
             }
             (_, Some(n)) => n,
             (d, None) => (d.unwrap_or(DEFAULT_DURATION).as_secs_f64() * rate).round() as u64,
         };
         if total == 0 {
             return Err(invalid(
-                if self.count.is_some() { "count" } else { "duration" },
+                if self.count.is_some() {
+                    "count"
+                } else {
+                    "duration"
+                },
                 "would have the run send no request",
             ));
         }
@@ -185,7 +196,13 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let bad = |a: Asked| plan(a).err().unwrap().option;
-        assert_eq!(bad(Asked { rate: Some(0.0), ..Default::default() }), "rate");
+        assert_eq!(
+            bad(Asked {
+                rate: Some(0.0),
+                ..Default::default()
+            }),
+            "rate"
+        );
         assert_eq!(
             bad(Asked {
                 count: Some(3),
@@ -194,9 +211,18 @@ mod tests {
             }),
             "count"
         );
-        assert_eq!(bad(Asked { clients: Some(0), ..Default::default() }), "clients");
         assert_eq!(
-            bad(Asked { timeout: Some(Duration::ZERO), ..Default::default() }),
+            bad(Asked {
+                clients: Some(0),
+                ..Default::default()
+            }),
+            "clients"
+        );
+        assert_eq!(
+            bad(Asked {
+                timeout: Some(Duration::ZERO),
+                ..Default::default()
+            }),
             "timeout"
         );
         assert_eq!(

@@ -254,7 +254,11 @@ mod tests {
         t.issued_to(10);
         // client 1 sent j = 1, 3, 5, 7, 9 as its k = 0..4
         assert_eq!(t.find(Key::Client16(3), 1, &schedule()), Some(7));
-        assert_eq!(t.find(Key::Client16(5), 1, &schedule()), None, "not sent yet");
+        assert_eq!(
+            t.find(Key::Client16(5), 1, &schedule()),
+            None,
+            "not sent yet"
+        );
         // after 70,000 requests, id 3 is request k = 65,539 of the socket
         let mut t = Table::new(100, 1, false).unwrap();
         for j in 0..70_000 {

@@ -41,7 +41,8 @@ impl Timeline {
             });
         }
         let first = self.open.front()?.t;
-        self.open.get_mut(usize::try_from(t.checked_sub(first)?).ok()?)
+        self.open
+            .get_mut(usize::try_from(t.checked_sub(first)?).ok()?)
     }
 
     /// Seconds still open.

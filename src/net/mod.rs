@@ -24,7 +24,8 @@ use crate::stop::StopReason;
 pub use addr::{parse_addr, parse_addr_stoppable, port, resolve, resolve_stoppable};
 pub use options::Interface;
 pub use socket::{Received, UdpSock};
-pub use sys::{ControlBuf, Message, canonical, recvmsg};
+pub use sys::canonical;
+pub(crate) use sys::{ControlBuf, recvmsg};
 
 /// Largest UDP payload in one IPv4 datagram: 65,535 − 20 (IP) − 8 (UDP).
 pub const MAX_IPV4_PAYLOAD: usize = 65_507;

@@ -14,6 +14,7 @@ mod echo;
 mod errors;
 mod hardening;
 mod load;
+mod loadtest;
 mod modules;
 mod multicast;
 mod netns;

@@ -21,11 +21,11 @@ impl Drop for Daemon {
 }
 
 /// A daemon serving on loopback, where it listens, and what else its scripts are told.
-struct Server {
+pub(crate) struct Server {
     _daemon: Daemon,
     /// Its config, pid file, files: kept until it has stopped (fields drop in order).
     _dir: TempDir,
-    addr: String,
+    pub(crate) addr: String,
     extra: Vec<(&'static str, String)>,
 }
 
@@ -64,7 +64,7 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
 }
 
-fn dnsmasq() -> Option<Server> {
+pub(crate) fn dnsmasq() -> Option<Server> {
     if !installed("dnsmasq") {
         return None;
     }
@@ -116,7 +116,7 @@ fn chronyd() -> Option<Server> {
 }
 
 /// turnserver --stun-only listening on `ip` (127.0.0.1 or ::1).
-fn turnserver(ip: &str) -> Option<Server> {
+pub(crate) fn turnserver(ip: &str) -> Option<Server> {
     if !installed("turnserver") {
         return None;
     }
@@ -140,7 +140,7 @@ fn turnserver(ip: &str) -> Option<Server> {
     Some(start("turnserver", &args, port, dir, addr))
 }
 
-fn coap_server() -> Option<Server> {
+pub(crate) fn coap_server() -> Option<Server> {
     if !installed("coap-server-notls") {
         return None;
     }
