@@ -308,8 +308,8 @@ pub fn merge(cmd: MergeCommand) -> i32 {
         Err(e) => return usage(e),
     };
     println!(
-        "udpsh load merge: {} results, {}, pair {}",
-        reports.len(),
+        "udpsh load merge: {}, {}, pair {}",
+        crate::display::plural(reports.len() as u64, "result", "results"),
         merged.target,
         merged.pair
     );
