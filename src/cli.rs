@@ -290,7 +290,7 @@ pub struct LoadArgs {
 #[group(required = true, multiple = false)]
 pub struct LoadRequest {
     /// The request in hex: "00 01 ab".
-    #[arg(long, value_name = "HEX", value_parser = crate::load::command::parse_hex)]
+    #[arg(long, value_name = "HEX", value_parser = parse_hex)]
     pub payload: Option<crate::load::command::Hex>,
 
     /// The request is this file's bytes.
@@ -340,6 +340,11 @@ pub enum LoadMerge {
         #[command(flatten)]
         thresholds: LoadThresholds,
     },
+}
+
+/// `--payload "00 01 ab"`, read as `hex()` reads it.
+fn parse_hex(text: &str) -> Result<crate::load::command::Hex, String> {
+    crate::api::loadtest::parse_hex(text).map(crate::load::command::Hex)
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

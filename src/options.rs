@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::api::cases::SuiteSettings;
 use crate::api::{Limits, VarValue};
 use crate::cli::{Common, LoadArgs, LoadMerge, LoadThresholds, ProxyArgs, ReplayArgs, RunArgs};
-use crate::load::command::{LoadCommand, MergeCommand, Payload, Thresholds};
+use crate::load::command::{LoadCommand, MergeCommand, Payload, Script, Thresholds};
 use crate::load::settings::Asked;
 use crate::proxy::command::ProxyCommand;
 use crate::repl::ReplOptions;
@@ -135,8 +135,9 @@ pub fn load_merge(a: &LoadArgs) -> Option<MergeCommand> {
     })
 }
 
-/// `udpsh load --to ...` (clap has made sure of `--to` and of one request).
-pub fn load(a: &LoadArgs) -> Option<LoadCommand> {
+/// `udpsh load --to ...` (clap has made sure of `--to` and of one request); `script` is the
+/// `--script`, already run.
+pub fn load(a: &LoadArgs, script: Option<Box<dyn Script>>) -> Option<LoadCommand> {
     let r = &a.request;
     let payload = if let Some(hex) = &r.payload {
         Payload::Bytes(hex.0.clone())
@@ -147,7 +148,7 @@ pub fn load(a: &LoadArgs) -> Option<LoadCommand> {
     } else if let Some(name) = &r.dns {
         Payload::Dns(name.clone())
     } else {
-        Payload::Script(r.script.clone()?)
+        Payload::Script(script?)
     };
     Some(LoadCommand {
         to: a.to?,
@@ -166,6 +167,5 @@ pub fn load(a: &LoadArgs) -> Option<LoadCommand> {
         thresholds: thresholds(&a.thresholds),
         json: a.json.clone(),
         pcap: a.pcap.clone(),
-        vars: a.vars.clone(),
     })
 }

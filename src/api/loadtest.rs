@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Map, NativeCallContext};
 
-use crate::load::settings::{Asked, Invalid};
-use crate::load::{self, Failure, Hooks, Pairing, Reply, Report, Requests, Sampled, Segment, Way};
+use crate::load::settings::Asked;
+use crate::load::{
+    self, Failure, Hooks, Invalid, Pairing, Reply, Report, Requests, Sampled, Segment, Way,
+};
 use crate::net;
 
 use super::context::{Output, RunCtx, ScriptCtx, VarValue};
@@ -385,13 +387,10 @@ impl Scripted {
         let name = path.to_string_lossy().into_owned();
         let shown = crate::display::one_line(&name).into_owned();
         let source = std::fs::read_to_string(path).map_err(|e| format!("--script {shown}: {e}"))?;
-        let compiled = crate::runner::script::compile(
-            &super::compiler(),
-            path.to_path_buf(),
-            name.clone(),
-            &source,
-        )
-        .map_err(|d| d.render(&source, false))?;
+        let ast = Arc::new(
+            super::source::compile(&super::compiler(), &source, &name)
+                .map_err(|d| d.render(&source, false))?,
+        );
         let vars: BTreeMap<String, VarValue> = vars
             .iter()
             .map(|(k, v)| (k.clone(), VarValue::Text(v.clone())))
@@ -404,13 +403,11 @@ impl Scripted {
         ));
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
         let ctx = ScriptCtx::new(run, name.clone(), dir.unwrap_or(Path::new(".")), vars);
-        ctx.set_ast(compiled.ast.clone());
+        ctx.set_ast(ast.clone());
         let engine = super::engine(&ctx);
         let render =
             |e: &EvalAltResult| super::diagnose::from_eval(e, &name).render(&source, false);
-        let value = engine
-            .eval_ast::<Dynamic>(&compiled.ast)
-            .map_err(|e| render(&e))?;
+        let value = engine.eval_ast::<Dynamic>(&ast).map_err(|e| render(&e))?;
         let map = value.clone().try_cast::<Map>().ok_or_else(|| {
             format!(
                 "--script {shown}: its value must be the options map of load(), #{{request: ..., ...}}, not {}",
@@ -418,8 +415,7 @@ impl Scripted {
             )
         })?;
         let options = options(&map).map_err(|e| format!("--script {shown}: {}", render(&e)))?;
-        let global =
-            super::modules::closure_state(&engine, &compiled.ast, &ctx).map_err(|e| render(&e))?;
+        let global = super::modules::closure_state(&engine, &ast, &ctx).map_err(|e| render(&e))?;
         Ok(Scripted {
             engine,
             global,
@@ -430,39 +426,8 @@ impl Scripted {
         })
     }
 
-    /// What the map asked (the command line's flags go over it).
-    pub fn asked(&self) -> Asked {
-        self.options.asked.clone()
-    }
-
-    pub fn take_requests(&mut self) -> Requests {
-        std::mem::replace(&mut self.options.requests, Requests::Made)
-    }
-
-    pub fn has_check(&self) -> bool {
-        self.options.check.is_some()
-    }
-
     fn render(&self, e: &EvalAltResult) -> String {
         super::diagnose::from_eval(e, &self.name).render(&self.source, false)
-    }
-
-    pub fn request(&mut self, i: u64, out: &mut Vec<u8>) -> Result<(), String> {
-        let Some(f) = &self.options.request else {
-            return Ok(());
-        };
-        self.call(f, Dynamic::from(i as i64))
-            .and_then(|v| request_bytes(&v, out))
-            .map_err(|e| self.render(&e))
-    }
-
-    pub fn check(&mut self, reply: &Reply) -> Result<bool, String> {
-        let Some(f) = &self.options.check else {
-            return Ok(true);
-        };
-        self.call(f, datagram(reply))
-            .and_then(|v| verdict(&v))
-            .map_err(|e| self.render(&e))
     }
 
     fn call(&self, f: &FnPtr, arg: Dynamic) -> Fallible<Dynamic> {
@@ -474,6 +439,38 @@ impl Scripted {
             rhai::Position::NONE,
         );
         f.call_raw(&nc, None, [arg])
+    }
+}
+
+impl load::command::Script for Scripted {
+    fn asked(&self) -> Asked {
+        self.options.asked.clone()
+    }
+
+    fn take_requests(&mut self) -> Requests {
+        std::mem::replace(&mut self.options.requests, Requests::Made)
+    }
+
+    fn has_check(&self) -> bool {
+        self.options.check.is_some()
+    }
+
+    fn request(&mut self, i: u64, out: &mut Vec<u8>) -> Result<(), String> {
+        let Some(f) = &self.options.request else {
+            return Ok(());
+        };
+        self.call(f, Dynamic::from(i as i64))
+            .and_then(|v| request_bytes(&v, out))
+            .map_err(|e| self.render(&e))
+    }
+
+    fn check(&mut self, reply: &Reply) -> Result<bool, String> {
+        let Some(f) = &self.options.check else {
+            return Ok(true);
+        };
+        self.call(f, datagram(reply))
+            .and_then(|v| verdict(&v))
+            .map_err(|e| self.render(&e))
     }
 }
 

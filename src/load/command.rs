@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::engine::{self, Failure, Hooks, Progress, Reply, Requests, Sampled};
+use super::engine::{self, Failure, Hooks, Progress, Reply, Sampled};
 use super::histogram;
 use super::pairing::Pairing;
+use super::plan::{Plan, Requests};
 use super::record;
 use super::render;
 use super::result::{self, Report};
 use super::settings::Asked;
-use crate::api::loadtest::Scripted;
 use crate::capture::Recorder;
 use crate::display::{one_line, print_error};
 use crate::outcome::exit;
@@ -33,8 +33,20 @@ pub enum Payload {
     File(PathBuf),
     /// `--dns NAME[/TYPE]`: a recursive query (type A unless given).
     Dns(String),
-    /// `--script F.rhai`: its value is the options map of `load()`.
-    Script(PathBuf),
+    /// `--script F.rhai`, compiled and run: its value is the options map of `load()`.
+    Script(Box<dyn Script>),
+}
+
+/// A `--script` whose value was the options map of `load()`; its closures run in the
+/// script's engine (the API, above this room, makes it: `api::loadtest`).
+pub trait Script {
+    /// What the map asked (the command line's flags go over it).
+    fn asked(&self) -> Asked;
+    fn take_requests(&mut self) -> Requests;
+    fn has_check(&self) -> bool;
+    /// Appends request `i` made by its `request` closure; an error comes rendered.
+    fn request(&mut self, i: u64, out: &mut Vec<u8>) -> Result<(), String>;
+    fn check(&mut self, reply: &Reply) -> Result<bool, String>;
 }
 
 /// `--max-p99`, `--max-p999`, `--max-loss`.
@@ -86,8 +98,6 @@ pub struct LoadCommand {
     pub thresholds: Thresholds,
     pub json: Option<PathBuf>,
     pub pcap: Option<PathBuf>,
-    /// `--var` values for `--script`.
-    pub vars: Vec<(String, String)>,
 }
 
 pub struct MergeCommand {
@@ -125,21 +135,16 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
 #[derive(Clone, Debug)]
 pub struct Hex(pub Vec<u8>);
 
-/// `--payload "00 01 ab"`, read as `hex()` reads it.
-pub fn parse_hex(text: &str) -> Result<Hex, String> {
-    crate::api::loadtest::parse_hex(text).map(Hex)
-}
-
 fn usage(message: impl std::fmt::Display) -> i32 {
     print_error(message);
     exit::USAGE
 }
 
-pub fn run(cmd: LoadCommand) -> i32 {
+pub fn run(mut cmd: LoadCommand) -> i32 {
     if let Some(code) = check_outputs(cmd.json.as_deref(), cmd.pcap.as_deref()) {
         return code;
     }
-    let (requests, mut scripted, asked, default_pair) = match requests(&cmd) {
+    let (requests, scripted, asked, default_pair) = match requests(&mut cmd) {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
@@ -161,7 +166,7 @@ pub fn run(cmd: LoadCommand) -> i32 {
     });
     let live = std::io::stderr().is_terminal();
     let mut hooks = Cli {
-        scripted: scripted.as_mut(),
+        scripted,
         recorder: recorder.as_ref(),
         live,
         capture_error: None,
@@ -228,38 +233,33 @@ fn check_outputs(json: Option<&Path>, pcap: Option<&Path>) -> Option<i32> {
 
 /// The requests, the script behind them (if any), what it asked, and the pairing they
 /// suggest (DNS for `--dns`).
-type Prepared = (Requests, Option<Scripted>, Asked, Pairing);
+type Prepared = (Requests, Option<Box<dyn Script>>, Asked, Pairing);
 
-fn requests(cmd: &LoadCommand) -> Result<Prepared, String> {
+fn requests(cmd: &mut LoadCommand) -> Result<Prepared, String> {
     let asked = cmd.asked.clone();
-    Ok(match &cmd.payload {
-        Payload::Bytes(b) => (Requests::One(b.clone()), None, asked, Pairing::Order),
+    let payload = std::mem::replace(&mut cmd.payload, Payload::Bytes(Vec::new()));
+    Ok(match payload {
+        Payload::Bytes(b) => (Requests::One(b), None, asked, Pairing::Order),
         Payload::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
+            let bytes = std::fs::read(&path).map_err(|e| {
                 format!("--payload-file {}: {e}", one_line(&path.to_string_lossy()))
             })?;
             (Requests::One(bytes), None, asked, Pairing::Order)
         }
         Payload::Dns(spec) => {
-            let (name, qtype) = spec.split_once('/').unwrap_or((spec, "A"));
+            let (name, qtype) = spec.split_once('/').unwrap_or((&spec, "A"));
             let query = dns::query(0, name, qtype).map_err(|e| format!("--dns {spec}: {e}"))?;
             (Requests::One(query), None, asked, Pairing::Dns)
         }
-        Payload::Script(path) => {
-            let mut scripted = Scripted::from_file(path, &cmd.vars)?;
-            let asked = asked.over(scripted.asked());
-            (
-                scripted.take_requests(),
-                Some(scripted),
-                asked,
-                Pairing::Order,
-            )
+        Payload::Script(mut script) => {
+            let asked = asked.over(script.asked());
+            (script.take_requests(), Some(script), asked, Pairing::Order)
         }
     })
 }
 
 /// `udpsh load: 127.0.0.1:53, 1,000/s for 10s (10,000 requests), 8 clients, pair dns, timeout 1s`.
-fn header(plan: &engine::Plan) -> String {
+fn header(plan: &Plan) -> String {
     let s = &plan.schedule;
     let mut text = format!(
         "udpsh load: {}, {} for {} ({} requests), {} clients, pair {}, timeout {}",
@@ -323,7 +323,7 @@ enum Stop {
 }
 
 struct Cli<'a> {
-    scripted: Option<&'a mut Scripted>,
+    scripted: Option<Box<dyn Script>>,
     recorder: Option<&'a Recorder>,
     live: bool,
     capture_error: Option<String>,
@@ -380,8 +380,6 @@ mod tests {
         assert!(parse_rate("fast").is_err());
         assert_eq!(parse_count("10M"), Ok(10_000_000));
         assert!(parse_count("1.5").is_err());
-        assert_eq!(parse_hex("00 01 ab").unwrap().0, [0, 1, 0xab]);
-        assert!(parse_hex("0g").unwrap_err().contains("hex"));
     }
 
     #[test]

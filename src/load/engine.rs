@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use socket2::SockAddr;
 
@@ -19,9 +19,8 @@ use super::books::{Books, Fate};
 use super::histogram::{self, Summary};
 use super::io::{self, Client, RecvBatch, SendBatch};
 use super::pairing::{Pairing, Stamp};
+use super::plan::{Invalid, Plan, Requests, invalid};
 use super::result::{Counts, Report};
-use super::schedule::Schedule;
-use super::settings::{Invalid, invalid};
 use super::table::Table;
 use super::timeline::Timeline;
 use crate::net::{MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD};
@@ -32,29 +31,6 @@ const SEND_CHUNK: u64 = 256;
 const RECV_ROUNDS: usize = 8;
 /// How often `Hooks::tick` is called (the live line, a stop).
 const TICK: i64 = 100_000_000;
-
-/// What to send, where, how fast, and how to pair.
-pub struct Plan {
-    pub target: SocketAddr,
-    pub schedule: Schedule,
-    pub clients: usize,
-    pub pairing: Pairing,
-    pub timeout: Duration,
-    /// Record one request in `sample` (by index in the whole run) with its reply; 0: none.
-    pub sample: u64,
-    pub requests: Requests,
-    /// Ask `Hooks::check` of each reply in time.
-    pub check: bool,
-}
-
-pub enum Requests {
-    /// The same blob every time.
-    One(Vec<u8>),
-    /// Request `i` is `turns[i % len]`.
-    Turns(Vec<Vec<u8>>),
-    /// Request `i` is what `Hooks::request` makes.
-    Made,
-}
 
 /// Which way a sampled datagram went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +110,7 @@ pub enum Failure<E> {
 
 pub fn run<H: Hooks>(plan: &Plan, hooks: &mut H) -> Result<Report, Failure<H::Error>> {
     let constant = matches!(plan.requests, Requests::One(_));
-    check(plan, constant).map_err(Failure::Setup)?;
+    plan.check(constant).map_err(Failure::Setup)?;
     let clients = io::clients(plan.clients, plan.target)
         .map_err(|e| Failure::Network(format!("cannot open the client sockets: {e}")))?;
     hooks.bound(&clients.iter().map(|c| c.local).collect::<Vec<_>>());
@@ -172,63 +148,6 @@ pub fn run<H: Hooks>(plan: &Plan, hooks: &mut H) -> Result<Report, Failure<H::Er
     };
     run.go()?;
     Ok(run.report())
-}
-
-/// What can be known before the first send.
-fn check(plan: &Plan, constant: bool) -> Result<(), Invalid> {
-    let limit = if plan.target.is_ipv6() {
-        MAX_IPV6_PAYLOAD
-    } else {
-        MAX_IPV4_PAYLOAD
-    };
-    let templates: Vec<&Vec<u8>> = match &plan.requests {
-        Requests::One(one) => vec![one],
-        Requests::Turns(turns) => turns.iter().collect(),
-        Requests::Made => vec![],
-    };
-    for t in templates {
-        if t.len() > limit {
-            return Err(invalid(
-                "request",
-                format!("of {} bytes is over the UDP limit of {limit}", t.len()),
-            ));
-        }
-        let stamp = Stamp { k: 0, i: 0, tag: 0 };
-        plan.pairing
-            .stamp(&mut t.clone(), stamp, constant)
-            .map_err(|e| invalid("pair", e.trim_start_matches("pair ").to_string()))?;
-    }
-    let secs = plan.timeout.as_secs_f64();
-    let per_process = plan.schedule.rate() / plan.schedule.segment().of as f64;
-    if plan.pairing.per_client_ids() {
-        let per_socket = per_process * secs / plan.clients as f64;
-        if per_socket >= 32_768.0 {
-            return Err(invalid(
-                "clients",
-                format!(
-                    "are too few for pair {}: {per_socket:.0} requests per socket could be in \
-                     flight at once (rate × timeout / clients), more than its 16-bit ids tell \
-                     apart (32,768): use more clients or a shorter timeout",
-                    plan.pairing
-                ),
-            ));
-        }
-    }
-    if let Some(span) = plan.pairing.global_span(constant)
-        && plan.schedule.rate() * secs >= span as f64 / 2.0
-    {
-        return Err(invalid(
-            "pair",
-            format!(
-                "{}: {:.0} requests could be in flight at once (rate × timeout), more than its \
-                 bytes tell apart ({}): widen the range or shorten the timeout",
-                plan.pairing,
-                plan.schedule.rate() * secs,
-                span / 2
-            ),
-        ));
-    }
-    Ok(())
 }
 
 struct Run<'a, H: Hooks> {

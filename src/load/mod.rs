@@ -5,7 +5,8 @@
 //! omission) and `service` from its actual send. No Rhai here: a script's closures come in
 //! through [`engine::Hooks`], and so does the recording of the sample.
 //!
-//! - [`schedule`]: due times from a given time (no clock), segments `I/N`.
+//! - [`plan`]: what a run is asked, checked; [`schedule`]: due times from a given time (no
+//!   clock), segments `I/N`.
 //! - [`pairing`]: ids written into each request, and read back from replies.
 //! - [`table`]: the requests in flight, bounded by rate × timeout.
 //! - [`books`]: what each send, reply, error and timeout does to the counts (no clock).
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod histogram;
 mod io;
 pub mod pairing;
+pub mod plan;
 pub mod record;
 pub mod render;
 pub mod result;
@@ -28,7 +30,8 @@ pub mod settings;
 pub mod table;
 pub mod timeline;
 
-pub use engine::{Failure, Hooks, Plan, Progress, Reply, Requests, Sampled, Way, run};
+pub use engine::{Failure, Hooks, Progress, Reply, Sampled, Way, run};
 pub use pairing::Pairing;
+pub use plan::{Invalid, Plan, Requests};
 pub use result::{Counts, Report};
 pub use schedule::{Schedule, Segment};

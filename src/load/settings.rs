@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::engine::{Plan, Requests};
 use super::pairing::Pairing;
+use super::plan::{Invalid, Plan, Requests, invalid};
 use super::schedule::{Schedule, Segment};
 
 pub const DEFAULT_RATE: f64 = 1000.0;
@@ -30,36 +30,6 @@ pub struct Asked {
     pub warmup: Option<Duration>,
     pub sample: Option<u64>,
     pub segment: Option<Segment>,
-}
-
-/// A bad option: its name (as a script's map spells it) and what is wrong, to be read after
-/// it: `rate must be above 0 …`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Invalid {
-    pub option: &'static str,
-    pub message: String,
-}
-
-impl Invalid {
-    /// As the command line says it: `--rate must be above 0 …` (the request has no flag).
-    pub fn flag(&self) -> String {
-        match self.option {
-            "request" => format!("the request {}", self.message),
-            option => format!("--{option} {}", self.message),
-        }
-    }
-
-    /// As a script's map says it: `rate must be above 0 …`.
-    pub fn key(&self) -> String {
-        format!("{} {}", self.option, self.message)
-    }
-}
-
-pub fn invalid(option: &'static str, message: impl Into<String>) -> Invalid {
-    Invalid {
-        option,
-        message: message.into(),
-    }
 }
 
 impl Asked {
