@@ -208,33 +208,7 @@ impl<'a> Batch<'a> {
     /// Sends up to `n` (≤ capacity) datagrams; returns how many the kernel took (≥ 1).
     fn send(&mut self, n: usize) -> io::Result<usize> {
         let n = n.min(self.headers.len());
-        let mut retried = false;
-        loop {
-            // SAFETY: `headers[..n]` are valid mmsghdrs whose pointers (payload, iovec,
-            // address) outlive `self`; the kernel writes only their `msg_len`.
-            let done = unsafe { libc::sendmmsg(self.fd, self.headers.as_mut_ptr(), n as _, 0) };
-            if done > 0 {
-                return Ok(done as usize);
-            }
-            let err = if done == 0 {
-                io::Error::new(io::ErrorKind::WriteZero, "sendmmsg sent nothing")
-            } else {
-                io::Error::last_os_error()
-            };
-            match err.raw_os_error() {
-                Some(libc::EINTR) => {}
-                // An earlier datagram met an ICMP error; this one did not go: send it again.
-                Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) if !retried => {
-                    self.icmp_error = true;
-                    retried = true;
-                }
-                // The device queue is full (off loopback): wait for it to drain.
-                Some(libc::ENOBUFS) | Some(libc::EAGAIN) => {
-                    std::thread::sleep(Duration::from_micros(100))
-                }
-                _ => return Err(err),
-            }
-        }
+        crate::net::sendmmsg(self.fd, &mut self.headers[..n], &mut self.icmp_error)
     }
 }
 

@@ -48,6 +48,8 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Resend the client side of a capture to a server; with --check, compare the replies.
     Replay(ReplayArgs),
+    /// Open-loop load with latency percentiles: requests on schedule, replies paired.
+    Load(Box<LoadArgs>),
 }
 
 /// Options shared by `run`, `repl` and `-e`.
@@ -215,6 +217,135 @@ pub struct ReplayArgs {
     /// How long to wait for replies after the last request.
     #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
     pub wait: Duration,
+}
+
+/// `udpsh load --to ADDR (--payload HEX | ...)`, or `udpsh load merge A.json ...`.
+#[derive(Args, Debug)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
+pub struct LoadArgs {
+    #[command(subcommand)]
+    pub merge: Option<LoadMerge>,
+
+    /// The server (host:port).
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr, required = true)]
+    pub to: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub request: LoadRequest,
+
+    /// Requests per second of the whole run, open loop: 20k, 1.5M, 500 (default 1k).
+    #[arg(long, value_name = "N", value_parser = crate::load::command::parse_rate)]
+    pub rate: Option<f64>,
+
+    /// How long requests are sent: 10s, 500ms (default 10s).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, conflicts_with = "count")]
+    pub duration: Option<Duration>,
+
+    /// How many requests the whole run sends.
+    #[arg(long, value_name = "N", value_parser = crate::load::command::parse_count)]
+    pub count: Option<u64>,
+
+    /// Source sockets, each its own port; requests go round-robin (default 8).
+    #[arg(long, value_name = "N")]
+    pub clients: Option<usize>,
+
+    /// Pairing of replies: dns, coap, stun, bytes:A-B (inclusive) or order (the default;
+    /// dns with --dns).
+    #[arg(long, value_name = "HOW", value_parser = crate::load::Pairing::parse)]
+    pub pair: Option<crate::load::Pairing>,
+
+    /// Unanswered after this, a request is lost (a reply after it: late); default 1s.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// The first part of the run, sent but left out of the results.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+
+    #[command(flatten)]
+    pub thresholds: LoadThresholds,
+
+    /// Send the requests of the schedule with index I modulo N (I from 0): one of N processes.
+    #[arg(long, value_name = "I/N", value_parser = crate::load::Segment::parse)]
+    pub segment: Option<crate::load::Segment>,
+
+    /// Write the result (counts, percentiles, timeline, histograms) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Record one request in --sample with its reply to FILE (.pcapng: with comments).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Record one request in N (default 1000; 0: none).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<u64>,
+
+    /// A value --script reads with var("NAME", default); repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// Where the requests come from: exactly one.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct LoadRequest {
+    /// The request in hex: "00 01 ab".
+    #[arg(long, value_name = "HEX", value_parser = parse_hex)]
+    pub payload: Option<crate::load::command::Hex>,
+
+    /// The request is this file's bytes.
+    #[arg(long, value_name = "FILE")]
+    pub payload_file: Option<PathBuf>,
+
+    /// The request is this text (UTF-8).
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+
+    /// A DNS query for NAME (type A, or NAME/TYPE); pairs by DNS id.
+    #[arg(long, value_name = "NAME[/TYPE]")]
+    pub dns: Option<String>,
+
+    /// A script whose value is the options map of load() (its request may be |i| blob).
+    #[arg(long, value_name = "F.rhai")]
+    pub script: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct LoadThresholds {
+    /// Exit 1 when the p99 latency is over TIME: 5ms.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub max_p99: Option<Duration>,
+
+    /// Exit 1 when the p99.9 latency is over TIME.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub max_p999: Option<Duration>,
+
+    /// Exit 1 when more requests than this are lost: 0.1% or 0.001.
+    #[arg(long, value_name = "P", value_parser = crate::proxy::values::probability)]
+    pub max_loss: Option<f64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LoadMerge {
+    /// Merge the --json results of segments (or of runs at the same time) into one.
+    Merge {
+        /// --json files of `udpsh load`.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+
+        /// Write the merged result to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+
+        #[command(flatten)]
+        thresholds: LoadThresholds,
+    },
+}
+
+/// `--payload "00 01 ab"`, read as `hex()` reads it.
+fn parse_hex(text: &str) -> Result<crate::load::command::Hex, String> {
+    crate::api::loadtest::parse_hex(text).map(crate::load::command::Hex)
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod display;
 pub mod fifo;
 pub mod kind;
+pub mod load;
 pub mod memory;
 pub mod net;
 pub mod options;
@@ -82,7 +83,29 @@ fn dispatch(cli: Cli, color: bool) -> i32 {
         Some(Command::Repl(common)) => repl::run(options::repl(&common, color)),
         Some(Command::Proxy(args)) => proxy::command::run(&options::proxy(&args)),
         Some(Command::Replay(args)) => replay::command::run(&options::replay(&args)),
+        Some(Command::Load(args)) => load_command(&args),
         None => repl::run(options::repl(&cli.common, color)),
+    }
+}
+
+/// `udpsh load`: a `--script` is run here, where the API is, before the run.
+fn load_command(args: &cli::LoadArgs) -> i32 {
+    if let Some(merge) = options::load_merge(args) {
+        return load::command::merge(merge);
+    }
+    let script = match &args.request.script {
+        Some(path) => match api::loadtest::Scripted::from_file(path, &args.vars) {
+            Ok(s) => Some(Box::new(s) as Box<dyn load::command::Script>),
+            Err(e) => {
+                display::print_error(e);
+                return exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    match options::load(args, script) {
+        Some(cmd) => load::command::run(cmd),
+        None => exit::USAGE,
     }
 }
 

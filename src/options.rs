@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crate::api::cases::SuiteSettings;
 use crate::api::{Limits, VarValue};
-use crate::cli::{Common, ProxyArgs, ReplayArgs, RunArgs};
+use crate::cli::{Common, LoadArgs, LoadMerge, LoadThresholds, ProxyArgs, ReplayArgs, RunArgs};
+use crate::load::command::{LoadCommand, MergeCommand, Payload, Script, Thresholds};
+use crate::load::settings::Asked;
 use crate::proxy::command::ProxyCommand;
 use crate::repl::ReplOptions;
 use crate::replay::command::ReplayCommand;
@@ -109,4 +111,64 @@ pub fn replay(a: &ReplayArgs) -> ReplayCommand {
         ignore: a.ignore.clone(),
         wait: a.wait,
     }
+}
+
+fn thresholds(t: &LoadThresholds) -> Thresholds {
+    Thresholds {
+        max_p99: t.max_p99,
+        max_p999: t.max_p999,
+        max_loss: t.max_loss,
+    }
+}
+
+/// `udpsh load merge ...`, if that is what was asked.
+pub fn load_merge(a: &LoadArgs) -> Option<MergeCommand> {
+    let Some(LoadMerge::Merge {
+        files,
+        json,
+        thresholds: t,
+    }) = &a.merge
+    else {
+        return None;
+    };
+    Some(MergeCommand {
+        files: files.clone(),
+        json: json.clone(),
+        thresholds: thresholds(t),
+    })
+}
+
+/// `udpsh load --to ...` (clap has made sure of `--to` and of one request); `script` is the
+/// `--script`, already run.
+pub fn load(a: &LoadArgs, script: Option<Box<dyn Script>>) -> Option<LoadCommand> {
+    let r = &a.request;
+    let payload = if let Some(hex) = &r.payload {
+        Payload::Bytes(hex.0.clone())
+    } else if let Some(text) = &r.text {
+        Payload::Bytes(text.as_bytes().to_vec())
+    } else if let Some(file) = &r.payload_file {
+        Payload::File(file.clone())
+    } else if let Some(name) = &r.dns {
+        Payload::Dns(name.clone())
+    } else {
+        Payload::Script(script?)
+    };
+    Some(LoadCommand {
+        to: a.to?,
+        payload,
+        asked: Asked {
+            rate: a.rate,
+            duration: a.duration,
+            count: a.count,
+            clients: a.clients,
+            pair: a.pair.clone(),
+            timeout: a.timeout,
+            warmup: a.warmup,
+            sample: a.sample,
+            segment: a.segment,
+        },
+        thresholds: thresholds(&a.thresholds),
+        json: a.json.clone(),
+        pcap: a.pcap.clone(),
+    })
 }

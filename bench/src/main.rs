@@ -9,6 +9,7 @@
 //! `statistics` keeps their samples, medians and ratios; `report` prints them.
 
 mod child;
+mod correlator;
 mod instructions;
 mod native;
 mod options;
@@ -45,6 +46,21 @@ fn main() {
         }),
         Some("native-forward") => contender(|| {
             native::forwarder(arg(&args, 1)?, arg(&args, 2)?).map_err(|e| e.to_string())
+        }),
+        Some("native-correlate") => contender(|| {
+            let timeout = std::time::Duration::from_millis(arg(&args, 4)?);
+            let (received, secs) =
+                correlator::correlate(arg(&args, 1)?, arg(&args, 2)?, arg(&args, 3)?, timeout)
+                    .map_err(|e| e.to_string())?;
+            println!("received {received}\nseconds {secs}");
+            Ok(())
+        }),
+        Some("native-fast-echo") => {
+            contender(|| correlator::fast_echo(arg(&args, 1)?).map_err(|e| e.to_string()))
+        }
+        Some("native-delay-echo") => contender(|| {
+            let delay = std::time::Duration::from_micros(arg(&args, 2)?);
+            correlator::delay_echo(arg(&args, 1)?, delay).map_err(|e| e.to_string())
         }),
         Some("native-echo") => {
             contender(|| native::echo_server(arg(&args, 1)?).map_err(|e| e.to_string()))

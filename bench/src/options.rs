@@ -6,7 +6,7 @@ use std::process::Command;
 pub const USAGE: &str = "\
 usage: bench/run [--rounds N] [--quick] [--only GROUPS] [--udpsh PATH] [--python PATH] [--readme|--no-readme]
   GROUPS: comma-separated among send, echo, startup, proxy, replay, memory, blast, pace, iperf,
-          instructions (default all)
+          instructions, load (default all)
   --quick: fewer rounds and datagrams (a smoke run; ratios are noisier)
   --readme: rewrite the performance table of README.md (the default for a full run)";
 
@@ -33,7 +33,7 @@ pub struct Config {
     pub tmp: PathBuf,
 }
 
-const GROUPS: [&str; 10] = [
+const GROUPS: [&str; 11] = [
     "send",
     "echo",
     "startup",
@@ -44,6 +44,7 @@ const GROUPS: [&str; 10] = [
     "pace",
     "iperf",
     "instructions",
+    "load",
 ];
 
 impl Config {

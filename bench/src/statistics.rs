@@ -249,6 +249,12 @@ pub fn ratios(r: &mut Results) {
         Some(AtLeast(0.90)),
     );
     r.speed(
+        "load: replies/s at saturation, udpsh / native open-loop correlator",
+        "load.udpsh",
+        "load.native",
+        Some(AtLeast(0.90)),
+    );
+    r.speed(
         "blast / native send_to loop",
         "blast.udpsh",
         "send.native",

@@ -14,6 +14,8 @@ pub enum On {
     Layout,
     Process,
     Proxy,
+    /// What `load()` returns.
+    Load,
 }
 
 /// A plain function, a method or property of a value, or a function of a built-in module.
@@ -962,6 +964,21 @@ pub const ENTRIES: &[Entry] = &[
         "d.hexdump() → string",
         "The payload as an offset / hex / ASCII dump.",
         "d.hexdump()",
+    ),
+    // ---- load with latency (issue 22) ----
+    entry(
+        "load",
+        Function,
+        "load(target, #{request, rate, duration, count, clients, pair, timeout, warmup, check, sample, segment}) → map",
+        "Open-loop load: request i leaves at start + i / rate whether or not replies came, from `clients` sockets (default 1000/s for 10 s, 8 clients). request: a blob or string, an array (in turn) or |i| blob; pair: \"dns\", \"coap\", \"stun\" (a fresh id in each copy), [0..2] / \"bytes:0-1\" (these bytes equal), \"order\" (default). Returns #{sent, received, lost, late, duplicate, refused, bad, errors, unmatched, rate, throughput, behind, seconds, latency, service, timeline, histogram}: sent = received + lost; latency (from each request's due time) and service (from its send) are #{min, mean, stdev, p50, p90, p99, p999, p9999, max} in seconds. A check: |d| bool closure (and a request closure) runs per datagram in the script.",
+        "let r = load(\"127.0.0.1:5353\", #{request: hex(\"00 01\"), rate: 2000, duration: 1.0, timeout: 0.5});\nassert(r.latency.p99 < 0.005);  assert_eq(r.sent, r.received + r.lost);",
+    ),
+    entry(
+        "save",
+        Method(Load),
+        "r.histogram.save(path)",
+        "Writes load()'s latency histogram as HdrHistogram's compressed V2 encoding in base64 (what udpsh load --json holds), for HdrHistogram's tools or a later merge.",
+        "r.histogram.save(\"latency.hgrm.b64\");",
     ),
 ];
 

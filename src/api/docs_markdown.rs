@@ -20,6 +20,7 @@ const GROUPS: &[(&str, Belongs)] = &[
     ("Threads: `spawn(...)`", |k| is_on(k, On::Thread)),
     ("Processes: `start(...)`", |k| is_on(k, On::Process)),
     ("Proxies: `proxy(...)`", |k| is_on(k, On::Proxy)),
+    ("Load results: `load(...)`", |k| is_on(k, On::Load)),
     ("Protocol modules: `import \"udpsh/NAME\" as NAME`", |k| {
         matches!(k, Kind::Module(_))
     }),

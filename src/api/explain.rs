@@ -244,6 +244,7 @@ pub fn on_of(ty: &str) -> Option<On> {
         "layout" => On::Layout,
         "process" => On::Process,
         "proxy" => On::Proxy,
+        "histogram" => On::Load,
         _ => return None,
     })
 }

@@ -20,6 +20,7 @@ mod helpers;
 pub mod limits;
 pub mod lint;
 mod load;
+pub mod loadtest;
 pub mod modules;
 mod native_calls;
 pub mod positions;
@@ -93,6 +94,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     request::register(&mut engine, ctx);
     process::register(&mut engine, ctx);
     load::register(&mut engine, ctx);
+    loadtest::register(&mut engine, ctx);
     helpers::register(&mut engine, ctx);
     files::register(&mut engine, ctx);
     assert::register(&mut engine, ctx);

@@ -25,6 +25,7 @@ pub use addr::{parse_addr, parse_addr_stoppable, port, resolve, resolve_stoppabl
 pub use options::Interface;
 pub use socket::{Received, UdpSock};
 pub use sys::canonical;
+pub(crate) use sys::{ControlBuf, recvmsg};
 
 /// Largest UDP payload in one IPv4 datagram: 65,535 − 20 (IP) − 8 (UDP).
 pub const MAX_IPV4_PAYLOAD: usize = 65_507;
@@ -107,6 +108,43 @@ pub fn send_entry(to: &socket2::SockAddr, iov: *mut libc::iovec) -> libc::mmsghd
     libc::mmsghdr {
         msg_hdr: msg,
         msg_len: 0,
+    }
+}
+
+/// `sendmmsg(2)` of `headers` on `fd`: how many datagrams the kernel took (at least one).
+/// An interrupted call is made again, and so is one that met the ICMP error of an earlier
+/// datagram (once; `icmp` is then set: the next receive should report it), and one that found
+/// the device queue full (off loopback), after a pause.
+pub fn sendmmsg(
+    fd: std::os::fd::RawFd,
+    headers: &mut [libc::mmsghdr],
+    icmp: &mut bool,
+) -> io::Result<usize> {
+    let mut retried = false;
+    loop {
+        // SAFETY: the caller's mmsghdrs point at buffers and addresses that live through the
+        // call; the kernel writes only their `msg_len`.
+        let done = unsafe { libc::sendmmsg(fd, headers.as_mut_ptr(), headers.len() as _, 0) };
+        if done > 0 {
+            return Ok(done as usize);
+        }
+        let err = if done == 0 {
+            io::Error::new(io::ErrorKind::WriteZero, "sendmmsg sent nothing")
+        } else {
+            io::Error::last_os_error()
+        };
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            // An earlier datagram met an ICMP error; this one did not go: send it again.
+            Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) if !retried => {
+                *icmp = true;
+                retried = true;
+            }
+            Some(libc::ENOBUFS) | Some(libc::EAGAIN) => {
+                std::thread::sleep(std::time::Duration::from_micros(100))
+            }
+            _ => return Err(err),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ fn passes(script: &str, extra: &[&str]) -> String {
 }
 
 /// A receive buffer as large as the kernel allows (SO_RCVBUFFORCE as root).
-fn big_buffer(sock: &UdpSocket) {
+pub(crate) fn big_buffer(sock: &UdpSocket) {
     let size: libc::c_int = 16 << 20;
     for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
         // SAFETY: setsockopt with an int on our own socket.

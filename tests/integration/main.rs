@@ -16,6 +16,7 @@ mod hardening;
 mod hostile_text;
 mod limits;
 mod load;
+mod loadtest;
 mod memory;
 mod modules;
 mod multicast;

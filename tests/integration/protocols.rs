@@ -70,7 +70,7 @@ pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
 }
 
-fn dnsmasq() -> Option<Server> {
+pub(crate) fn dnsmasq() -> Option<Server> {
     if !installed("dnsmasq") {
         return None;
     }
@@ -122,7 +122,7 @@ fn chronyd() -> Option<Server> {
 }
 
 /// turnserver --stun-only listening on `ip` (127.0.0.1 or ::1).
-fn turnserver(ip: &str) -> Option<Server> {
+pub(crate) fn turnserver(ip: &str) -> Option<Server> {
     if !installed("turnserver") {
         return None;
     }
@@ -146,7 +146,7 @@ fn turnserver(ip: &str) -> Option<Server> {
     Some(start("turnserver", &args, port, dir, addr))
 }
 
-fn coap_server() -> Option<Server> {
+pub(crate) fn coap_server() -> Option<Server> {
     if !installed("coap-server-notls") {
         return None;
     }

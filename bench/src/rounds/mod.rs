@@ -6,6 +6,7 @@
 mod blast;
 mod echo;
 mod iperf;
+mod load;
 mod memory;
 mod pace;
 mod proxy;
@@ -39,7 +40,9 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
     for round in 0..cfg.rounds {
         eprintln!("round {}/{}", round + 1, cfg.rounds);
         let mut groups: Vec<&str> = vec![];
-        for g in ["send", "blast", "echo", "startup", "proxy", "replay"] {
+        for g in [
+            "send", "blast", "echo", "startup", "proxy", "replay", "load",
+        ] {
             if cfg.wants(g) {
                 groups.push(g);
             }
@@ -55,6 +58,7 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
                 "startup" => startup::round(cfg, &mut r),
                 "proxy" => proxy::round(cfg, &mut r, round),
                 "replay" => replay::round(cfg, &mut r, round),
+                "load" => load::round(cfg, &mut r, round),
                 _ => iperf::round(cfg, &mut r),
             };
             if let Err(e) = result {
@@ -66,6 +70,9 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
         && let Err(e) = proxy::delay_accuracy(cfg, &mut r, 10_000)
     {
         r.note(format!("proxy delay: {e}"));
+    }
+    if cfg.wants("load") {
+        load::once(cfg, &mut r);
     }
     if cfg.wants("instructions") {
         crate::instructions::count(cfg, &mut r, to);

@@ -103,6 +103,19 @@ pub fn call_closure(
     ctx: &Arc<ScriptCtx>,
     f: &FnPtr,
 ) -> Fallible<Dynamic> {
+    let global = closure_state(engine, ast, ctx)?;
+    let nc =
+        NativeCallContext::new_with_all_fields(engine, f.fn_name(), None, &global, Position::NONE);
+    f.call_raw(&nc, None, [])
+}
+
+/// What a closure of `ast` is called with outside its script's run: the script's functions
+/// and the modules it imported at the top. Made once, it serves every call.
+pub fn closure_state(
+    engine: &Engine,
+    ast: &AST,
+    ctx: &Arc<ScriptCtx>,
+) -> Fallible<rhai::GlobalRuntimeState> {
     let resolver = Resolver::new(ctx);
     let mut global = engine.new_global_runtime_state();
     global.lib.push(ast.shared_lib().clone());
@@ -116,9 +129,7 @@ pub fn call_closure(
             global.push_import(x.1.name.clone(), module);
         }
     }
-    let nc =
-        NativeCallContext::new_with_all_fields(engine, f.fn_name(), None, &global, Position::NONE);
-    f.call_raw(&nc, None, [])
+    Ok(global)
 }
 
 /// Rhai 1.27 gives an error from a module's native function no position: this gives it
