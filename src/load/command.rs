@@ -248,7 +248,8 @@ fn requests(cmd: &mut LoadCommand) -> Result<Prepared, String> {
         }
         Payload::Dns(spec) => {
             let (name, qtype) = spec.split_once('/').unwrap_or((&spec, "A"));
-            let query = dns::query(0, name, qtype, None).map_err(|e| format!("--dns {spec}: {e}"))?;
+            let query =
+                dns::query(0, name, qtype, None).map_err(|e| format!("--dns {spec}: {e}"))?;
             (Requests::One(query), None, asked, Pairing::Dns)
         }
         Payload::Script(mut script) => {
