@@ -74,6 +74,11 @@ pub struct Common {
     /// How large a script's strings, arrays, blobs and maps may grow (default 256M).
     #[arg(long, value_name = "SIZE", value_parser = crate::api::limits::parse_size)]
     pub max_memory: Option<usize>,
+
+    /// Make every random draw repeatable: random_bytes, random_int, the modules' ids and
+    /// tokens, and the seeds of proxies not given one.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Args, Debug)]

@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Capture,
     /// A TFTP server answered with an ERROR packet.
     Tftp,
+    /// An SNMP agent answered with an error-status (tooBig, genErr, noAccess, ...).
+    Snmp,
     /// A command-line value that does not fit the script (`--var port=abc`).
     Usage,
     /// A syntax error.
@@ -59,6 +61,7 @@ impl ErrorKind {
         ErrorKind::Thread,
         ErrorKind::Capture,
         ErrorKind::Tftp,
+        ErrorKind::Snmp,
         ErrorKind::Usage,
         ErrorKind::Compile,
         ErrorKind::Script,
@@ -82,6 +85,7 @@ impl ErrorKind {
             ErrorKind::Thread => "thread",
             ErrorKind::Capture => "capture",
             ErrorKind::Tftp => "tftp",
+            ErrorKind::Snmp => "snmp",
             ErrorKind::Usage => "usage",
             ErrorKind::Compile => "compile",
             ErrorKind::Script => "script",
@@ -110,6 +114,7 @@ impl ErrorKind {
             ErrorKind::Thread => "a spawned thread failed or could not start",
             ErrorKind::Capture => "the capture file cannot be written",
             ErrorKind::Tftp => "a TFTP server answered with an ERROR packet",
+            ErrorKind::Snmp => "an SNMP agent answered with an error-status (tooBig, genErr, ...)",
             ErrorKind::Usage => "a command-line value that does not fit the script",
             ErrorKind::Compile => "a syntax error",
             ErrorKind::Script => {

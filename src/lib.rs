@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod process;
 pub mod protocols;
 pub mod proxy;
+pub mod random;
 pub mod repl;
 pub mod replay;
 pub mod report;
@@ -64,6 +65,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
 }
 
 fn dispatch(cli: Cli, color: bool) -> i32 {
+    let seed = match &cli.command {
+        Some(Command::Run(args)) => args.common.seed,
+        Some(Command::Repl(common)) => common.seed,
+        _ => cli.common.seed,
+    };
+    if let Some(seed) = seed {
+        random::set_run_seed(seed);
+    }
     if let Some(script) = cli.eval {
         install_interrupt_handler();
         return eval_one(script, &cli.common, color);

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use rhai::{AST, Dynamic};
 
 use crate::capture::Recorder;
+use crate::random::Random;
 use crate::stop::Stop;
 
 use super::background::Registry;
@@ -215,6 +216,8 @@ pub struct ScriptCtx {
     pub suite: Arc<SuiteSettings>,
     /// The `test()`s it ran.
     pub cases: CaseLog,
+    /// Its random draws: the OS's, or its own stream of the `--seed` (keyed by file name).
+    pub random: Random,
 }
 
 impl ScriptCtx {
@@ -237,12 +240,13 @@ impl ScriptCtx {
     ) -> Arc<ScriptCtx> {
         Arc::new(ScriptCtx {
             run,
-            name,
             dir: dir.to_path_buf(),
             vars,
             ast: RwLock::new(None),
             suite,
             cases: CaseLog::default(),
+            random: Random::for_stream(stream_name(&name)),
+            name,
         })
     }
 
@@ -257,4 +261,13 @@ impl ScriptCtx {
             .clone()
             .unwrap_or_default()
     }
+}
+
+/// A script's random stream is named by its file name, so it draws the same wherever it is
+/// run from.
+fn stream_name(name: &str) -> &str {
+    Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(name)
 }

@@ -8,6 +8,7 @@ mod bytes;
 mod callsite;
 pub mod cases;
 mod context;
+mod crypto;
 mod datagram;
 pub mod diagnose;
 pub mod docs;
@@ -17,6 +18,7 @@ pub mod explain;
 mod files;
 pub mod forms;
 mod helpers;
+mod join;
 pub mod limits;
 pub mod lint;
 mod load;
@@ -103,6 +105,8 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     proxy::register(&mut engine, ctx);
     replay::register(&mut engine, ctx);
     watch::register(&mut engine, ctx);
+    crypto::register(&mut engine, ctx);
+    join::register(&mut engine);
     engine
 }
 

@@ -78,7 +78,7 @@ fn start(ctx: &Arc<ScriptCtx>, upstream: &str, opts: &Map) -> Fallible<ProxyHand
     o.settings = settings(Settings::default(), opts)?;
     o.seed = match opts.get("seed") {
         Some(v) => seed(v)?,
-        None => random_seed(),
+        None => ctx.random.seed(),
     };
     o.recording = match opts.get("pcap") {
         Some(v) => {
@@ -258,13 +258,6 @@ pub(super) fn check_keys(opts: &Map, valid: &str, what: &str) -> Fallible<()> {
         )),
         None => Ok(()),
     }
-}
-
-fn random_seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    t.subsec_nanos() as u64 % 1_000_000
 }
 
 fn stats_map(s: &Stats, seed: u64) -> Map {

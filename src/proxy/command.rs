@@ -67,7 +67,7 @@ pub fn run(args: &ProxyCommand) -> i32 {
             return exit::USAGE;
         }
     };
-    let seed = args.seed.unwrap_or_else(random_seed);
+    let seed = args.seed.unwrap_or_else(|| crate::random::global().seed());
     let opts = Options {
         listen: args.listen,
         upstream: args.to,
@@ -118,14 +118,6 @@ pub fn run(args: &ProxyCommand) -> i32 {
         eprintln!("warning: {e}");
     }
     0
-}
-
-/// A seed for runs that did not ask for one; printed, so the run can be repeated.
-fn random_seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (t.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)) % 1_000_000
 }
 
 /// `loss 5%, delay 20ms, jitter 5ms, dup 0%, reorder 0%`.

@@ -2,6 +2,7 @@
 //! `s.request` (`#{timeout, retries}`), and the one code path of `request` (recording, `-v`,
 //! ICMP `refused`, the timeout's message), with the module's own match as its `accept`.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use rhai::{Dynamic, ImmutableString, Map, NativeCallContext};
@@ -35,6 +36,19 @@ impl<'a> Ask<'a> {
         what: &str,
         opts: &Map,
     ) -> Fallible<Ask<'a>> {
+        Ask::with_own_keys(ctx, nc, sock, what, opts, &[])
+    }
+
+    /// As `new`, for an `ask` whose options map also holds keys of its module's own
+    /// (`own`, e.g. RADIUS's `code`): those are the module's to read.
+    pub fn with_own_keys(
+        ctx: &'a ScriptCtx,
+        nc: &'a NativeCallContext<'a>,
+        sock: &Dynamic,
+        what: &str,
+        opts: &Map,
+        own: &[&str],
+    ) -> Fallible<Ask<'a>> {
         let sock = sock.clone().try_cast::<Sock>().ok_or_else(|| {
             script_error(
                 ErrorKind::Value,
@@ -44,8 +58,10 @@ impl<'a> Ask<'a> {
                 ),
             )
         })?;
-        values::check_keys(opts, what, ASK_KEYS)?;
-        let parsed = RequestOptions::from_map(&sock, opts)?;
+        values::check_keys(opts, what, &[ASK_KEYS, own].concat())?;
+        let mut opts = opts.clone();
+        opts.retain(|k, _| !own.contains(&k.as_str()));
+        let parsed = RequestOptions::from_map(&sock, &opts)?;
         Ok(Ask {
             ctx,
             nc,
@@ -73,6 +89,37 @@ impl<'a> Ask<'a> {
             accept: Some(Accept::Native(Box::new(accept))),
         };
         self.sock.request(self.ctx, self.nc, data, to, &opts)
+    }
+
+    /// The address a server sees this socket's datagrams come from (for SIP's Via): the
+    /// socket is bound first if it was not, and an any-address is replaced by the address
+    /// the kernel routes from toward `to`.
+    pub fn local_toward(&self, to: &SockAddr) -> Fallible<SocketAddr> {
+        self.sock.prepare_send(to)?;
+        let local = self
+            .sock
+            .local_addr()
+            .ok_or_else(|| script_error(ErrorKind::Network, "the socket has no local address"))?;
+        let Some(peer) = to.as_socket().map(crate::net::canonical) else {
+            return Ok(local);
+        };
+        let port = local.port();
+        if !local.ip().is_unspecified() && local.is_ipv4() == peer.is_ipv4() {
+            return Ok(local);
+        }
+        // Connecting a UDP socket sends nothing: it only asks the kernel for the route.
+        let any: SocketAddr = if peer.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let ip = std::net::UdpSocket::bind(any)
+            .and_then(|probe| {
+                probe.connect(peer)?;
+                probe.local_addr()
+            })
+            .map_or(any.ip(), |a| a.ip());
+        Ok(SocketAddr::new(ip, port))
     }
 
     /// A datagram that needs no answer (TFTP's last ACK), sent as `sendto` sends it.

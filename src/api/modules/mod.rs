@@ -1,13 +1,16 @@
 //! `import "x"` (relative to the importing script's folder) and `import "udpsh/NAME"`
-//! (a module built into the binary: dns, ntp, tftp, coap, stun, over [`crate::protocols`],
-//! one file each here). [`call_closure`] gives a closure run on another thread the modules
-//! its script imported.
+//! (a module built into the binary, over [`crate::protocols`], one file each here).
+//! [`call_closure`] gives a closure run on another thread the modules its script imported.
 
 mod ask;
 mod coap;
 mod dns;
 mod ntp;
+mod radius;
+mod sip;
+mod snmp;
 mod stun;
+mod syslog;
 mod tftp;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +25,9 @@ use rhai::{
 use super::context::ScriptCtx;
 use super::error::{ErrorKind, Fallible, script_error};
 
-pub const BUILT_IN: &[&str] = &["dns", "ntp", "tftp", "coap", "stun"];
+pub const BUILT_IN: &[&str] = &[
+    "dns", "ntp", "tftp", "coap", "stun", "syslog", "radius", "snmp", "sip",
+];
 
 /// Resolves imports for one script: `udpsh/NAME` built in (its functions talk through the
 /// script's sockets, so they hold its context), other paths from its folder.
@@ -163,6 +168,10 @@ fn built_in(name: &str, ctx: &Arc<ScriptCtx>) -> Option<Module> {
         "stun" => stun::register(&mut m, ctx),
         "coap" => coap::register(&mut m, ctx),
         "tftp" => tftp::register(&mut m, ctx),
+        "syslog" => syslog::register(&mut m),
+        "radius" => radius::register(&mut m, ctx),
+        "snmp" => snmp::register(&mut m, ctx),
+        "sip" => sip::register(&mut m, ctx),
         _ => return None,
     }
     m.build_index();

@@ -1,0 +1,206 @@
+//! `udpsh/snmp`: `snmp::get`, `snmp::getnext`, `snmp::walk` (v2c, each step a `request`
+//! matched by request id) and `snmp::parse`.
+
+use std::sync::Arc;
+
+use rhai::{Array, Blob, Dynamic, FuncRegistration, Map, Module, NativeCallContext};
+
+use super::ask::{Ask, timed};
+use super::{at, map, value_error};
+use crate::api::context::ScriptCtx;
+use crate::api::error::{ErrorKind, Fallible, script_error};
+use crate::protocols::snmp::{self, Binding, Op, Value};
+
+fn value(v: &Value) -> Dynamic {
+    match v {
+        // Counter64 past i64's range keeps every digit as text.
+        Value::Int(n) => i64::try_from(*n).map_or_else(|_| n.to_string().into(), Dynamic::from),
+        Value::Text(t) => t.clone().into(),
+        Value::Bytes(b) => Dynamic::from_blob(b.clone()),
+        Value::None => Dynamic::UNIT,
+    }
+}
+
+fn binding(b: &Binding) -> Dynamic {
+    map(vec![
+        ("oid", b.oid.clone().into()),
+        ("type", b.kind.into()),
+        ("value", value(&b.value)),
+    ])
+    .into()
+}
+
+fn parse(b: &[u8]) -> Fallible<Map> {
+    let r = snmp::parse(b).map_err(|e| value_error(format!("snmp::parse: {e}")))?;
+    Ok(map(vec![
+        ("version", r.version.into()),
+        (
+            "community",
+            String::from_utf8_lossy(&r.community).into_owned().into(),
+        ),
+        ("pdu", r.pdu.into()),
+        ("request_id", i64::from(r.request_id).into()),
+        ("error", snmp::error_name(r.error_status).into()),
+        ("error_index", i64::from(r.error_index).into()),
+        (
+            "bindings",
+            Dynamic::from_array(r.bindings.iter().map(binding).collect()),
+        ),
+    ]))
+}
+
+/// One GetRequest or GetNextRequest and the agent's binding for it; an error-status other
+/// than noError is an error of kind `snmp`.
+fn step(
+    ctx: &ScriptCtx,
+    a: &Ask,
+    server: &str,
+    community: &str,
+    op: Op,
+    oid: &str,
+) -> Fallible<(Binding, crate::api::Datagram)> {
+    let to = a.address(server)?;
+    let id = (ctx.random.u64() & 0x7fff_ffff) as i32;
+    let req = snmp::request(op, community.as_bytes(), id, &[oid]).map_err(value_error)?;
+    let reply = a.request(&req, &to, move |d| {
+        snmp::parse(&d.data).is_ok_and(|r| r.pdu == "Response" && r.request_id == id)
+    })?;
+    let r = snmp::parse(&reply.data).map_err(value_error)?;
+    if r.error_status != 0 {
+        return Err(script_error(
+            ErrorKind::Snmp,
+            format!(
+                "{server} answered {} (error-index {}) for {oid}",
+                snmp::error_name(r.error_status),
+                r.error_index
+            ),
+        ));
+    }
+    let b = r.bindings.into_iter().next().ok_or_else(|| {
+        script_error(
+            ErrorKind::Snmp,
+            format!("{server} answered with no variable for {oid}"),
+        )
+    })?;
+    Ok((b, reply))
+}
+
+fn one(
+    ctx: &ScriptCtx,
+    a: &Ask,
+    server: &str,
+    community: &str,
+    op: Op,
+    oid: &str,
+) -> Fallible<Map> {
+    let (b, reply) = step(ctx, a, server, community, op, oid)?;
+    let m = binding(&b).cast::<Map>();
+    Ok(timed(m, &reply))
+}
+
+/// GetNext from `root` while the agent's answers stay under it.
+fn walk(
+    ctx: &ScriptCtx,
+    nc: &NativeCallContext,
+    a: &Ask,
+    server: &str,
+    community: &str,
+    root: &str,
+) -> Fallible<Array> {
+    let root = snmp::oid_text(&snmp::parse_oid(root).map_err(value_error)?);
+    let max = nc.engine().max_array_size();
+    let mut out = Array::new();
+    let mut at = root.clone();
+    loop {
+        let (b, _) = step(ctx, a, server, community, Op::GetNext, &at)?;
+        if b.kind == "endOfMibView" || !snmp::is_under(&b.oid, &root) {
+            return Ok(out);
+        }
+        if !later(&b.oid, &at) {
+            return Err(script_error(
+                ErrorKind::Snmp,
+                format!(
+                    "{server} answered GetNext {at} with {}, which does not come after it",
+                    b.oid
+                ),
+            ));
+        }
+        if max != 0 && out.len() >= max {
+            return Err(value_error(format!(
+                "snmp::walk {root}: more than {max} variables (the array limit of --max-memory)"
+            )));
+        }
+        at = b.oid.clone();
+        out.push(binding(&b));
+    }
+}
+
+/// Whether OID `a` comes after `b` in lexicographic order of arcs.
+fn later(a: &str, b: &str) -> bool {
+    let arcs = |s: &str| {
+        s.split('.')
+            .map(|x| x.parse::<u64>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    arcs(a) > arcs(b)
+}
+
+pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
+    FuncRegistration::new("parse")
+        .set_into_module(m, |nc: NativeCallContext, b: Blob| at(&nc, parse(&b)));
+    for (name, op) in [("get", Op::Get), ("getnext", Op::GetNext)] {
+        let what = if op == Op::Get {
+            "snmp::get"
+        } else {
+            "snmp::getnext"
+        };
+        let c = ctx.clone();
+        FuncRegistration::new(name).set_into_module(
+            m,
+            move |nc: NativeCallContext, s: Dynamic, server: &str, community: &str, oid: &str| {
+                let a = Ask::new(&c, &nc, &s, what, &Map::new());
+                at(&nc, a.and_then(|a| one(&c, &a, server, community, op, oid)))
+            },
+        );
+        let c = ctx.clone();
+        FuncRegistration::new(name).set_into_module(
+            m,
+            move |nc: NativeCallContext,
+                  s: Dynamic,
+                  server: &str,
+                  community: &str,
+                  oid: &str,
+                  o: Map| {
+                let a = Ask::new(&c, &nc, &s, what, &o);
+                at(&nc, a.and_then(|a| one(&c, &a, server, community, op, oid)))
+            },
+        );
+    }
+    let c = ctx.clone();
+    FuncRegistration::new("walk").set_into_module(
+        m,
+        move |nc: NativeCallContext, s: Dynamic, server: &str, community: &str, oid: &str| {
+            let a = Ask::new(&c, &nc, &s, "snmp::walk", &Map::new());
+            at(
+                &nc,
+                a.and_then(|a| walk(&c, &nc, &a, server, community, oid)),
+            )
+        },
+    );
+    let c = ctx.clone();
+    FuncRegistration::new("walk").set_into_module(
+        m,
+        move |nc: NativeCallContext,
+              s: Dynamic,
+              server: &str,
+              community: &str,
+              oid: &str,
+              o: Map| {
+            let a = Ask::new(&c, &nc, &s, "snmp::walk", &o);
+            at(
+                &nc,
+                a.and_then(|a| walk(&c, &nc, &a, server, community, oid)),
+            )
+        },
+    );
+}
