@@ -43,31 +43,138 @@ pub fn request(
     token: &[u8],
     payload: &[u8],
 ) -> Result<Vec<u8>, String> {
+    build(&Request {
+        method,
+        path,
+        confirmable: true,
+        mid,
+        token,
+        options: &[],
+        payload,
+    })
+}
+
+/// A request of any type, with options besides the path's: (number, value bytes).
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub confirmable: bool,
+    pub mid: u16,
+    pub token: &'a [u8],
+    pub options: &'a [(u16, Vec<u8>)],
+    pub payload: &'a [u8],
+}
+
+pub fn build(r: &Request) -> Result<Vec<u8>, String> {
+    let method = r.method;
     let code = method_code(method).ok_or_else(|| {
         format!("'{method}' is not a CoAP method (GET, POST, PUT, DELETE, FETCH, PATCH, iPATCH)")
     })?;
-    if token.len() > 8 {
+    if r.token.len() > 8 {
         return Err(format!(
             "a CoAP token is at most 8 bytes, got {}",
-            token.len()
+            r.token.len()
         ));
     }
     let mut p = Packet::new();
     p.header.set_version(1);
-    p.header.set_type(MessageType::Confirmable);
+    p.header.set_type(if r.confirmable {
+        MessageType::Confirmable
+    } else {
+        MessageType::NonConfirmable
+    });
     p.header.code = MessageClass::from(code);
-    p.header.message_id = mid;
-    p.set_token(token.to_vec());
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    p.header.message_id = r.mid;
+    p.set_token(r.token.to_vec());
+    let (path, query) = r.path.split_once('?').unwrap_or((r.path, ""));
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         p.add_option(CoapOption::UriPath, segment.as_bytes().to_vec());
     }
     for q in query.split('&').filter(|s| !s.is_empty()) {
         p.add_option(CoapOption::UriQuery, q.as_bytes().to_vec());
     }
-    p.payload = payload.to_vec();
+    for (number, value) in r.options {
+        p.add_option(CoapOption::from(*number), value.clone());
+    }
+    p.payload = r.payload.to_vec();
     p.to_bytes()
         .map_err(|e| format!("cannot build the CoAP message: {e}"))
+}
+
+/// The options numbers udpsh names (RFC 7252 §5.10, 7641, 7959, 7967, 8613).
+const NUMBERS: &[u16] = &[
+    1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 17, 20, 23, 27, 28, 35, 39, 60, 258,
+];
+
+/// An option's number from its name ("Accept", "Content-Format", "Option2049").
+pub fn option_number(name: &str) -> Option<u16> {
+    if let Some(n) = name.strip_prefix("Option").and_then(|n| n.parse().ok()) {
+        return Some(n);
+    }
+    NUMBERS
+        .iter()
+        .copied()
+        .find(|n| option_name(*n).eq_ignore_ascii_case(name))
+}
+
+/// An unsigned option value in the fewest bytes (zero is no bytes, RFC 7252 §3.2).
+pub fn uint_bytes(v: u64) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let skip = b.iter().take_while(|x| **x == 0).count();
+    b[skip..].to_vec()
+}
+
+pub const OBSERVE: u16 = 6;
+pub const BLOCK2: u16 = 23;
+pub const BLOCK1: u16 = 27;
+pub const SIZE1: u16 = 60;
+
+/// A Block1 or Block2 value (RFC 7959 §2.2). Written here: coap-lite's `BlockValue` keeps
+/// NUM in a u16 and shifts it in a u16, so from block 4096 on its NUM wraps silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub num: u32,
+    pub more: bool,
+    /// Size exponent: blocks of 2^(szx + 4) bytes, 16 to 1024.
+    pub szx: u8,
+}
+
+impl Block {
+    pub const MAX_NUM: u32 = (1 << 20) - 1;
+
+    pub fn size(self) -> usize {
+        1 << (self.szx + 4)
+    }
+
+    /// The exponent of a block size of 16, 32, ... 1024 bytes.
+    pub fn szx_for(size: usize) -> Option<u8> {
+        (0..7u8).find(|szx| 1usize << (szx + 4) == size)
+    }
+
+    pub fn to_uint(self) -> u64 {
+        u64::from(self.num) << 4 | u64::from(self.more) << 3 | u64::from(self.szx)
+    }
+
+    /// From an option's value; `None` for a NUM past 20 bits or the BERT exponent 7.
+    pub fn from_uint(v: u64) -> Option<Block> {
+        let szx = (v & 7) as u8;
+        let num = u32::try_from(v >> 4)
+            .ok()
+            .filter(|n| *n <= Block::MAX_NUM)?;
+        (szx < 7).then_some(Block {
+            num,
+            more: v & 8 != 0,
+            szx,
+        })
+    }
+
+    /// The option of this number in a parsed message, read as a block.
+    pub fn in_message(msg: &Message, name: &str) -> Option<Block> {
+        msg.options.iter().find_map(|(n, v)| match v {
+            OptionValue::Int(i) if n == name => Block::from_uint(*i),
+            _ => None,
+        })
+    }
 }
 
 fn option_name(number: u16) -> String {
@@ -166,6 +273,44 @@ mod tests {
         assert_eq!(b, want);
         assert!(request("BREW", "/", 1, &[], b"").is_err());
         assert!(request("GET", "/", 1, &[0; 9], b"").is_err());
+    }
+
+    #[test]
+    fn block_values_keep_every_num_bit() {
+        let b = Block {
+            num: 5000,
+            more: true,
+            szx: 6,
+        };
+        assert_eq!(b.size(), 1024);
+        assert_eq!(uint_bytes(b.to_uint()), vec![0x01, 0x38, 0x8e]);
+        assert_eq!(Block::from_uint(b.to_uint()), Some(b));
+        assert_eq!(Block::from_uint(0x0f), None);
+        assert_eq!(Block::from_uint(1 << 24), None);
+        assert_eq!(Block::szx_for(64), Some(2));
+        assert_eq!(Block::szx_for(100), None);
+        assert_eq!(uint_bytes(0), Vec::<u8>::new());
+        assert_eq!(option_number("accept"), Some(17));
+        assert_eq!(option_number("Option2049"), Some(2049));
+        assert_eq!(option_number("Nope"), None);
+    }
+
+    #[test]
+    fn a_non_request_with_options_is_byte_exact() {
+        let b = build(&Request {
+            method: "GET",
+            path: "/t",
+            confirmable: false,
+            mid: 1,
+            token: &[],
+            options: &[(OBSERVE, vec![]), (BLOCK2, uint_bytes(2))],
+            payload: b"",
+        })
+        .unwrap();
+        assert_eq!(
+            b,
+            vec![0x50, 0x01, 0x00, 0x01, 0x60, 0x51, b't', 0xc1, 0x02]
+        );
     }
 
     #[test]

@@ -3,17 +3,18 @@
 //! ICMP `refused`, the timeout's message), with the module's own match as its `accept`.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, ImmutableString, Map, NativeCallContext};
 use socket2::SockAddr;
 
 use super::super::context::ScriptCtx;
 use super::super::datagram::Datagram;
-use super::super::error::{ErrorKind, Fallible, script_error};
+use super::super::error::{ErrorKind, Fallible, is_kind, script_error};
 use super::super::request::{Accept, RequestOptions};
 use super::super::socket::{Sock, line_of};
 use super::super::values;
+use crate::net;
 
 /// The options an `ask` takes; `request` gives them their defaults and checks them.
 const ASK_KEYS: &[&str] = &["timeout", "retries"];
@@ -120,6 +121,42 @@ impl<'a> Ask<'a> {
             })
             .map_or(any.ip(), |a| a.ip());
         Ok(SocketAddr::new(ip, port))
+    }
+
+    /// The next datagram `accept` takes, without sending (a CoAP notification), within
+    /// the whole budget of the ask: its timeout times its tries. Others are passed over.
+    pub fn receive(&self, what: &str, accept: impl Fn(&Datagram) -> bool) -> Fallible<Datagram> {
+        let budget = self
+            .timeout
+            .map(|t| t.saturating_mul(self.retries.saturating_add(1)));
+        let end = budget.and_then(|b| Instant::now().checked_add(b));
+        loop {
+            let left = end.map(|e| e.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(script_error(
+                    ErrorKind::Timeout,
+                    format!("{what} did not come within {}", net::secs(budget)),
+                ));
+            }
+            let d = self.sock.receive_within(
+                self.ctx,
+                line_of(self.nc),
+                net::MAX_IPV6_PAYLOAD,
+                "recvfrom",
+                left,
+            );
+            match d {
+                Ok(d) if accept(&d) => return Ok(d),
+                Ok(_) => {}
+                Err(e) if is_kind(&e, ErrorKind::Timeout) => {
+                    return Err(script_error(
+                        ErrorKind::Timeout,
+                        format!("{what} did not come within {}", net::secs(budget)),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// A datagram that needs no answer (TFTP's last ACK), sent as `sendto` sends it.

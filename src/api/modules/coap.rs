@@ -1,16 +1,18 @@
-//! `udpsh/coap`: `coap::get`, `coap::request`, `coap::parse`, `coap::ask` (a CON request by
-//! `request`, its response matched by token).
+//! `udpsh/coap`: `coap::get`, `coap::request`, `coap::parse`, `coap::ask` (a request by
+//! `request`, its response matched by token; block-wise when large) and `coap::observe`
+//! (the wire steps are in `coap_transfer`).
 
 use std::sync::Arc;
 
 use rhai::{Array, Blob, Dynamic, FuncRegistration, Map, Module, NativeCallContext};
 
-use super::ask::{Ask, timed};
+use super::ask::Ask;
+use super::coap_transfer::Transfer;
 use super::{at, map, value_error};
 use crate::api::context::ScriptCtx;
 use crate::api::error::Fallible;
-use crate::api::values::with_payload;
-use crate::protocols::{self, coap};
+use crate::api::values::{self, with_payload};
+use crate::protocols::coap;
 
 /// The options RFC 7252 lets a message repeat: always arrays, however many came, so
 /// `r.options["Uri-Path"][0]` is the first segment even of a one-segment path.
@@ -55,7 +57,7 @@ fn options(msg: &coap::Message) -> Map {
     options
 }
 
-fn message(msg: &coap::Message) -> Map {
+pub fn message(msg: &coap::Message) -> Map {
     map(vec![
         ("version", i64::from(msg.version).into()),
         ("type", msg.mtype.clone().into()),
@@ -67,14 +69,95 @@ fn message(msg: &coap::Message) -> Map {
     ])
 }
 
-/// A CON request with a fresh message id and 4-byte token: (mid, token, bytes).
-fn request(method: &str, path: &str, payload: &[u8]) -> Fallible<(u16, Vec<u8>, Blob)> {
-    let r = protocols::random_u64().to_be_bytes();
-    let mid = u16::from_be_bytes([r[6], r[7]]);
-    let token = r[..4].to_vec();
-    let b = coap::request(method, path, mid, &token, payload)
-        .map_err(|e| value_error(format!("coap: {e}")))?;
-    Ok((mid, token, b))
+/// How a script shapes its requests, from the options map of `coap::request` and
+/// `coap::ask`: `type` ("CON", "NON"), `token` (blob; 0 to 8 bytes), `options` (by name:
+/// an integer, a string, a blob, or true for an empty one) and `block` (16 to 1024: the
+/// block size, asked for early in Block2 and used for Block1).
+#[derive(Clone, Debug)]
+pub struct Shape {
+    pub confirmable: bool,
+    pub token: Option<Vec<u8>>,
+    pub options: Vec<(u16, Vec<u8>)>,
+    pub block: Option<u8>,
+}
+
+const SHAPE_KEYS: &[&str] = &["type", "token", "options", "block"];
+
+fn option_value(name: &str, v: &Dynamic) -> Fallible<Vec<u8>> {
+    if let Ok(n) = v.as_int() {
+        return u64::try_from(n)
+            .map(coap::uint_bytes)
+            .map_err(|_| value_error(format!("coap: option {name} cannot be negative")));
+    }
+    if v.as_bool() == Ok(true) || v.is_unit() {
+        return Ok(Vec::new());
+    }
+    with_payload(v, |b| Ok(b.to_vec()))
+}
+
+fn shape(o: &Map) -> Fallible<Shape> {
+    let confirmable = match o.get("type").map(|t| t.to_string().to_ascii_uppercase()) {
+        None => true,
+        Some(t) if t == "CON" => true,
+        Some(t) if t == "NON" => false,
+        Some(t) => {
+            return Err(value_error(format!(
+                "coap: type '{t}' is not a request type (\"CON\" or \"NON\")"
+            )));
+        }
+    };
+    let token = o
+        .get("token")
+        .map(|t| with_payload(t, |b| Ok(b.to_vec())))
+        .transpose()?;
+    let mut options = Vec::new();
+    if let Some(opts) = o.get("options") {
+        let opts = opts.read_lock::<Map>().ok_or_else(|| {
+            value_error("coap: options is a map of option names to values, #{Accept: 0}".into())
+        })?;
+        for (name, v) in opts.iter() {
+            let number = coap::option_number(name).ok_or_else(|| {
+                value_error(format!(
+                    "coap: '{name}' is not a CoAP option udpsh knows; write OptionN for number N"
+                ))
+            })?;
+            options.push((number, option_value(name, v)?));
+        }
+    }
+    let block = match o.get("block") {
+        None => None,
+        Some(v) => {
+            let size = v.as_int().unwrap_or(0);
+            let szx = usize::try_from(size).ok().and_then(coap::Block::szx_for);
+            Some(szx.ok_or_else(|| {
+                value_error(format!(
+                    "coap: block {size} is not a block size (16, 32, 64, 128, 256, 512 or 1024)"
+                ))
+            })?)
+        }
+    };
+    Ok(Shape {
+        confirmable,
+        token,
+        options,
+        block,
+    })
+}
+
+/// A request with a fresh message id and (unless the shape gives one) 4-byte token.
+fn request(ctx: &ScriptCtx, method: &str, path: &str, payload: &[u8], s: &Shape) -> Fallible<Blob> {
+    let mid = (ctx.random.u64() & 0xffff) as u16;
+    let token = s.token.clone().unwrap_or_else(|| ctx.random.bytes(4));
+    coap::build(&coap::Request {
+        method,
+        path,
+        confirmable: s.confirmable,
+        mid,
+        token: &token,
+        options: &s.options,
+        payload,
+    })
+    .map_err(|e| value_error(format!("coap: {e}")))
 }
 
 /// The payload argument: a blob or a string, `()` for none.
@@ -85,36 +168,83 @@ fn body(payload: &Dynamic) -> Fallible<Vec<u8>> {
     with_payload(payload, |b| Ok(b.to_vec()))
 }
 
-fn ask(ask: &Ask, server: &str, method: &str, path: &str, payload: &Dynamic) -> Fallible<Map> {
-    let to = ask.address(server)?;
-    let (mid, token, req) = request(method, path, &body(payload)?)?;
-    let want = token.clone();
-    let reply = ask.request(&req, &to, move |d| {
-        coap::parse(&d.data).is_ok_and(|m| coap::answers(&m, mid, &want))
-    })?;
-    let msg = coap::parse(&reply.data).map_err(|e| value_error(format!("coap::ask: {e}")))?;
-    if msg.mtype == "CON" {
-        // A response sent apart is confirmed, or the server sends it again.
-        ask.send(&coap::empty_ack(msg.mid), &reply.from.into())?;
+/// `coap::request(method, path, #{type, token, options, block, payload})`.
+fn request_with(ctx: &ScriptCtx, method: &str, path: &str, o: &Map) -> Fallible<Blob> {
+    values::check_keys(o, "coap::request", &[SHAPE_KEYS, &["payload"]].concat())?;
+    let payload = o.get("payload").map_or(Ok(Vec::new()), body)?;
+    request(ctx, method, path, &payload, &shape(o)?)
+}
+
+/// The largest body a block-wise transfer may gather: a blob's limit.
+fn max_body(nc: &NativeCallContext) -> usize {
+    match nc.engine().max_array_size() {
+        0 => usize::MAX,
+        n => n,
     }
-    Ok(timed(message(&msg), &reply))
+}
+
+fn ask(
+    ctx: &ScriptCtx,
+    nc: &NativeCallContext,
+    s: Dynamic,
+    (server, method, path): (&str, &str, &str),
+    payload: &Dynamic,
+    o: &Map,
+) -> Fallible<Map> {
+    let a = Ask::with_own_keys(ctx, nc, &s, "coap::ask", o, SHAPE_KEYS)?;
+    let shape = shape(o)?;
+    let mut t = Transfer::new(ctx, &a, server, &shape)?;
+    t.ask(method, path, &body(payload)?, max_body(nc))
+}
+
+fn observe(
+    ctx: &ScriptCtx,
+    nc: &NativeCallContext,
+    s: Dynamic,
+    server: &str,
+    path: &str,
+    n: i64,
+    o: &Map,
+) -> Fallible<Array> {
+    let a = Ask::with_own_keys(ctx, nc, &s, "coap::observe", o, SHAPE_KEYS)?;
+    let n = usize::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+        value_error(format!(
+            "coap::observe: n is how many notifications to collect, 1 or more, not {n}"
+        ))
+    })?;
+    let shape = shape(o)?;
+    let mut t = Transfer::new(ctx, &a, server, &shape)?;
+    t.observe(path, n)
 }
 
 pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
-    FuncRegistration::new("get").set_into_module(m, |nc: NativeCallContext, path: &str| {
-        at(&nc, request("GET", path, &[]).map(|r| r.2))
+    let none = Shape {
+        confirmable: true,
+        token: None,
+        options: Vec::new(),
+        block: None,
+    };
+    let (c, s) = (ctx.clone(), none.clone());
+    FuncRegistration::new("get").set_into_module(m, move |nc: NativeCallContext, path: &str| {
+        at(&nc, request(&c, "GET", path, &[], &s))
     });
+    let (c, s) = (ctx.clone(), none.clone());
     FuncRegistration::new("request").set_into_module(
         m,
-        |nc: NativeCallContext, method: &str, path: &str| {
-            at(&nc, request(method, path, &[]).map(|r| r.2))
+        move |nc: NativeCallContext, method: &str, path: &str| {
+            at(&nc, request(&c, method, path, &[], &s))
         },
     );
+    // A map after the path shapes the request; anything else is its payload.
+    let (c, s) = (ctx.clone(), none);
     FuncRegistration::new("request").set_into_module(
         m,
-        |nc: NativeCallContext, method: &str, path: &str, payload: Dynamic| {
-            let made = body(&payload).and_then(|b| request(method, path, &b));
-            at(&nc, made.map(|r| r.2))
+        move |nc: NativeCallContext, method: &str, path: &str, payload: Dynamic| {
+            let made = match payload.read_lock::<Map>() {
+                Some(o) => request_with(&c, method, path, &o),
+                None => body(&payload).and_then(|b| request(&c, method, path, &b, &s)),
+            };
+            at(&nc, made)
         },
     );
     FuncRegistration::new("parse").set_into_module(m, |nc: NativeCallContext, b: Blob| {
@@ -125,16 +255,19 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
 }
 
 fn register_ask(m: &mut Module, ctx: &Arc<ScriptCtx>) {
-    const WHAT: &str = "coap::ask";
     let c = ctx.clone();
     FuncRegistration::new("ask").set_into_module(
         m,
         move |nc: NativeCallContext, s: Dynamic, server: &str, method: &str, path: &str| {
-            let a = Ask::new(&c, &nc, &s, WHAT, &Map::new());
-            at(
+            let r = ask(
+                &c,
                 &nc,
-                a.and_then(|a| ask(&a, server, method, path, &Dynamic::UNIT)),
-            )
+                s,
+                (server, method, path),
+                &Dynamic::UNIT,
+                &Map::new(),
+            );
+            at(&nc, r)
         },
     );
     // A map after the path is the options (GET has no payload).
@@ -142,11 +275,8 @@ fn register_ask(m: &mut Module, ctx: &Arc<ScriptCtx>) {
     FuncRegistration::new("ask").set_into_module(
         m,
         move |nc: NativeCallContext, s: Dynamic, server: &str, method: &str, path: &str, o: Map| {
-            let a = Ask::new(&c, &nc, &s, WHAT, &o);
-            at(
-                &nc,
-                a.and_then(|a| ask(&a, server, method, path, &Dynamic::UNIT)),
-            )
+            let r = ask(&c, &nc, s, (server, method, path), &Dynamic::UNIT, &o);
+            at(&nc, r)
         },
     );
     let c = ctx.clone();
@@ -158,8 +288,8 @@ fn register_ask(m: &mut Module, ctx: &Arc<ScriptCtx>) {
               method: &str,
               path: &str,
               payload: Dynamic| {
-            let a = Ask::new(&c, &nc, &s, WHAT, &Map::new());
-            at(&nc, a.and_then(|a| ask(&a, server, method, path, &payload)))
+            let r = ask(&c, &nc, s, (server, method, path), &payload, &Map::new());
+            at(&nc, r)
         },
     );
     let c = ctx.clone();
@@ -172,8 +302,22 @@ fn register_ask(m: &mut Module, ctx: &Arc<ScriptCtx>) {
               path: &str,
               payload: Dynamic,
               o: Map| {
-            let a = Ask::new(&c, &nc, &s, WHAT, &o);
-            at(&nc, a.and_then(|a| ask(&a, server, method, path, &payload)))
+            let r = ask(&c, &nc, s, (server, method, path), &payload, &o);
+            at(&nc, r)
+        },
+    );
+    let c = ctx.clone();
+    FuncRegistration::new("observe").set_into_module(
+        m,
+        move |nc: NativeCallContext, s: Dynamic, server: &str, path: &str, n: i64| {
+            at(&nc, observe(&c, &nc, s, server, path, n, &Map::new()))
+        },
+    );
+    let c = ctx.clone();
+    FuncRegistration::new("observe").set_into_module(
+        m,
+        move |nc: NativeCallContext, s: Dynamic, server: &str, path: &str, n: i64, o: Map| {
+            at(&nc, observe(&c, &nc, s, server, path, n, &o))
         },
     );
 }

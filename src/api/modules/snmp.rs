@@ -49,89 +49,78 @@ fn parse(b: &[u8]) -> Fallible<Map> {
     ]))
 }
 
-/// One GetRequest or GetNextRequest and the agent's binding for it; an error-status other
-/// than noError is an error of kind `snmp`.
-fn step(
-    ctx: &ScriptCtx,
-    a: &Ask,
-    server: &str,
-    community: &str,
-    op: Op,
-    oid: &str,
-) -> Fallible<(Binding, crate::api::Datagram)> {
-    let to = a.address(server)?;
-    let id = (ctx.random.u64() & 0x7fff_ffff) as i32;
-    let req = snmp::request(op, community.as_bytes(), id, &[oid]).map_err(value_error)?;
-    let reply = a.request(&req, &to, move |d| {
-        snmp::parse(&d.data).is_ok_and(|r| r.pdu == "Response" && r.request_id == id)
-    })?;
-    let r = snmp::parse(&reply.data).map_err(value_error)?;
-    if r.error_status != 0 {
-        return Err(script_error(
-            ErrorKind::Snmp,
-            format!(
-                "{server} answered {} (error-index {}) for {oid}",
-                snmp::error_name(r.error_status),
-                r.error_index
-            ),
-        ));
-    }
-    let b = r.bindings.into_iter().next().ok_or_else(|| {
-        script_error(
-            ErrorKind::Snmp,
-            format!("{server} answered with no variable for {oid}"),
-        )
-    })?;
-    Ok((b, reply))
+/// An agent asked through one `Ask`: its address and community.
+struct Agent<'a> {
+    ctx: &'a ScriptCtx,
+    ask: Ask<'a>,
+    server: &'a str,
+    community: &'a str,
 }
 
-fn one(
-    ctx: &ScriptCtx,
-    a: &Ask,
-    server: &str,
-    community: &str,
-    op: Op,
-    oid: &str,
-) -> Fallible<Map> {
-    let (b, reply) = step(ctx, a, server, community, op, oid)?;
-    let m = binding(&b).cast::<Map>();
-    Ok(timed(m, &reply))
-}
-
-/// GetNext from `root` while the agent's answers stay under it.
-fn walk(
-    ctx: &ScriptCtx,
-    nc: &NativeCallContext,
-    a: &Ask,
-    server: &str,
-    community: &str,
-    root: &str,
-) -> Fallible<Array> {
-    let root = snmp::oid_text(&snmp::parse_oid(root).map_err(value_error)?);
-    let max = nc.engine().max_array_size();
-    let mut out = Array::new();
-    let mut at = root.clone();
-    loop {
-        let (b, _) = step(ctx, a, server, community, Op::GetNext, &at)?;
-        if b.kind == "endOfMibView" || !snmp::is_under(&b.oid, &root) {
-            return Ok(out);
-        }
-        if !later(&b.oid, &at) {
+impl Agent<'_> {
+    /// One GetRequest or GetNextRequest and the agent's binding for it; an error-status
+    /// other than noError is an error of kind `snmp`.
+    fn step(&self, op: Op, oid: &str) -> Fallible<(Binding, crate::api::Datagram)> {
+        let server = self.server;
+        let to = self.ask.address(server)?;
+        let id = (self.ctx.random.u64() & 0x7fff_ffff) as i32;
+        let req = snmp::request(op, self.community.as_bytes(), id, &[oid]).map_err(value_error)?;
+        let reply = self.ask.request(&req, &to, move |d| {
+            snmp::parse(&d.data).is_ok_and(|r| r.pdu == "Response" && r.request_id == id)
+        })?;
+        let r = snmp::parse(&reply.data).map_err(value_error)?;
+        if r.error_status != 0 {
             return Err(script_error(
                 ErrorKind::Snmp,
                 format!(
-                    "{server} answered GetNext {at} with {}, which does not come after it",
-                    b.oid
+                    "{server} answered {} (error-index {}) for {oid}",
+                    snmp::error_name(r.error_status),
+                    r.error_index
                 ),
             ));
         }
-        if max != 0 && out.len() >= max {
-            return Err(value_error(format!(
-                "snmp::walk {root}: more than {max} variables (the array limit of --max-memory)"
-            )));
+        let b = r.bindings.into_iter().next().ok_or_else(|| {
+            script_error(
+                ErrorKind::Snmp,
+                format!("{server} answered with no variable for {oid}"),
+            )
+        })?;
+        Ok((b, reply))
+    }
+
+    fn one(&self, op: Op, oid: &str) -> Fallible<Map> {
+        let (b, reply) = self.step(op, oid)?;
+        Ok(timed(binding(&b).cast::<Map>(), &reply))
+    }
+
+    /// GetNext from `root` while the agent's answers stay under it.
+    fn walk(&self, nc: &NativeCallContext, root: &str) -> Fallible<Array> {
+        let root = snmp::oid_text(&snmp::parse_oid(root).map_err(value_error)?);
+        let max = nc.engine().max_array_size();
+        let mut out = Array::new();
+        let mut at = root.clone();
+        loop {
+            let (b, _) = self.step(Op::GetNext, &at)?;
+            if b.kind == "endOfMibView" || !snmp::is_under(&b.oid, &root) {
+                return Ok(out);
+            }
+            if !later(&b.oid, &at) {
+                return Err(script_error(
+                    ErrorKind::Snmp,
+                    format!(
+                        "{} answered GetNext {at} with {}, which does not come after it",
+                        self.server, b.oid
+                    ),
+                ));
+            }
+            if max != 0 && out.len() >= max {
+                return Err(value_error(format!(
+                    "snmp::walk {root}: more than {max} variables (the array limit of --max-memory)"
+                )));
+            }
+            at = b.oid.clone();
+            out.push(binding(&b));
         }
-        at = b.oid.clone();
-        out.push(binding(&b));
     }
 }
 
@@ -143,6 +132,24 @@ fn later(a: &str, b: &str) -> bool {
             .collect::<Vec<_>>()
     };
     arcs(a) > arcs(b)
+}
+
+/// `snmp::NAME(sock, server, community, oid[, #{timeout, retries}])`: the agent, then `f`.
+fn agent_call<T>(
+    ctx: &ScriptCtx,
+    nc: &NativeCallContext,
+    what: &str,
+    (s, server, community): (Dynamic, &str, &str),
+    o: &Map,
+    f: impl FnOnce(&Agent) -> Fallible<T>,
+) -> Fallible<T> {
+    let ask = Ask::new(ctx, nc, &s, what, o)?;
+    f(&Agent {
+        ctx,
+        ask,
+        server,
+        community,
+    })
 }
 
 pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
@@ -158,8 +165,10 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
         FuncRegistration::new(name).set_into_module(
             m,
             move |nc: NativeCallContext, s: Dynamic, server: &str, community: &str, oid: &str| {
-                let a = Ask::new(&c, &nc, &s, what, &Map::new());
-                at(&nc, a.and_then(|a| one(&c, &a, server, community, op, oid)))
+                let got = agent_call(&c, &nc, what, (s, server, community), &Map::new(), |a| {
+                    a.one(op, oid)
+                });
+                at(&nc, got)
             },
         );
         let c = ctx.clone();
@@ -171,8 +180,10 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
                   community: &str,
                   oid: &str,
                   o: Map| {
-                let a = Ask::new(&c, &nc, &s, what, &o);
-                at(&nc, a.and_then(|a| one(&c, &a, server, community, op, oid)))
+                let got = agent_call(&c, &nc, what, (s, server, community), &o, |a| {
+                    a.one(op, oid)
+                });
+                at(&nc, got)
             },
         );
     }
@@ -180,11 +191,15 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
     FuncRegistration::new("walk").set_into_module(
         m,
         move |nc: NativeCallContext, s: Dynamic, server: &str, community: &str, oid: &str| {
-            let a = Ask::new(&c, &nc, &s, "snmp::walk", &Map::new());
-            at(
+            let got = agent_call(
+                &c,
                 &nc,
-                a.and_then(|a| walk(&c, &nc, &a, server, community, oid)),
-            )
+                "snmp::walk",
+                (s, server, community),
+                &Map::new(),
+                |a| a.walk(&nc, oid),
+            );
+            at(&nc, got)
         },
     );
     let c = ctx.clone();
@@ -196,11 +211,10 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
               community: &str,
               oid: &str,
               o: Map| {
-            let a = Ask::new(&c, &nc, &s, "snmp::walk", &o);
-            at(
-                &nc,
-                a.and_then(|a| walk(&c, &nc, &a, server, community, oid)),
-            )
+            let got = agent_call(&c, &nc, "snmp::walk", (s, server, community), &o, |a| {
+                a.walk(&nc, oid)
+            });
+            at(&nc, got)
         },
     );
 }
