@@ -17,7 +17,7 @@ fn item_bytes(i: usize, v: &Dynamic) -> Fallible<Vec<u8>> {
     Err(script_error(
         ErrorKind::Value,
         format!(
-            "join: item {i} is {}, not a string or a blob; turn it into text first: a.map(|x| x.to_string()).join(sep)",
+            "join: item {i} ({}) is not a string or a blob; turn it into text first: a.map(|x| x.to_string()).join(sep)",
             super::forms::value_word(v)
         ),
     ))

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use crate::support::{Peer, Udpsh, free_port, repo, wait_bound};
 
 /// A daemon stopped (by its PID) when dropped.
-struct Daemon(Child);
+pub(crate) struct Daemon(pub(crate) Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -22,11 +22,11 @@ impl Drop for Daemon {
 
 /// A daemon serving on loopback, where it listens, and what else its scripts are told.
 pub(crate) struct Server {
-    _daemon: Daemon,
+    pub(crate) _daemon: Daemon,
     /// Its config, pid file, files: kept until it has stopped (fields drop in order).
-    _dir: TempDir,
+    pub(crate) _dir: TempDir,
     pub(crate) addr: String,
-    extra: Vec<(&'static str, String)>,
+    pub(crate) extra: Vec<(&'static str, String)>,
 }
 
 pub(crate) fn installed(program: &str) -> bool {
@@ -147,12 +147,18 @@ pub(crate) fn turnserver(ip: &str) -> Option<Server> {
 }
 
 pub(crate) fn coap_server() -> Option<Server> {
+    coap_server_with(&[])
+}
+
+/// coap-server-notls with more options (`-d N`: create resources on PUT and POST).
+pub(crate) fn coap_server_with(more: &[&str]) -> Option<Server> {
     if !installed("coap-server-notls") {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let args = strings(&["-A", "127.0.0.1", "-p", &port.to_string()]);
+    let mut args = strings(&["-A", "127.0.0.1", "-p", &port.to_string()]);
+    args.extend(strings(more));
     Some(start(
         "coap-server-notls",
         &args,
@@ -188,7 +194,10 @@ fn in_tftpd() -> Option<Server> {
     ))
 }
 
-fn rsyslogd() -> Option<Server> {
+/// What rsyslog read from each message, a line each, for scripts/protocols/syslog.rhai.
+const FIELDS: &str = "template(name=\"fields\" type=\"string\" string=\"%syslogfacility-text%.%syslogseverity-text% %hostname% %app-name% %procid%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\\n\")\n";
+
+pub(crate) fn rsyslogd() -> Option<Server> {
     if !installed("rsyslogd") {
         return None;
     }
@@ -199,7 +208,7 @@ fn rsyslogd() -> Option<Server> {
     std::fs::write(
         &conf,
         format!(
-            "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\")\n*.* action(type=\"omfile\" file=\"{}\")\n",
+            "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\")\n{FIELDS}*.* action(type=\"omfile\" file=\"{}\" template=\"fields\")\n",
             log.display()
         ),
     )
@@ -218,7 +227,7 @@ fn rsyslogd() -> Option<Server> {
 }
 
 /// scripts/protocols/SCRIPT with `--var server=...` and the server's other vars.
-fn run(script: &str, server: &Server) {
+pub(crate) fn run(script: &str, server: &Server) {
     let mut u = Udpsh::run(&format!("scripts/protocols/{script}")).var("server", &server.addr);
     for (k, v) in &server.extra {
         u = u.var(k, v);
@@ -226,8 +235,9 @@ fn run(script: &str, server: &Server) {
     u.output().success();
 }
 
-/// fixtures/python_equivalents/SCRIPT with the server's address as its argument.
-fn python(script: &str, server: &Server) {
+/// fixtures/python_equivalents/SCRIPT with the server's address as its argument (and its
+/// other values after it, as rsyslog's log file).
+pub(crate) fn python(script: &str, server: &Server) {
     if !installed("python3") {
         return;
     }
@@ -235,6 +245,7 @@ fn python(script: &str, server: &Server) {
     let out = Command::new("python3")
         .arg(&path)
         .arg(&server.addr)
+        .args(server.extra.iter().map(|(_, v)| v))
         .output()
         .unwrap_or_else(|e| panic!("cannot start python3: {e}"));
     assert!(
@@ -293,12 +304,16 @@ fn syslog_against_rsyslog() {
 #[test]
 fn python_twins_pass_against_the_same_daemons() {
     type Start = fn() -> Option<Server>;
-    let twins: [(&str, Start); 5] = [
+    let twins: [(&str, Start); 9] = [
         ("dns.py", dnsmasq),
         ("ntp.py", chronyd),
         ("tftp.py", in_tftpd),
         ("coap.py", coap_server),
         ("stun.py", || turnserver("127.0.0.1")),
+        ("radius.py", crate::services::freeradius),
+        ("snmp.py", crate::services::snmpd),
+        ("sip.py", crate::services::kamailio),
+        ("syslog.py", rsyslogd),
     ];
     for (script, daemon) in twins {
         if let Some(server) = daemon() {
@@ -479,6 +494,10 @@ fn readme_gives_the_sizes_of_the_python_twins() {
         ("TFTP", "tftp", "in.tftpd"),
         ("CoAP", "coap", "coap-server"),
         ("STUN", "stun", "turnserver"),
+        ("RADIUS", "radius", "FreeRADIUS"),
+        ("SNMP", "snmp", "snmpd"),
+        ("SIP", "sip", "Kamailio"),
+        ("syslog", "syslog", "rsyslog"),
     ] {
         let (ul, uc) = size(&repo().join(format!("scripts/protocols/{file}.rhai")), "//");
         let (pl, pc) = size(

@@ -111,7 +111,10 @@ impl<'a> Transfer<'a> {
         let (mut msg, mut reply) = self.send_payload(method, path, payload)?;
         let mut body = msg.payload.clone();
         let follows = matches!(method.to_ascii_uppercase().as_str(), "GET" | "FETCH");
-        while let Some(b) = Block::in_message(&msg, "Block2").filter(|b| b.more && follows) {
+        // Only a 2.05 Content is cut into blocks; a 2.03 Valid (an ETag that matched) ends it.
+        while let Some(b) =
+            Block::in_message(&msg, "Block2").filter(|b| b.more && follows && msg.code == "2.05")
+        {
             let etag = etag(&msg);
             let next = Block {
                 num: block_after(b, &body)?,
@@ -120,13 +123,15 @@ impl<'a> Transfer<'a> {
             };
             let opt = (BLOCK2, coap::uint_bytes(next.to_uint()));
             (msg, reply) = self.exchange(method, path, &[opt], &[], Some(("Block2", next.num)))?;
-            if msg.code.starts_with('2') && etag.is_some() && etag != self::etag(&msg) {
+            // A block without an ETag says nothing (libcoap sends it with the first only).
+            let now = self::etag(&msg);
+            if msg.code == "2.05" && etag.is_some() && now.is_some() && etag != now {
                 return Err(value_error(format!(
                     "coap::ask {path}: the resource changed during the block-wise transfer (its ETag changed at block {})",
                     next.num
                 )));
             }
-            if !msg.code.starts_with('2') {
+            if msg.code != "2.05" {
                 break;
             }
             if body.len() + msg.payload.len() > max {
