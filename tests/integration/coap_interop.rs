@@ -71,15 +71,20 @@ assert(n[1].options.Observe > n[0].options.Observe);
     );
 }
 
-fn ack(request: &coap::Message, code: u8, block1: Block) -> Vec<u8> {
+/// A piggybacked response with one block option (Block2 is 23, Block1 27: delta 13 and the
+/// rest in an extra byte) and a payload.
+fn ack(request: &coap::Message, code: u8, option: u8, block: Block, payload: &[u8]) -> Vec<u8> {
     let [hi, lo] = request.mid.to_be_bytes();
     let mut b = vec![0x60 | request.token.len() as u8, code, hi, lo];
     b.extend_from_slice(&request.token);
-    let value = coap::uint_bytes(block1.to_uint());
-    // Block1 is option 27: delta 13 + 14 in an extra byte.
+    let value = coap::uint_bytes(block.to_uint());
     b.push(0xd0 | value.len() as u8);
-    b.push(27 - 13);
+    b.push(option - 13);
     b.extend_from_slice(&value);
+    if !payload.is_empty() {
+        b.push(0xff);
+        b.extend_from_slice(payload);
+    }
     b
 }
 
@@ -100,7 +105,7 @@ fn block1_takes_the_smaller_size_the_server_asks_for() {
             got.extend_from_slice(&req.payload);
             let more = b.more;
             let (code, szx) = if more { (0x5f, 4) } else { (0x44, b.szx) };
-            let reply = ack(&req, code, Block { szx, ..b });
+            let reply = ack(&req, code, 27, Block { szx, ..b }, &[]);
             peer.sock.send_to(&reply, from).unwrap();
             if !more {
                 return (got, blocks);
@@ -123,4 +128,37 @@ assert_eq([r.code, r.blocks], ["2.04", 9]);
     let mut want = vec![(0, 1024)];
     want.extend((4..12).map(|n| (n, 256)));
     assert_eq!(blocks, want);
+}
+
+/// A Block2 block shorter than its size that says more follow would have the client ask for
+/// the same bytes again and again: it is an error.
+#[test]
+fn a_short_block2_block_that_says_more_follow_is_an_error() {
+    let peer = Peer::new();
+    let addr = peer.addr();
+    let server = thread::spawn(move || {
+        let (data, from) = peer.recv();
+        let req = coap::parse(&data).unwrap();
+        let block = Block {
+            num: 0,
+            more: true,
+            szx: 6,
+        };
+        let reply = ack(&req, 0x45, 23, block, &[b'x'; 100]);
+        peer.sock.send_to(&reply, from).unwrap();
+    });
+    Udpsh::script(
+        "short.rhai",
+        r#"
+import "udpsh/coap" as coap;
+coap::ask(udp(), var("server", ""), "GET", "/big");
+"#,
+    )
+    .var("server", addr)
+    .output()
+    .code(3)
+    .stdout_has(
+        "block 0 has 100 bytes and says more follow, but every block before the last has 1024",
+    );
+    server.join().unwrap();
 }

@@ -207,11 +207,15 @@ fn observe(
     o: &Map,
 ) -> Fallible<Array> {
     let a = Ask::with_own_keys(ctx, nc, &s, "coap::observe", o, SHAPE_KEYS)?;
-    let n = usize::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
-        value_error(format!(
-            "coap::observe: n is how many notifications to collect, 1 or more, not {n}"
-        ))
-    })?;
+    let max = max_body(nc);
+    let n = usize::try_from(n)
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            value_error(format!(
+                "coap::observe: n is how many notifications to collect, 1 to {max}, not {n}"
+            ))
+        })?;
     let shape = shape(o)?;
     let mut t = Transfer::new(ctx, &a, server, &shape)?;
     t.observe(path, n)

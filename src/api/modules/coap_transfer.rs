@@ -117,7 +117,7 @@ impl<'a> Transfer<'a> {
         {
             let etag = etag(&msg);
             let next = Block {
-                num: block_after(b, &body)?,
+                num: block_after(b, msg.payload.len(), path)?,
                 more: false,
                 szx: b.szx,
             };
@@ -257,12 +257,21 @@ fn etag(msg: &Message) -> Option<coap::OptionValue> {
         .map(|(_, v)| v.clone())
 }
 
-/// The next Block2 NUM after the bytes held so far, at block `b`'s size.
-fn block_after(b: Block, body: &[u8]) -> Fallible<u32> {
-    u32::try_from(body.len() / b.size())
-        .ok()
+/// The Block2 NUM after block `b`, whose payload was `len` bytes: every block but the last
+/// is whole (RFC 7959 §2.2), so a server that sends less cannot keep the transfer going.
+fn block_after(b: Block, len: usize, path: &str) -> Fallible<u32> {
+    if len != b.size() {
+        return Err(value_error(format!(
+            "coap::ask {path}: block {} has {len} bytes and says more follow, but every block before the last has {}",
+            b.num,
+            b.size()
+        )));
+    }
+    Some(b.num + 1)
         .filter(|n| *n <= Block::MAX_NUM)
         .ok_or_else(|| {
-            value_error("coap: the response has more blocks than Block2 can number".into())
+            value_error(format!(
+                "coap::ask {path}: more blocks than Block2 can number"
+            ))
         })
 }
