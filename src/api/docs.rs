@@ -1214,6 +1214,7 @@ Bytes: s.to_blob() (UTF-8), and sendto sends a string as its UTF-8 bytes; a data
         summary: "lists: push, map, filter, for loops",
         text: "let a = [1, 2, 3];  a.push(4);  a.pop();  a.len();  a[0];  a[1..3];  a.contains(2);  a.index_of(2)
 a.map(|x| x * 2)  a.filter(|x| x > 1)  a.reduce(|sum, x| sum + x, 0)  a.sort()  a.reverse()  a.insert(0, x)  a.remove(0)
+[\"a\", \"b\"].join(\", \") (strings → a string; with a blob among them → a blob)
 for x in a { print(x) }   for i in 0..a.len() { print(a[i]) }
 s.collect(2.0) returns an array of datagrams; unpack returns an array of values.",
     },

@@ -10,7 +10,7 @@ use rhai::{Array, Map};
 use socket2::SockAddr;
 
 use super::ask::{Ask, timed};
-use super::coap::{Shape, message};
+use super::coap_map::{Shape, message};
 use super::value_error;
 use crate::api::Datagram;
 use crate::api::context::ScriptCtx;

@@ -4,6 +4,7 @@
 
 mod ask;
 mod coap;
+mod coap_map;
 mod coap_transfer;
 mod dns;
 mod ntp;
