@@ -18,3 +18,6 @@ pub mod tftp;
 pub fn random_u64() -> u64 {
     crate::random::global().u64()
 }
+
+#[cfg(test)]
+mod garbage_tests;
