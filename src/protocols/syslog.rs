@@ -95,14 +95,21 @@ fn header_field(value: Option<&str>, name: &str, max: usize) -> Result<String, S
     Ok(v.to_string())
 }
 
-/// To the microsecond, the precision both formats can carry.
-fn utc(time: f64) -> DateTime<Utc> {
-    Utc.timestamp_nanos((time * 1e6).round() as i64 * 1000)
+/// To the microsecond, the precision both formats can carry; from 1970 to the year 2262
+/// (what a 64-bit count of nanoseconds holds).
+fn utc(time: f64) -> Result<DateTime<Utc>, String> {
+    let micros = (time * 1e6).round();
+    if !(0.0..=9.2e15).contains(&micros) {
+        return Err(format!(
+            "syslog time {time} is not a Unix time from 1970 to 2262"
+        ));
+    }
+    Ok(Utc.timestamp_nanos(micros as i64 * 1000))
 }
 
 /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG` (no structured data).
 pub fn rfc5424(e: &Entry) -> Result<String, String> {
-    let time = utc(e.time).to_rfc3339_opts(SecondsFormat::Micros, true);
+    let time = utc(e.time)?.to_rfc3339_opts(SecondsFormat::Micros, true);
     Ok(format!(
         "<{}>1 {time} {} {} {} {} - {}",
         pri(e),
@@ -116,7 +123,7 @@ pub fn rfc5424(e: &Entry) -> Result<String, String> {
 
 /// `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: MSG`, the time in local time as RFC 3164 has it.
 pub fn rfc3164(e: &Entry) -> Result<String, String> {
-    let local: DateTime<Local> = utc(e.time).with_timezone(&Local);
+    let local: DateTime<Local> = utc(e.time)?.with_timezone(&Local);
     let host = header_field(e.host.as_deref(), "host", 255)?;
     let app = header_field(e.app.as_deref(), "app", 32)?;
     let tag = match e.procid.as_deref().filter(|p| !p.is_empty()) {
@@ -247,6 +254,10 @@ mod tests {
         };
         assert!(rfc5424(&spaced).unwrap_err().contains("without spaces"));
         assert!(parse("hello").is_err());
+        for time in [f64::NAN, -1.0, 1e300, f64::INFINITY] {
+            assert!(rfc5424(&Entry { time, ..entry() }).is_err(), "{time}");
+            assert!(rfc3164(&Entry { time, ..entry() }).is_err(), "{time}");
+        }
         let sd = parse(r#"<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 [exampleSDID@32473 iut="3" eventSource="Application"] BOM'su root' failed"#).unwrap();
         assert_eq!(sd.data[0].0, "exampleSDID@32473");
         assert_eq!(sd.data[0].1[0], ("iut".to_string(), "3".to_string()));

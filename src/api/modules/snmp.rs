@@ -152,21 +152,30 @@ fn agent_call<T>(
     })
 }
 
+/// What one of `get`, `getnext` and `walk` gives.
+fn call(a: &Agent, nc: &NativeCallContext, name: &str, oid: &str) -> Fallible<Dynamic> {
+    match name {
+        "get" => a.one(Op::Get, oid).map(Dynamic::from),
+        "getnext" => a.one(Op::GetNext, oid).map(Dynamic::from),
+        _ => a.walk(nc, oid).map(Dynamic::from_array),
+    }
+}
+
 pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
     FuncRegistration::new("parse")
         .set_into_module(m, |nc: NativeCallContext, b: Blob| at(&nc, parse(&b)));
-    for (name, op) in [("get", Op::Get), ("getnext", Op::GetNext)] {
-        let what = if op == Op::Get {
-            "snmp::get"
-        } else {
-            "snmp::getnext"
-        };
+    for (name, what) in [
+        ("get", "snmp::get"),
+        ("getnext", "snmp::getnext"),
+        ("walk", "snmp::walk"),
+    ] {
         let c = ctx.clone();
         FuncRegistration::new(name).set_into_module(
             m,
             move |nc: NativeCallContext, s: Dynamic, server: &str, community: &str, oid: &str| {
-                let got = agent_call(&c, &nc, what, (s, server, community), &Map::new(), |a| {
-                    a.one(op, oid)
+                let no_options = Map::new();
+                let got = agent_call(&c, &nc, what, (s, server, community), &no_options, |a| {
+                    call(a, &nc, name, oid)
                 });
                 at(&nc, got)
             },
@@ -181,40 +190,10 @@ pub fn register(m: &mut Module, ctx: &Arc<ScriptCtx>) {
                   oid: &str,
                   o: Map| {
                 let got = agent_call(&c, &nc, what, (s, server, community), &o, |a| {
-                    a.one(op, oid)
+                    call(a, &nc, name, oid)
                 });
                 at(&nc, got)
             },
         );
     }
-    let c = ctx.clone();
-    FuncRegistration::new("walk").set_into_module(
-        m,
-        move |nc: NativeCallContext, s: Dynamic, server: &str, community: &str, oid: &str| {
-            let got = agent_call(
-                &c,
-                &nc,
-                "snmp::walk",
-                (s, server, community),
-                &Map::new(),
-                |a| a.walk(&nc, oid),
-            );
-            at(&nc, got)
-        },
-    );
-    let c = ctx.clone();
-    FuncRegistration::new("walk").set_into_module(
-        m,
-        move |nc: NativeCallContext,
-              s: Dynamic,
-              server: &str,
-              community: &str,
-              oid: &str,
-              o: Map| {
-            let got = agent_call(&c, &nc, "snmp::walk", (s, server, community), &o, |a| {
-                a.walk(&nc, oid)
-            });
-            at(&nc, got)
-        },
-    );
 }
