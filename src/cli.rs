@@ -50,6 +50,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Open-loop load with latency percentiles: requests on schedule, replies paired.
     Load(Box<LoadArgs>),
+    /// Fuzz a UDP service: start it, send it mutated datagrams, pin and minimize each crash.
+    Fuzz(Box<FuzzArgs>),
 }
 
 /// Options shared by `run`, `repl` and `-e`.
@@ -351,6 +353,87 @@ pub enum LoadMerge {
 /// `--payload "00 01 ab"`, read as `hex()` reads it.
 fn parse_hex(text: &str) -> Result<crate::load::command::Hex, String> {
     crate::api::loadtest::parse_hex(text).map(crate::load::command::Hex)
+}
+
+#[derive(Args, Debug)]
+pub struct FuzzArgs {
+    /// The service to fuzz (host:port).
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub to: SocketAddr,
+
+    /// The program serving it, started (and started again) by udpsh: 'PROGRAM ARGS...'.
+    #[arg(long, value_name = "COMMAND")]
+    pub start: Option<String>,
+
+    /// A seed: a file's bytes, every file of a folder, or a capture's datagrams; repeatable.
+    #[arg(long = "seed-file", value_name = "F")]
+    pub seed_files: Vec<PathBuf>,
+
+    /// Seeds from a capture (pcap, pcapng): the datagrams it holds to the target's port.
+    #[arg(long, value_name = "CAPTURE")]
+    pub from: Vec<PathBuf>,
+
+    /// A seed in hex ("01 00 05 68 69"); repeatable.
+    #[arg(long, value_name = "HEX", value_parser = parse_bytes)]
+    pub hex: Vec<Vec<u8>>,
+
+    /// Mutate by structure: dns, coap or stun (their usual requests are the seeds if none
+    /// are given).
+    #[arg(long, value_name = "NAME", value_parser = crate::fuzz::Protocol::parse)]
+    pub protocol: Option<crate::fuzz::Protocol>,
+
+    /// Mutate field by field: '!B kind, H len, 5s name' (as layout() takes it).
+    #[arg(long, value_name = "LAYOUT", value_parser = parse_layout)]
+    pub layout: Option<crate::binary::Layout>,
+
+    /// Stop after N cases.
+    #[arg(long, value_name = "N")]
+    pub cases: Option<u64>,
+
+    /// Stop after this long: 60s, 5m (pinning and minimizing come after).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Makes the cases reproducible (printed when not given).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Where crash-<hash>.rhai and crash-<hash>.pcapng go.
+    #[arg(long, value_name = "DIR", default_value = "crashes")]
+    pub out: PathBuf,
+
+    /// After a crash, start the program again and go on (else stop at the first).
+    #[arg(long)]
+    pub restart: bool,
+
+    /// Cases between two liveness checks.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub every: u64,
+
+    /// No answer to the probe within this long is a hang.
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    pub hang: Duration,
+
+    /// The datagram that asks whether it is alive (default: the first seed it answers).
+    #[arg(long, value_name = "HEX", value_parser = parse_bytes)]
+    pub probe: Option<Vec<u8>>,
+
+    /// Wall-clock limit for everything, pinning and minimizing included, in seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub timeout: Option<f64>,
+
+    /// Record one case in 1,000 (and the probes' exchanges likewise) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+}
+
+/// `--hex "01 00 05"` and `--probe 00`, read as `hex()` reads them.
+fn parse_bytes(text: &str) -> Result<Vec<u8>, String> {
+    crate::api::loadtest::parse_hex(text)
+}
+
+fn parse_layout(text: &str) -> Result<crate::binary::Layout, String> {
+    crate::binary::Layout::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod display;
 pub mod fifo;
+pub mod fuzz;
 pub mod kind;
 pub mod load;
 pub mod memory;
@@ -93,6 +94,10 @@ fn dispatch(cli: Cli, color: bool) -> i32 {
         Some(Command::Proxy(args)) => proxy::command::run(&options::proxy(&args)),
         Some(Command::Replay(args)) => replay::command::run(&options::replay(&args)),
         Some(Command::Load(args)) => load_command(&args),
+        Some(Command::Fuzz(args)) => {
+            install_interrupt_handler();
+            fuzz::command::run(&options::fuzz(&args))
+        }
         None => repl::run(options::repl(&cli.common, color)),
     }
 }

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use crate::api::cases::SuiteSettings;
 use crate::api::{Limits, VarValue};
-use crate::cli::{Common, LoadArgs, LoadMerge, LoadThresholds, ProxyArgs, ReplayArgs, RunArgs};
+use crate::cli::{
+    Common, FuzzArgs, LoadArgs, LoadMerge, LoadThresholds, ProxyArgs, ReplayArgs, RunArgs,
+};
+use crate::fuzz::command::FuzzCommand;
 use crate::load::command::{LoadCommand, MergeCommand, Payload, Script, Thresholds};
 use crate::load::settings::Asked;
 use crate::proxy::command::ProxyCommand;
@@ -98,6 +101,28 @@ pub fn proxy(a: &ProxyArgs) -> ProxyCommand {
         pcap: a.pcap.clone(),
         count: a.count,
         duration: a.duration,
+    }
+}
+
+pub fn fuzz(a: &FuzzArgs) -> FuzzCommand {
+    FuzzCommand {
+        to: a.to,
+        start: a.start.clone(),
+        seed_files: a.seed_files.clone(),
+        from: a.from.clone(),
+        hex: a.hex.clone(),
+        protocol: a.protocol,
+        layout: a.layout.clone(),
+        cases: a.cases,
+        duration: a.duration,
+        seed: a.seed,
+        out: a.out.clone(),
+        restart: a.restart,
+        every: a.every,
+        hang: a.hang,
+        probe: a.probe.clone(),
+        timeout: a.timeout.map(std::time::Duration::from_secs_f64),
+        pcap: a.pcap.clone(),
     }
 }
 

@@ -117,31 +117,12 @@ fn pause(ctx: &ScriptCtx, secs: f64) -> Fallible<()> {
 
 /// `hex("48 65 6c")` → blob; spaces, colons, dashes and a `0x` prefix are allowed.
 pub fn parse_hex(text: &str) -> Fallible<Blob> {
-    let bad = |why: String| {
+    crate::binary::from_hex(text).map_err(|why| {
         script_error(
             ErrorKind::Value,
             format!("hex({}): {why}", crate::display::quoted(text)),
         )
-    };
-    let digits: Vec<char> = text
-        .trim()
-        .trim_start_matches("0x")
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-')
-        .collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(bad("an odd number of hex digits".into()));
-    }
-    digits
-        .chunks(2)
-        .map(|pair| match (pair[0].to_digit(16), pair[1].to_digit(16)) {
-            (Some(hi), Some(lo)) => Ok((hi * 16 + lo) as u8),
-            _ => Err(bad(format!(
-                "'{}' is not a hex byte",
-                pair.iter().collect::<String>()
-            ))),
-        })
-        .collect()
+    })
 }
 
 pub fn to_hex(bytes: &[u8]) -> String {

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -46,20 +46,31 @@ impl std::fmt::Display for ProcessError {
     }
 }
 
-/// A running (or finished) child.
+/// A running (or finished) child. [`Child::restart`] starts the same program again in its
+/// place, so every handle on it follows (the fuzzer restarts what a script started).
 pub struct Child {
     program: String,
-    pid: u32,
+    args: Vec<String>,
+    pid: AtomicU32,
     inner: Mutex<std::process::Child>,
     status: Mutex<Option<ExitStatus>>,
+    /// What the current run of the program wrote, read by a thread of its own.
+    io: Mutex<Io>,
+}
+
+/// The output of one run of the program.
+#[derive(Clone, Default)]
+struct Io {
     output: Arc<Mutex<Vec<u8>>>,
     /// The output pipe reached its end: every byte the child wrote is in `output`.
-    output_done: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+    /// Bytes written so far, the dropped ones included.
+    written: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Child {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Child({} pid {})", self.program, self.pid)
+        write!(f, "Child({} pid {})", self.program, self.pid())
     }
 }
 
@@ -75,62 +86,56 @@ pub fn code_of(status: ExitStatus) -> i64 {
 impl Child {
     /// Starts `program` with `args` in the current directory; stdin is empty.
     pub fn start(program: &str, args: &[String]) -> Result<Child, ProcessError> {
-        let (read, write) = pipe().map_err(|e| start_error(program, e))?;
-        let write_err = write.try_clone().map_err(|e| start_error(program, e))?;
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(write))
-            .stderr(Stdio::from(write_err))
-            .process_group(0);
-        let parent = std::process::id();
-        // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                // The parent died before prctl took effect: follow it now.
-                if libc::getppid() as u32 != parent {
-                    libc::_exit(137);
-                }
-                Ok(())
-            });
-        }
-        let child = spawn_from_keeper(cmd).map_err(|e| start_error(program, e))?;
-        super::orphans::started(child.id());
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let output_done = Arc::new(AtomicBool::new(false));
-        if let Err(e) = keep_output(read, output.clone(), output_done.clone()) {
-            // Nobody would read its output (it would block on a full pipe): not started.
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(ProcessError::new(
-                ErrorKind::Thread,
-                format!("cannot start '{program}': {e}"),
-            ));
-        }
+        let (child, io) = spawn(program, args)?;
         Ok(Child {
             program: program.to_string(),
-            pid: child.id(),
+            args: args.to_vec(),
+            pid: AtomicU32::new(child.id()),
             inner: Mutex::new(child),
             status: Mutex::new(None),
-            output,
-            output_done,
+            io: Mutex::new(io),
         })
     }
 
+    /// Stops the program (TERM, then KILL after `grace`) and starts it again with the same
+    /// arguments; its output starts afresh.
+    pub fn restart(&self, grace: Duration) -> Result<(), ProcessError> {
+        self.stop(grace);
+        let (child, io) = spawn(&self.program, &self.args)?;
+        self.pid.store(child.id(), Ordering::Release);
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = child;
+        *self.status.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.io.lock().unwrap_or_else(|p| p.into_inner()) = io;
+        Ok(())
+    }
+
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.pid.load(Ordering::Acquire)
     }
 
     pub fn program(&self) -> &str {
         &self.program
     }
 
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// Bytes the current run has written to stdout and stderr so far: cheap, to tell when
+    /// there is something new to read.
+    pub fn written(&self) -> u64 {
+        self.io().written.load(Ordering::Acquire)
+    }
+
+    fn io(&self) -> Io {
+        self.io.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Stdout and stderr so far, the last [`KEPT`] bytes of them, as text (invalid UTF-8
     /// shown as �; a character cut at the start is left out).
     pub fn output(&self) -> String {
-        let kept = self.output.lock().unwrap_or_else(|p| p.into_inner());
+        let io = self.io();
+        let kept = io.output.lock().unwrap_or_else(|p| p.into_inner());
         let mut start = kept.len().saturating_sub(KEPT);
         while start > 0 && kept.get(start).is_some_and(|b| b & 0xc0 == 0x80) {
             start += 1;
@@ -148,7 +153,8 @@ impl Child {
             if let Ok(Some(done)) = child.try_wait() {
                 *status = Some(done);
                 let until = Instant::now() + OUTPUT_DRAIN;
-                while !self.output_done.load(Ordering::Acquire) && Instant::now() < until {
+                let io = self.io();
+                while !io.done.load(Ordering::Acquire) && Instant::now() < until {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
@@ -180,7 +186,7 @@ impl Child {
                     format!(
                         "{} (pid {}) still runs after {}s",
                         self.program,
-                        self.pid,
+                        self.pid(),
                         timeout.map_or(0.0, |t| t.as_secs_f64())
                     ),
                 ));
@@ -239,13 +245,50 @@ impl Child {
     }
 
     fn signal_group(&self, signal: i32) {
-        if let Ok(pgid) = i32::try_from(self.pid) {
+        if let Ok(pgid) = i32::try_from(self.pid()) {
             // SAFETY: kill has no memory effects; a group already gone is ESRCH.
             unsafe {
                 libc::kill(-pgid, signal);
             }
         }
     }
+}
+
+/// Starts one run of `program`, its output read into a fresh [`Io`].
+fn spawn(program: &str, args: &[String]) -> Result<(std::process::Child, Io), ProcessError> {
+    let (read, write) = pipe().map_err(|e| start_error(program, e))?;
+    let write_err = write.try_clone().map_err(|e| start_error(program, e))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::from(write_err))
+        .process_group(0);
+    let parent = std::process::id();
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent died before prctl took effect: follow it now.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
+    }
+    let mut child = spawn_from_keeper(cmd).map_err(|e| start_error(program, e))?;
+    super::orphans::started(child.id());
+    let io = Io::default();
+    if let Err(e) = keep_output(read, io.clone()) {
+        // Nobody would read its output (it would block on a full pipe): not started.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(ProcessError::new(
+            ErrorKind::Thread,
+            format!("cannot start '{program}': {e}"),
+        ));
+    }
+    Ok((child, io))
 }
 
 fn start_error(program: &str, e: io::Error) -> ProcessError {
@@ -277,18 +320,15 @@ fn pipe() -> io::Result<(std::fs::File, OwnedFd)> {
 /// How long an ended child's output may take to reach us.
 const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
 
-fn keep_output(
-    mut pipe: std::fs::File,
-    into: Arc<Mutex<Vec<u8>>>,
-    done: Arc<AtomicBool>,
-) -> Result<(), crate::threads::NoThread> {
+fn keep_output(mut pipe: std::fs::File, io: Io) -> Result<(), crate::threads::NoThread> {
     crate::threads::start("child output", None, move || {
         let mut buf = [0u8; 8192];
         loop {
             match pipe.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    let mut kept = into.lock().unwrap_or_else(|p| p.into_inner());
+                    io.written.fetch_add(n as u64, Ordering::AcqRel);
+                    let mut kept = io.output.lock().unwrap_or_else(|p| p.into_inner());
                     kept.extend_from_slice(&buf[..n]);
                     // Cut now and then, not at every read: `output()` shows the last KEPT.
                     if kept.len() > 2 * KEPT {
@@ -300,7 +340,7 @@ fn keep_output(
                 Err(_) => break,
             }
         }
-        done.store(true, Ordering::Release);
+        io.done.store(true, Ordering::Release);
     })
     .map(drop)
 }

@@ -66,6 +66,49 @@ fn local_address(field: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
+/// What the kernel holds for the sockets bound at a target (summed, e.g. over SO_REUSEPORT
+/// sockets): bytes waiting to be read (`rx_queue`) and datagrams dropped because the receive
+/// buffer was full (`drops`). How the fuzzer paces itself and counts what really arrived.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub queued: u64,
+    pub drops: u64,
+}
+
+/// The backlog of the sockets of `table` serving `target`; `None` when none does.
+pub fn backlog_in(table: &str, target: Target) -> Option<Backlog> {
+    let mut found = None;
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(local) = fields.get(1).and_then(|f| local_address(f)) else {
+            continue;
+        };
+        if !target.served_by(local) {
+            continue;
+        }
+        let queued = fields
+            .get(4)
+            .and_then(|f| f.split_once(':'))
+            .and_then(|(_, rx)| u64::from_str_radix(rx, 16).ok())
+            .unwrap_or(0);
+        let drops = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+        let sum: &mut Backlog = found.get_or_insert_with(Backlog::default);
+        sum.queued += queued;
+        sum.drops += drops;
+    }
+    found
+}
+
+/// The backlog at `target` in this network namespace, if a socket there serves it.
+pub fn backlog(target: Target) -> Option<Backlog> {
+    let table = if target.ip.is_some_and(|ip| ip.is_ipv6()) {
+        TABLES[1]
+    } else {
+        TABLES[0]
+    };
+    backlog_in(&std::fs::read_to_string(table).ok()?, target)
+}
+
 pub fn is_bound(target: Target) -> bool {
     TABLES.iter().any(|t| {
         std::fs::read_to_string(t)
@@ -142,6 +185,27 @@ mod tests {
                 "[::]:53".parse().unwrap()
             ]
         );
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn reads_queues_and_drops() {
+        let v4 = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+          123: 0100007F:0035 00000000:0000 07 00000000:00000340 00:00000000 00000000     0        0 1 2 0000000000000000 7\n\
+          124: 0100007F:0035 00000000:0000 07 00000000:00000100 00:00000000 00000000     0        0 1 2 0000000000000000 1\n\
+          125: 0100007F:0036 00000000:0000 07 00000000:00000100 00:00000000 00000000     0        0 1 2 0000000000000000 9\n";
+        let target = Target {
+            ip: Some("127.0.0.1".parse().unwrap()),
+            port: 53,
+        };
+        assert_eq!(
+            backlog_in(v4, target),
+            Some(Backlog {
+                queued: 0x440,
+                drops: 8
+            })
+        );
+        assert_eq!(backlog_in(v4, Target { ip: None, port: 1 }), None);
     }
 
     #[test]
