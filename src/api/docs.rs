@@ -1014,6 +1014,14 @@ pub const ENTRIES: &[Entry] = &[
         "Resends a capture's client side to `to` with its recorded spacing (speed 2.0 = twice as fast, \"max\" = no waiting). With check: true, each live reply is compared with the recorded one (ignore: byte ranges masked); a difference fails as an assertion with a hexdump diff naming the frames, a missing reply as a timeout.",
         "replay(\"dns.pcap\", #{to: \"127.0.0.1:5353\", check: true, ignore: [0..2]})",
     ),
+    // ---- fuzzing (issue 24) ----
+    entry(
+        "fuzz",
+        Function,
+        "fuzz(target, #{seeds, layout, protocol, process, alive, cases, duration, seed, restart, out, every, hang, probe, max_len, trials}) → #{cases, rate, restarts, crashes, ...}",
+        "Sends mutated seeds to target from native code (the same seed, the same cases): bit and byte flips, interesting integers, insertions, deletions, splices; field by field with a layout; by structure with protocol \"dns\", \"coap\" or \"stun\". A crash — process: p died (\"signal\", \"exit\") or printed an ASan/UBSan report (\"sanitizer\"), the port refused (\"refused\"), no answer within hang seconds or alive() false (\"hang\") — is pinned by replay with restarts, minimized (ddmin over the datagrams, then the bytes) and written to out as crash-<hash>.rhai, a test() that fails until the bug is fixed, and crash-<hash>.pcapng. alive runs between batches (every cases), not per case; restart: true starts p again and goes on.",
+        "let p = start(\"./server\", [\"9000\"]);\nwait_udp(9000, 5.0);\nlet f = fuzz(\"127.0.0.1:9000\", #{seeds: [hex(\"01 00 05 68 65 6c 6c 6f\")], process: p, cases: 100000, seed: 1, restart: true});\nassert_eq(f.crashes.len(), 0);",
+    ),
     entry(
         "data",
         Property(Datagram),

@@ -17,6 +17,7 @@ pub mod error;
 pub mod explain;
 mod files;
 pub mod forms;
+mod fuzz;
 mod helpers;
 mod join;
 pub mod limits;
@@ -104,6 +105,7 @@ pub fn engine(ctx: &Arc<ScriptCtx>) -> Engine {
     suite::register(&mut engine, ctx);
     proxy::register(&mut engine, ctx);
     replay::register(&mut engine, ctx);
+    fuzz::register(&mut engine, ctx);
     watch::register(&mut engine, ctx);
     crypto::register(&mut engine, ctx);
     join::register(&mut engine);

@@ -29,6 +29,13 @@ use super::values::seconds;
 #[derive(Clone)]
 pub struct Process(Arc<Child>);
 
+impl Process {
+    /// The child itself, for the fuzzer (which restarts it in place).
+    pub(super) fn child(&self) -> Arc<Child> {
+        self.0.clone()
+    }
+}
+
 /// A child still running when its script ends gets TERM, then KILL after [`GRACE`].
 impl Background for Process {
     fn begin_stop(&self) {

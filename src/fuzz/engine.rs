@@ -145,8 +145,12 @@ impl Session<'_> {
         );
         let mut since_check = 0u64;
         let mut last_tick = Instant::now();
+        // Time spent on crashes (confirming, pinning, minimizing, restarting) is not fuzzing:
+        // neither the rate nor `duration` counts it.
+        let mut aside = Duration::ZERO;
+        let fuzzing = |aside: Duration| started.elapsed().saturating_sub(aside);
         loop {
-            self.report.elapsed = started.elapsed();
+            self.report.elapsed = fuzzing(aside);
             if let Some(reason) = self.hooks.stopped() {
                 return Err(Error::Stopped(reason, Box::new(self.finish())));
             }
@@ -181,18 +185,21 @@ impl Session<'_> {
             }
             if suspect {
                 since_check = 0;
-                if let Flow::End = self.suspicion()? {
+                let began = Instant::now();
+                let flow = self.suspicion()?;
+                aside += began.elapsed();
+                if let Flow::End = flow {
                     break;
                 }
             }
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
-                self.report.elapsed = started.elapsed();
+                self.report.elapsed = fuzzing(aside);
                 self.count_drops();
                 self.hooks.progress(&self.report, None);
             }
         }
-        self.report.elapsed = started.elapsed();
+        self.report.elapsed = fuzzing(aside);
         self.finish_in_place();
         Ok(())
     }

@@ -106,24 +106,21 @@ pub fn script(r: &Reproduction) -> String {
             literal(&spaced_hex(probe))
         );
     }
-    let _ = writeln!(
-        s,
-        "\ntest({}, || {{",
-        literal(&format!("{}: {}", r.name, v.kind.as_str()))
-    );
+    let title = format!("{}: {} {}", r.name, v.kind.as_str(), one_line(&v.detail));
+    let _ = writeln!(s, "\ntest({}, || {{", literal(&title));
     if r.program.is_some() {
         let _ = writeln!(s, "    let p = start(program, args);");
     }
     s.push_str("    wait_udp(target, 10.0);\n    let s = udp();\n    for d in datagrams {\n        s.sendto(d, target);\n    }\n");
     match r.probe {
         Some(_) => s.push_str(
-            "    let answered = false;\n    let why = \"\";\n    try {\n        s.request(probe, target, #{timeout: 2.0, retries: 1});\n        answered = true;\n    } catch (e) {\n        why = e.message;\n    }\n",
+            "    // Asked from a socket of its own, the probe is answered only after the datagrams\n    // above were handled (their replies go to `s`).\n    let answered = false;\n    let why = \"\";\n    try {\n        udp().request(probe, target, #{timeout: 2.0, retries: 1});\n        answered = true;\n    } catch (e) {\n        why = e.message;\n    }\n",
         ),
         None => s.push_str("    sleep(0.5);\n"),
     }
     if r.program.is_some() {
         s.push_str(
-            "    if !p.alive() {\n        assert(false, `${program} ended (code ${p.wait()}) after ${datagrams.len()} datagram(s):\\n${p.output()}`);\n    }\n    let out = p.output();\n    assert(!out.contains(\"Sanitizer\") && !out.contains(\"runtime error:\"), `a sanitizer report:\\n${out}`);\n",
+            "    if !p.alive() {\n        let code = p.wait();\n        let how = if code < 0 { `killed by signal ${-code}` } else { `exit code ${code}` };\n        assert(false, `${program} ended (${how}) after the ${datagrams.len()} datagram(s)` + \"\\n\" + p.output());\n    }\n    let out = p.output();\n    assert(!out.contains(\"Sanitizer\") && !out.contains(\"runtime error:\"), \"a sanitizer report:\\n\" + out);\n",
         );
     }
     match r.probe {

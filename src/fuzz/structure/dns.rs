@@ -17,6 +17,9 @@ pub struct Map {
     pub labels: Vec<usize>,
     /// Offsets of compression pointers.
     pub pointers: Vec<usize>,
+    /// Each name as written: where it starts and where it ends (after its zero byte or its
+    /// pointer).
+    pub names: Vec<(usize, usize)>,
     /// Offsets of each record's TYPE (questions and resource records).
     pub types: Vec<usize>,
     /// Offsets of each resource record's RDLENGTH.
@@ -50,18 +53,28 @@ pub fn map(m: &[u8]) -> Option<Map> {
 }
 
 /// Walks one name from `at`; returns where it ends (after its zero byte or pointer).
-fn name(m: &[u8], mut at: usize, map: &mut Map) -> Option<usize> {
-    loop {
+fn name(m: &[u8], start: usize, map: &mut Map) -> Option<usize> {
+    let mut at = start;
+    let end = loop {
         let len = *m.get(at)?;
         map.labels.push(at);
         if len & 0xc0 == 0xc0 {
             map.pointers.push(at);
-            return Some(at + 2);
+            break at + 2;
         }
         if len == 0 {
-            return Some(at + 1);
+            break at + 1;
         }
         at += 1 + usize::from(len & 0x3f);
+    };
+    map.names.push((start, end.min(m.len())));
+    Some(end)
+}
+
+impl Map {
+    /// The name a label (or pointer) at `at` belongs to.
+    fn name_of(&self, at: usize) -> Option<(usize, usize)> {
+        self.names.iter().copied().find(|&(s, e)| s <= at && at < e)
     }
 }
 
@@ -88,20 +101,25 @@ pub fn mutate(rng: &mut ChaCha8Rng, m: &mut Vec<u8>, max_len: usize) -> bool {
             let values = [0, 63, 64, 0x3f, 0x40, 0x7f, 0x80, left, left - 1, left + 1];
             set_int(m, at, 1, values[rng.random_range(0..values.len())], true);
         }
-        // A pointer to itself: a loop of one.
+        // A loop: the name ends, at one of its labels, in a pointer back to itself or to an
+        // earlier label of the same name. The rest of the message stays where a parser
+        // expects it, so only the loop is wrong.
         2 | 3 if !map.labels.is_empty() => {
             let at = pick(rng, &map.labels);
-            write_pointer(m, at, at);
+            let (start, _) = map.name_of(at).unwrap_or((at, at));
+            let earlier: Vec<usize> = map
+                .labels
+                .iter()
+                .copied()
+                .filter(|&l| start <= l && l <= at)
+                .collect();
+            let to = pick(rng, &earlier);
+            end_name_with_pointer(m, &map, at, to);
         }
-        // A loop of two: a name points to a later label that points back.
-        4 if map.labels.len() >= 2 => {
-            let a = pick(rng, &map.labels);
-            let b = pick(rng, &map.labels);
-            let (a, b) = (a.min(b), a.max(b));
-            write_pointer(m, b, a);
-            if a != b {
-                write_pointer(m, a, b);
-            }
+        // The same, written over the label in place (what follows is left as it was).
+        4 if !map.labels.is_empty() => {
+            let at = pick(rng, &map.labels);
+            write_pointer(m, at, at);
         }
         // Pointers out of bounds: past the end, into the header, to the very last byte.
         5 if !map.labels.is_empty() => {
@@ -114,7 +132,7 @@ pub fn mutate(rng: &mut ChaCha8Rng, m: &mut Vec<u8>, max_len: usize) -> bool {
                 m.len() - 1,
             ];
             let to = targets[rng.random_range(0..targets.len())];
-            write_pointer(m, at, to);
+            end_name_with_pointer(m, &map, at, to);
         }
         // A name past 255 bytes: many long labels, or very many short ones.
         6 => {
@@ -165,6 +183,17 @@ pub fn mutate(rng: &mut ChaCha8Rng, m: &mut Vec<u8>, max_len: usize) -> bool {
     true
 }
 
+/// Ends the name holding the label at `at` there, with a pointer to `to`: the rest of the
+/// name is cut, the rest of the message kept.
+fn end_name_with_pointer(m: &mut Vec<u8>, map: &Map, at: usize, to: usize) {
+    let end = map
+        .name_of(at)
+        .map_or(at + 2, |(_, e)| e)
+        .max(at)
+        .min(m.len());
+    m.splice(at..end, pointer(to));
+}
+
 /// Overwrites the two bytes at `at` with a pointer to `to` (growing `m` if needed).
 fn write_pointer(m: &mut Vec<u8>, at: usize, to: usize) {
     if m.len() < at + 2 {
@@ -196,19 +225,25 @@ mod tests {
     #[test]
     fn pointer_loops_are_made() {
         let mut q = query();
-        write_pointer(&mut q, 12, 12);
-        assert_eq!(&q[12..14], [0xc0, 0x0c]);
         let m = map(&q).unwrap();
-        assert_eq!(m.pointers, [12]);
+        assert_eq!(m.names, [(12, 21)]);
+        end_name_with_pointer(&mut q, &m, 15, 12);
+        // 02 "ok" then a pointer to 12; type and class follow at once, as before.
+        assert_eq!(&q[12..], [2, b'o', b'k', 0xc0, 0x0c, 0, 1, 0, 1]);
+        let m = map(&q).unwrap();
+        assert_eq!(m.pointers, [15]);
+        assert_eq!(m.types, [17]);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let mut loops = 0;
         for _ in 0..500 {
             let mut d = query();
             assert!(mutate(&mut rng, &mut d, 4096));
+            // A loop whose message is otherwise whole: the question's type and class last.
             let self_loop = map(&d).is_some_and(|m| {
-                m.pointers
-                    .iter()
-                    .any(|&p| usize::from(u16_at(&d, p) & 0x3fff) == p)
+                m.pointers.iter().any(|&p| {
+                    let to = usize::from(u16_at(&d, p) & 0x3fff);
+                    (HEADER..=p).contains(&to) && d.len() == p + 6
+                })
             });
             loops += usize::from(self_loop);
         }
