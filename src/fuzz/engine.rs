@@ -8,11 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cases::Generator;
-use super::oracle::Verdict;
-use super::pin::{self, Halt};
-use super::reproducer;
+use super::pin::Halt;
 use super::wire::{Fault, Wire};
-use super::{Config, Crash, Error, Hooks, Report};
+use super::{Config, Error, Hooks, Report};
 use crate::process::Child;
 use crate::process::ready::{self, Target};
 
@@ -39,9 +37,11 @@ pub struct Session<'a> {
     pub(super) output_seen: u64,
     /// Drops at the target's socket: counted so far, and the current socket's at its start.
     drops_banked: u64,
-    drops_base: Option<u64>,
+    pub(super) drops_base: Option<u64>,
     /// Datagrams sent since the last good check, in order (probes included).
-    log: Vec<Vec<u8>>,
+    pub(super) log: Vec<Vec<u8>>,
+    /// Crashes in a row, per kind and place, that minimized to one already known.
+    pub(super) repeats: std::collections::HashMap<String, u32>,
     in_flight: usize,
 }
 
@@ -71,6 +71,7 @@ pub fn run(
         drops_banked: 0,
         drops_base: None,
         log: Vec::new(),
+        repeats: Default::default(),
         in_flight: 0,
     };
     s.calibrate()?;
@@ -78,7 +79,7 @@ pub fn run(
     Ok(s.report)
 }
 
-enum Flow {
+pub(super) enum Flow {
     Go,
     End,
 }
@@ -302,111 +303,7 @@ impl Session<'_> {
         self.on_crash(verdict)
     }
 
-    fn on_crash(&mut self, seen: Verdict) -> Result<Flow, Error> {
-        self.count_drops();
-        let window = std::mem::take(&mut self.log);
-        let case = self.report.sent;
-        let pinned = match &self.child {
-            Some(_) => {
-                let trials = self.cfg.trials;
-                let pinned = pin::pin(self, &window, trials);
-                pinned.map_err(|h| self.halted(h))?
-            }
-            None => None,
-        };
-        let (sequence, verdict, is_pinned) = match pinned {
-            Some(p) => (p.sequence, p.verdict, true),
-            None => {
-                let why = if self.child.is_some() {
-                    "replaying what was sent since the last good check did not crash it again"
-                } else {
-                    "without `process` it cannot be started again to replay"
-                };
-                self.report
-                    .notes
-                    .push(format!("{} not pinned: {why}", seen.detail));
-                (window, seen, false)
-            }
-        };
-        let key = reproducer::key(&verdict, &sequence);
-        if let Some(known) = self
-            .report
-            .crashes
-            .iter_mut()
-            .find(|c| reproducer::key(&c.verdict, &c.sequence) == key)
-        {
-            known.seen += 1;
-        } else {
-            let mut crash = Crash {
-                verdict,
-                sequence,
-                pinned: is_pinned,
-                case,
-                seen: 1,
-                file: None,
-                capture: None,
-            };
-            self.write_reproducer(&mut crash).map_err(Error::Failed)?;
-            self.report.crashes.push(crash);
-        }
-        self.hooks
-            .progress(&self.report, self.report.crashes.last());
-        match &self.child {
-            Some(_) if self.cfg.restart => {
-                let started = self.fresh_start();
-                started.map_err(|h| self.halted(h))?;
-                self.report.restarts += 1;
-                self.drops_base = self.backlog().map(|b| b.drops);
-                self.output_seen = 0;
-                Ok(Flow::Go)
-            }
-            _ => Ok(Flow::End),
-        }
-    }
-
-    fn write_reproducer(&mut self, crash: &mut Crash) -> Result<(), String> {
-        let name = format!(
-            "crash-{}",
-            reproducer::hash(&reproducer::key(&crash.verdict, &crash.sequence))
-        );
-        let capture = self.cfg.out.join(format!("{name}.pcapng"));
-        let script = self.cfg.out.join(format!("{name}.rhai"));
-        if script.exists() {
-            // Found before (the same crash, the same minimized input): kept as it is.
-            crash.file = Some(script);
-            crash.capture = capture.exists().then_some(capture);
-            return Ok(());
-        }
-        std::fs::create_dir_all(&self.cfg.out)
-            .map_err(|e| format!("fuzz: cannot create {}: {e}", self.cfg.out.display()))?;
-        if self.child.is_some() {
-            self.record_run(&crash.sequence, &capture, &name)?;
-        } else {
-            reproducer::write_capture(
-                &capture,
-                &name,
-                self.wire.local(),
-                self.cfg.target,
-                &crash.sequence,
-            )?;
-        }
-        let text = reproducer::script(&reproducer::Reproduction {
-            name: &name,
-            crash,
-            program: self.child.as_ref().map(|c| (c.program(), c.args())),
-            target: self.cfg.target,
-            probe: self.probe.as_deref(),
-            protocol: self.cfg.protocol,
-            seed: self.cfg.seed,
-        });
-        write_new(&script, text.as_bytes())
-            .map_err(|e| format!("fuzz: cannot write {}: {e}", script.display()))?;
-        crash.file = Some(script);
-        crash.capture = Some(capture);
-        Ok(())
-    }
-
-    fn backlog(&self) -> Option<ready::Backlog> {
+    pub(super) fn backlog(&self) -> Option<ready::Backlog> {
         ready::backlog(self.target())
     }
 
@@ -422,7 +319,7 @@ impl Session<'_> {
     }
 
     /// Cases that reached the target: those sent less those its full buffer dropped.
-    fn count_drops(&mut self) {
+    pub(super) fn count_drops(&mut self) {
         if let (Some(base), Some(now)) = (self.drops_base, self.backlog()) {
             self.report.dropped = self.drops_banked + now.drops.saturating_sub(base);
         }
@@ -446,22 +343,12 @@ impl Session<'_> {
     }
 
     /// A halt as the run's error, with what was found so far.
-    fn halted(&mut self, h: Halt) -> Error {
+    pub(super) fn halted(&mut self, h: Halt) -> Error {
         match h {
             Halt::Stopped(r) => Error::Stopped(r, Box::new(self.finish())),
             Halt::Failed(m) => Error::Failed(m),
         }
     }
-}
-
-/// Writes a file that must not exist yet: nothing is overwritten.
-fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    f.write_all(bytes)
 }
 
 /// Answers to "are you alive?".

@@ -51,6 +51,12 @@ pub fn summary(target: &str, r: &Report) -> String {
     for (i, c) in r.crashes.iter().enumerate() {
         out += &crash(i + 1, c);
     }
+    if r.repeats > 0 {
+        out += &format!(
+            "note: {} more like a crash above (its kind and place, three times its input) were counted without pinning\n",
+            group(r.repeats as usize)
+        );
+    }
     for note in &r.notes {
         out += &format!("note: {}\n", one_line(note));
     }

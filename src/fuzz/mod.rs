@@ -18,6 +18,7 @@ pub mod cases;
 pub mod command;
 pub mod engine;
 pub mod fields;
+mod found;
 pub mod live;
 pub mod minimize;
 pub mod mutate;
@@ -143,6 +144,8 @@ pub struct Report {
     pub elapsed: Duration,
     pub restarts: u64,
     pub crashes: Vec<Crash>,
+    /// Crashes counted as one already known without pinning them (see `found.rs`).
+    pub repeats: u64,
     pub seed: u64,
     /// Why it ended early (`--timeout`, Ctrl-C).
     pub stopped: Option<StopReason>,

@@ -14,6 +14,7 @@ mod coap_interop;
 mod crypto;
 mod echo;
 mod errors;
+mod fuzz;
 mod hardening;
 mod hostile_text;
 mod limits;
