@@ -277,6 +277,11 @@ fn crash(c: &Crash) -> Map {
     m.insert("capture".into(), path(&c.capture));
     m.insert("pinned".into(), Dynamic::from(c.pinned));
     m.insert(
+        "case".into(),
+        Dynamic::from(i64::try_from(c.case).unwrap_or(i64::MAX)),
+    );
+    m.insert("at".into(), Dynamic::from(c.at.as_secs_f64()));
+    m.insert(
         "seen".into(),
         Dynamic::from(i64::try_from(c.seen).unwrap_or(i64::MAX)),
     );

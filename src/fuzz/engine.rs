@@ -186,6 +186,7 @@ impl Session<'_> {
             }
             if suspect {
                 since_check = 0;
+                self.report.elapsed = fuzzing(aside);
                 let began = Instant::now();
                 let flow = self.suspicion()?;
                 aside += began.elapsed();
@@ -227,7 +228,6 @@ impl Session<'_> {
         if self.wire.ask(&probe).is_err() {
             return Ok(false);
         }
-        self.report.probes += 1;
         self.log.push(probe);
         self.in_flight += 1;
         while self.in_flight > WINDOW - 1 {
@@ -320,6 +320,7 @@ impl Session<'_> {
 
     /// Cases that reached the target: those sent less those its full buffer dropped.
     pub(super) fn count_drops(&mut self) {
+        self.report.probes = self.wire.asked();
         if let (Some(base), Some(now)) = (self.drops_base, self.backlog()) {
             self.report.dropped = self.drops_banked + now.drops.saturating_sub(base);
         }

@@ -69,6 +69,7 @@ impl Session<'_> {
                 sequence,
                 pinned: is_pinned,
                 case,
+                at: self.report.elapsed,
                 seen: 1,
                 file: None,
                 capture: None,

@@ -27,7 +27,7 @@ pub fn line(r: &Report, last: Option<&Crash>) -> String {
 /// The lines printed when the run is over.
 pub fn summary(target: &str, r: &Report) -> String {
     let mut out = format!(
-        "fuzzed {target}: {} in {:.1}s ({}/s), seed {}, {}\n",
+        "fuzzed {target}: {} in {:.2}s ({}/s), seed {}, {}\n",
         plural(r.cases, "case", "cases").replacen(
             &r.cases.to_string(),
             &group(r.cases as usize),
@@ -104,7 +104,11 @@ fn crash(n: usize, c: &Crash) -> String {
     } else {
         String::new()
     };
-    text += &format!("  {state}{seen}");
+    text += &format!(
+        "  found at case {} ({:.2}s), {state}{seen}",
+        group(c.case as usize),
+        c.at.as_secs_f64()
+    );
     for f in [&c.file, &c.capture].into_iter().flatten() {
         text += &format!("  {}", one_line(&f.display().to_string()));
     }
@@ -137,6 +141,7 @@ mod tests {
                 sequence: vec![vec![1, 0, 0]],
                 pinned: true,
                 case: 1200,
+                at: Duration::from_millis(20),
                 seen: 2,
                 file: Some("crashes/crash-0badf00d.rhai".into()),
                 capture: Some("crashes/crash-0badf00d.pcapng".into()),
@@ -149,7 +154,7 @@ mod tests {
         );
         assert_eq!(
             summary("127.0.0.1:9000", &r),
-            "fuzzed 127.0.0.1:9000: 123,456 cases in 2.0s (61,728/s), seed 1, 1 restart\n  (1,930 probes, 120,000 replies)\ncrash 1: signal SIGFPE after 1 datagram: 01 00 00\n  pinned and minimized, seen 2 times  crashes/crash-0badf00d.rhai  crashes/crash-0badf00d.pcapng\n1 crash found\n"
+            "fuzzed 127.0.0.1:9000: 123,456 cases in 2.00s (61,728/s), seed 1, 1 restart\n  (1,930 probes, 120,000 replies)\ncrash 1: signal SIGFPE after 1 datagram: 01 00 00\n  found at case 1,200 (0.02s), pinned and minimized, seen 2 times  crashes/crash-0badf00d.rhai  crashes/crash-0badf00d.pcapng\n1 crash found\n"
         );
     }
 }

@@ -116,8 +116,9 @@ pub struct Crash {
     /// False when it could not be made to happen again (then `sequence` is what was sent
     /// since the last good check, unminimized).
     pub pinned: bool,
-    /// The case count when it was seen.
+    /// The case count when it was seen, and how long the fuzzing had run by then.
     pub case: u64,
+    pub at: Duration,
     /// How many times it was seen (the same kind and place, or the same minimized input).
     pub seen: u64,
     pub file: Option<PathBuf>,

@@ -186,6 +186,7 @@ mod tests {
             sequence: vec![vec![4, 0, 0], vec![1, 0, 0]],
             pinned: true,
             case: 1532,
+            at: std::time::Duration::ZERO,
             seen: 1,
             file: None,
             capture: None,

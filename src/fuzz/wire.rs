@@ -83,6 +83,7 @@ pub struct Wire {
     recording: Option<Recording>,
     sent: u64,
     read: u64,
+    asked: u64,
     rx: Vec<[u8; READ_LEN]>,
 }
 
@@ -96,6 +97,7 @@ impl Wire {
             recording: recording.filter(|r| r.sample > 0),
             sent: 0,
             read: 0,
+            asked: 0,
             rx: vec![[0u8; READ_LEN]; READ_BATCH],
         })
     }
@@ -105,6 +107,11 @@ impl Wire {
     pub fn reopen(&mut self) -> io::Result<()> {
         (self.cases, self.probe) = sockets(self.target)?;
         Ok(())
+    }
+
+    /// Probes sent so far.
+    pub fn asked(&self) -> u64 {
+        self.asked
     }
 
     pub fn target(&self) -> SocketAddr {
@@ -230,6 +237,7 @@ impl Wire {
 
     /// Sends the probe from the probe socket.
     pub fn ask(&mut self, probe: &[u8]) -> Result<(), Fault> {
+        self.asked += 1;
         self.probe.send(probe)?;
         self.tell_sent(Direction::Outbound, probe);
         Ok(())
@@ -286,7 +294,7 @@ impl Wire {
 
     fn tell(&self, n: u64, direction: Direction, data: &[u8]) {
         if let Some(r) = &self.recording
-            && n % r.sample == 0
+            && n.is_multiple_of(r.sample)
         {
             r.tap.datagram(direction, self.local(), self.target, data);
         }

@@ -416,6 +416,33 @@ mod tests {
     }
 
     #[test]
+    fn restart_runs_the_same_program_again_in_place() {
+        let c = Child::start("sh", &["-c".into(), "echo run; exit 4".into()]).unwrap();
+        let first = c.pid();
+        assert_eq!(
+            code_of(
+                c.wait(Some(Duration::from_secs(5)), &Stop::default())
+                    .unwrap()
+            ),
+            4
+        );
+        assert_eq!(c.output(), "run\n");
+        assert_eq!(c.written(), 4);
+        c.restart(Duration::from_millis(100)).unwrap();
+        assert_ne!(c.pid(), first);
+        assert_eq!(c.args(), ["-c", "echo run; exit 4"]);
+        assert_eq!(
+            code_of(
+                c.wait(Some(Duration::from_secs(5)), &Stop::default())
+                    .unwrap()
+            ),
+            4
+        );
+        // The output is the new run's alone.
+        assert_eq!(c.output(), "run\n");
+    }
+
+    #[test]
     fn a_missing_program_is_a_file_error_naming_it() {
         let err = Child::start("no-such-program-udpsh", &[]).unwrap_err();
         match err {
