@@ -6,7 +6,7 @@ use std::process::Command;
 pub const USAGE: &str = "\
 usage: bench/run [--rounds N] [--quick] [--only GROUPS] [--udpsh PATH] [--python PATH] [--readme|--no-readme]
   GROUPS: comma-separated among send, echo, startup, proxy, replay, memory, blast, pace, iperf,
-          instructions, load (default all)
+          instructions, load, fuzz (default all)
   --quick: fewer rounds and datagrams (a smoke run; ratios are noisier)
   --readme: rewrite the performance table of README.md (the default for a full run)";
 
@@ -24,6 +24,8 @@ pub struct Config {
     pub rates: Vec<u64>,
     /// Seconds of each iperf3 run.
     pub iperf_secs: u64,
+    /// Seconds each fuzzer runs per round.
+    pub fuzz_secs: f64,
     pub groups: Vec<String>,
     /// Whether the performance table of README.md is rewritten from this run.
     pub readme: bool,
@@ -33,7 +35,7 @@ pub struct Config {
     pub tmp: PathBuf,
 }
 
-const GROUPS: [&str; 11] = [
+const GROUPS: [&str; 12] = [
     "send",
     "echo",
     "startup",
@@ -45,6 +47,7 @@ const GROUPS: [&str; 11] = [
     "iperf",
     "instructions",
     "load",
+    "fuzz",
 ];
 
 impl Config {
@@ -63,6 +66,7 @@ impl Config {
             // 0: unlimited, for the capacity the paced runs must stay under.
             rates: vec![0, 20_000, 100_000],
             iperf_secs: 2,
+            fuzz_secs: 5.0,
             groups: GROUPS.iter().map(|g| g.to_string()).collect(),
             readme: true,
             udpsh: root.join("target/release/udpsh"),
@@ -90,6 +94,7 @@ impl Config {
                     cfg.recorded = 200_000;
                     cfg.pace_secs = 2.0;
                     cfg.iperf_secs = 1;
+                    cfg.fuzz_secs = 2.0;
                     cfg.readme = false;
                 }
                 "--only" => {

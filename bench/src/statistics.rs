@@ -266,6 +266,12 @@ pub fn ratios(r: &mut Results) {
         "iperf.udp",
         None,
     );
+    r.speed(
+        "fuzz: udpsh / boofuzz (cases the target received per second)",
+        "fuzz.udpsh",
+        "fuzz.boofuzz",
+        Some(AtLeast(10.0)),
+    );
     r.ratios.extend(once);
 }
 

@@ -1,7 +1,8 @@
 //! Pinning and minimizing a crash: the datagrams sent since the last good check are replayed
 //! from a fresh start, checking after each, to find the one after which it crashes; then ddmin
-//! keeps only the earlier datagrams it needs (a crash may need a sequence), and shrinks the
-//! bytes of each. Every trial starts the program afresh, through [`Trial`].
+//! keeps only the earlier datagrams it needs (a crash may need a sequence), shrinks the bytes
+//! of each, and turns the bytes that do not matter into zeros. Every trial starts the program
+//! afresh, through [`Trial`].
 
 use super::minimize::ddmin;
 use super::oracle::Verdict;
@@ -66,6 +67,23 @@ pub fn pin(
             crashes_like(&mut budget, trial, &seq, &found)
         });
         sequence[i] = shrunk;
+    }
+    // Last, as afl-tmin does, the bytes that do not matter become zero (or '0'), so that two
+    // inputs of the same crash that ddmin left with different filler minimize alike.
+    for i in (0..sequence.len()).rev() {
+        for j in 0..sequence[i].len() {
+            for filler in [0u8, b'0'] {
+                if sequence[i][j] == filler {
+                    break;
+                }
+                let mut seq = sequence.clone();
+                seq[i][j] = filler;
+                if crashes_like(&mut budget, trial, &seq, &found) == Some(true) {
+                    sequence = seq;
+                    break;
+                }
+            }
+        }
     }
     if let Some(halt) = budget.halted {
         return Err(halt);
@@ -164,6 +182,19 @@ mod tests {
         let mut t = Armed { runs: 0 };
         let p = pin(&mut t, &window, 400).unwrap().unwrap();
         assert_eq!(p.sequence, vec![b"arm".to_vec(), b"X".to_vec()]);
+        // Filler that does not matter becomes zero.
+        let window = vec![b"abc".to_vec()];
+        struct Len3 {}
+        impl Trial for Len3 {
+            fn run(&mut self, seq: &[Vec<u8>]) -> Result<Option<Verdict>, Halt> {
+                Ok((seq.last().is_some_and(|d| d.len() == 3)).then(segv))
+            }
+            fn replay(&mut self, w: &[Vec<u8>]) -> Result<Option<(usize, Verdict)>, Halt> {
+                Ok(w.iter().position(|d| d.len() == 3).map(|i| (i, segv())))
+            }
+        }
+        let p = pin(&mut Len3 {}, &window, 100).unwrap().unwrap();
+        assert_eq!(p.sequence, vec![vec![0u8, 0, 0]]);
         assert!(t.runs < 150, "{} runs", t.runs);
     }
 

@@ -440,7 +440,8 @@ fn closures(cfg: &Config, r: &mut Results) -> Result<(), String> {
         }
         for (what, k) in [("request", 1), ("check", 2)] {
             let what = format!("a {what} closure, CPU per datagram");
-            r.once.push((what, least[k] - least[0], "µs", String::new()));
+            r.once
+                .push((what, least[k] - least[0], "µs", String::new()));
         }
         Ok(())
     })();

@@ -5,6 +5,7 @@
 
 mod blast;
 mod echo;
+mod fuzz;
 mod iperf;
 mod load;
 mod memory;
@@ -41,7 +42,7 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
         eprintln!("round {}/{}", round + 1, cfg.rounds);
         let mut groups: Vec<&str> = vec![];
         for g in [
-            "send", "blast", "echo", "startup", "proxy", "replay", "load",
+            "send", "blast", "echo", "startup", "proxy", "replay", "load", "fuzz",
         ] {
             if cfg.wants(g) {
                 groups.push(g);
@@ -59,6 +60,7 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
                 "proxy" => proxy::round(cfg, &mut r, round),
                 "replay" => replay::round(cfg, &mut r, round),
                 "load" => load::round(cfg, &mut r, round),
+                "fuzz" => fuzz::round(cfg, &mut r, round),
                 _ => iperf::round(cfg, &mut r),
             };
             if let Err(e) = result {
@@ -73,6 +75,11 @@ pub fn run(cfg: &Config) -> (Results, Instant) {
     }
     if cfg.wants("load") {
         load::once(cfg, &mut r);
+    }
+    if cfg.wants("fuzz")
+        && let Err(e) = fuzz::time_to_bugs(cfg, &mut r)
+    {
+        r.note(format!("fuzz, time to bugs: {e}"));
     }
     if cfg.wants("instructions") {
         crate::instructions::count(cfg, &mut r, to);
