@@ -161,7 +161,10 @@ impl Session<'_> {
             if left == 0 || cfg.duration.is_some_and(|d| self.report.elapsed >= d) {
                 break;
             }
-            let batch = self.batch(&mut generator, left.min(cfg.every - since_check));
+            let batch = self.batch(
+                &mut generator,
+                left.min(cfg.every.saturating_sub(since_check)),
+            );
             since_check += batch.len() as u64;
             let sent = self.wire.send(&batch);
             self.report.sent += batch.len() as u64;

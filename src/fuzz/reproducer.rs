@@ -120,7 +120,7 @@ pub fn script(r: &Reproduction) -> String {
     }
     if r.program.is_some() {
         s.push_str(
-            "    if !p.alive() {\n        let code = p.wait();\n        let how = if code < 0 { `killed by signal ${-code}` } else { `exit code ${code}` };\n        assert(false, `${program} ended (${how}) after the ${datagrams.len()} datagram(s)` + \"\\n\" + p.output());\n    }\n    let out = p.output();\n    assert(!out.contains(\"Sanitizer\") && !out.contains(\"runtime error:\"), \"a sanitizer report:\\n\" + out);\n",
+            "    if !p.alive() {\n        let code = p.wait();\n        let how = if code < 0 { `killed by signal ${-code}` } else { `exit code ${code}` };\n        let said = p.output();\n        let tail = if said == \"\" { \"\" } else { \"; it printed: \" + said };\n        assert(false, `${program} ended (${how}) after the ${datagrams.len()} datagram(s)${tail}`);\n    }\n    let out = p.output();\n    assert(!out.contains(\"Sanitizer\") && !out.contains(\"runtime error:\"), \"a sanitizer report:\\n\" + out);\n",
         );
     }
     match r.probe {

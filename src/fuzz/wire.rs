@@ -135,19 +135,7 @@ impl Wire {
                     iov_len: c.as_ref().len(),
                 })
                 .collect();
-            let mut headers: Vec<libc::mmsghdr> = iovs
-                .iter_mut()
-                .map(|iov| {
-                    // SAFETY: all-zero is a valid msghdr; the socket is connected (no name).
-                    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-                    msg.msg_iov = iov;
-                    msg.msg_iovlen = 1;
-                    libc::mmsghdr {
-                        msg_hdr: msg,
-                        msg_len: 0,
-                    }
-                })
-                .collect();
+            let mut headers = headers(&mut iovs);
             let mut done = 0;
             while done < headers.len() {
                 let rest = &mut headers[done..];
@@ -192,19 +180,7 @@ impl Wire {
                     iov_len: READ_LEN,
                 })
                 .collect();
-            let mut headers: Vec<libc::mmsghdr> = iovs
-                .iter_mut()
-                .map(|iov| {
-                    // SAFETY: as in `send`.
-                    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-                    msg.msg_iov = iov;
-                    msg.msg_iovlen = 1;
-                    libc::mmsghdr {
-                        msg_hdr: msg,
-                        msg_len: 0,
-                    }
-                })
-                .collect();
+            let mut headers = headers(&mut iovs);
             // SAFETY: the headers point at `self.rx`, which outlives the call.
             let n = unsafe {
                 libc::recvmmsg(
@@ -299,6 +275,23 @@ impl Wire {
             r.tap.datagram(direction, self.local(), self.target, data);
         }
     }
+}
+
+/// One `mmsghdr` per buffer, without an address (the sockets are connected); they point into
+/// `iovs`, which must outlive their use.
+fn headers(iovs: &mut [libc::iovec]) -> Vec<libc::mmsghdr> {
+    iovs.iter_mut()
+        .map(|iov| {
+            // SAFETY: all-zero is a valid msghdr: no name, no control data, no flags.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_iov = iov;
+            msg.msg_iovlen = 1;
+            libc::mmsghdr {
+                msg_hdr: msg,
+                msg_len: 0,
+            }
+        })
+        .collect()
 }
 
 fn sockets(target: SocketAddr) -> io::Result<(UdpSocket, UdpSocket)> {

@@ -309,30 +309,26 @@ fn the_command_line_finds_prints_and_exits_1() {
     let b = builds();
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let start = format!("{} {port}", b.buggy.display());
     let to = format!("127.0.0.1:{port}");
-    let out = Udpsh::new(&[
-        "fuzz",
-        "--to",
-        &to,
-        "--start",
-        &start,
-        "--hex",
-        "00",
-        "--hex",
-        "01 00 05 68 65 6c 6c 6f",
-        "--cases",
-        "20000",
-        "--seed",
-        "1",
-        "--timeout",
-        "30",
-    ])
-    .current_dir(dir.path())
-    .output()
-    .code(1)
-    .stdout_has("crash 1: signal SIGFPE after 1 datagram: 01 00 00\n")
-    .stdout_has("pinned and minimized");
+    let fuzz = |program: &Path| {
+        let start = format!("{} {port}", program.display());
+        Udpsh::new(&["fuzz", "--to", &to, "--start", &start, "--hex", "00"])
+            .args([
+                "--hex",
+                "01 00 05 68 65 6c 6c 6f",
+                "--cases",
+                "20000",
+                "--seed",
+                "1",
+            ])
+            .args(["--timeout", "30"])
+            .current_dir(dir.path())
+            .output()
+    };
+    let out = fuzz(&b.buggy)
+        .code(1)
+        .stdout_has("crash 1: signal SIGFPE after 1 datagram: 01 00 00\n")
+        .stdout_has("pinned and minimized");
     assert!(
         out.stdout.starts_with(&format!("fuzzed {to}: ")),
         "{}",
@@ -343,28 +339,7 @@ fn the_command_line_finds_prints_and_exits_1() {
         .collect();
     assert_eq!(files.len(), 2, "a .rhai and a .pcapng");
     // The fixed build: nothing found, exit 0.
-    let start = format!("{} {port}", b.fixed.display());
-    Udpsh::new(&[
-        "fuzz",
-        "--to",
-        &to,
-        "--start",
-        &start,
-        "--hex",
-        "00",
-        "--hex",
-        "01 00 05 68 65 6c 6c 6f",
-        "--cases",
-        "20000",
-        "--seed",
-        "1",
-        "--timeout",
-        "30",
-    ])
-    .current_dir(dir.path())
-    .output()
-    .success()
-    .stdout_has("no crash found");
+    fuzz(&b.fixed).success().stdout_has("no crash found");
 }
 
 #[test]
