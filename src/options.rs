@@ -121,7 +121,8 @@ pub fn fuzz(a: &FuzzArgs) -> FuzzCommand {
         every: a.every,
         hang: a.hang,
         probe: a.probe.clone(),
-        timeout: a.timeout.map(std::time::Duration::from_secs_f64),
+        // parse_secs took it: positive, finite, under 30 years.
+        timeout: a.timeout.and_then(|s| crate::seconds::duration(s).ok()),
         pcap: a.pcap.clone(),
     }
 }
