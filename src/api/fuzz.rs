@@ -84,7 +84,7 @@ fn run(ctx: &ScriptCtx, nc: &NativeCallContext, target: &str, opts: &Map) -> Fal
     cfg.seed = match opts.get("seed") {
         Some(v) => u64::try_from(values::int(v, "seed")?)
             .map_err(|_| value_error("fuzz: seed must be 0 or more"))?,
-        None => crate::proxy::command::random_seed(),
+        None => ctx.random.seed(),
     };
     cfg.restart = opts
         .get("restart")
